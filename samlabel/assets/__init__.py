@@ -1,0 +1,1 @@
+"""Icons and the stylesheet, read with importlib.resources."""

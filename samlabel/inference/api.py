@@ -1,0 +1,150 @@
+"""The interface between the user interface and a running SAM model.
+
+Everything here is numpy and plain Python, so the GUI can depend on it without importing
+torch or onnxruntime. Conventions (as in Meta's ``SamPredictor``):
+
+- images are ``HxW`` or ``HxWxC`` ndarrays (uint8 or uint16; gray, RGB or RGBA), row 0 at top;
+- points are ``(x, y, label)`` in original image pixels (x to the right, y down), label 1 =
+  include (foreground), 0 = exclude (background);
+- boxes are ``(x0, y0, x1, y1)`` (XYXY) in original image pixels;
+- sizes are ``(height, width)``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+#: Side of the square the image encoder sees.
+IMAGE_SIZE = 1024
+#: Side of the low-resolution mask logits the decoder returns.
+LOW_RES_SIZE = 256
+
+Point = tuple[float, float, int]
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, eq=False)
+class ImageEmbedding:
+    """The encoder's output for one image: a value, safe to share between threads.
+
+    Attributes:
+        features: ``(1, 256, 64, 64)`` float32 image embedding.
+        original_size: ``(H, W)`` of the image that was encoded.
+        input_size: ``(h, w)`` of the image after resizing its long side to 1024, before padding.
+        extras: backend-private, prompt-independent precomputations for the decoder (for
+            example image-side projections), keyed by name. Never required for correctness.
+    """
+
+    features: np.ndarray
+    original_size: tuple[int, int]
+    input_size: tuple[int, int]
+    extras: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(eq=False)
+class Prediction:
+    """What the decoder returns for one prompt set.
+
+    Attributes:
+        scores: ``(K,)`` float32 predicted IoU of each mask (K = 3 with multimask, else 1).
+        low_res_logits: ``(K, 256, 256)`` float32 logits in the padded 1024 frame, the value to
+            feed back as ``mask_input``.
+        original_size, input_size: as in :class:`ImageEmbedding`.
+
+    ``masks`` (``(K, H, W)`` bool, logits > 0 at the original size, exactly as Meta's
+    predictor computes them) is computed on first access, because the user interface mostly
+    needs only the lower resolution it shows (:meth:`mask_logits_for_view`).
+    """
+
+    scores: np.ndarray
+    low_res_logits: np.ndarray
+    original_size: tuple[int, int]
+    input_size: tuple[int, int]
+
+    @cached_property
+    def mask_logits(self) -> np.ndarray:
+        """``(K, H, W)`` float32 logits at the original image size."""
+        from samlabel.inference.postprocess import upsample_logits
+
+        return upsample_logits(self.low_res_logits, self.input_size, self.original_size)
+
+    @cached_property
+    def masks(self) -> np.ndarray:
+        """``(K, H, W)`` bool masks at the original image size."""
+        return self.mask_logits > 0.0
+
+    def best_index(self) -> int:
+        """Index of the mask with the highest score."""
+        return int(np.argmax(self.scores))
+
+    def mask_logits_for_view(
+        self,
+        index: int,
+        view_size: tuple[int, int],
+        region: tuple[float, float, float, float] | None = None,
+    ) -> np.ndarray:
+        """Logits of mask ``index`` resampled for display.
+
+        Args:
+            index: which candidate.
+            view_size: ``(h, w)`` of the output array (the on-screen size of the region).
+            region: ``(x0, y0, x1, y1)`` in original image pixels; the whole image if None.
+
+        Returns:
+            ``(h, w)`` float32 logits; > 0 is inside the mask.
+        """
+        from samlabel.inference.postprocess import logits_for_view
+
+        return logits_for_view(
+            self.low_res_logits[index], self.input_size, self.original_size, view_size, region
+        )
+
+
+class Predictor(abc.ABC):
+    """A loaded SAM model. ``encode`` is slow (seconds), ``decode`` fast (tens of ms).
+
+    Implementations keep no per-image state: the embedding is passed in, so one predictor
+    can serve a background encoder thread and the GUI's decoder at once.
+    """
+
+    #: Short backend name, for example ``"onnxruntime"`` or ``"torch"``.
+    backend: str = ""
+    #: Device in words, for example ``"cpu"`` or ``"cuda:0 (NVIDIA H100)"``.
+    device: str = "cpu"
+    #: Human name of the model, for example ``"SAM ViT-B"`` or ``"MobileSAM"``.
+    model_name: str = ""
+
+    @abc.abstractmethod
+    def encode(self, image: np.ndarray) -> ImageEmbedding:
+        """Compute the image embedding of ``image`` (``HxW`` or ``HxWxC``, uint8 or uint16)."""
+
+    @abc.abstractmethod
+    def decode(
+        self,
+        embedding: ImageEmbedding,
+        points: Sequence[Point] | None = None,
+        box: Box | None = None,
+        mask_input: np.ndarray | None = None,
+        multimask: bool = True,
+    ) -> Prediction:
+        """Masks for prompts on an encoded image.
+
+        Args:
+            embedding: from :meth:`encode`.
+            points: ``(x, y, label)`` in original image pixels; label 1 include, 0 exclude.
+            box: ``(x0, y0, x1, y1)`` in original image pixels.
+            mask_input: ``(256, 256)`` or ``(1, 256, 256)`` low-res logits from an earlier
+                :class:`Prediction`.
+            multimask: three candidates (True) or one (False), as in Meta's predictor.
+        """
+
+    def describe(self) -> str:
+        """One line for the status bar: model, backend and device."""
+        name = self.model_name or "model"
+        return f"{name} · {self.backend} on {self.device}"

@@ -1,0 +1,1 @@
+"""Files in and out: images of every format, COCO annotations (atomic writes). No Qt, no torch."""

@@ -1,0 +1,2 @@
+"""The PySide6 user interface. The only package that imports Qt; talks to models only
+through :mod:`samlabel.inference.api`."""

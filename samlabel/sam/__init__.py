@@ -1,0 +1,1 @@
+"""The Segment Anything network in torch: encoders, prompt encoder, mask decoder, checkpoints."""

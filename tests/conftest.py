@@ -1,0 +1,33 @@
+"""Shared test setup: headless Qt, private user folders, the reference fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Qt must not look for a display; set before anything imports PySide6.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES_DIR = Path(os.environ.get("SAMLABEL_FIXTURES", REPO_ROOT.parent / "shared" / "fixtures"))
+
+
+@pytest.fixture(autouse=True)
+def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Never touch the real user cache, models or settings folders from a test."""
+    base = tmp_path_factory.getbasetemp() / "user"
+    monkeypatch.setenv("SAMLABEL_CACHE_DIR", str(base / "cache"))
+    monkeypatch.setenv("SAMLABEL_MODELS_DIR", str(base / "models"))
+    monkeypatch.setenv("SAMLABEL_CONFIG_DIR", str(base / "config"))
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """The folder of reference outputs of Meta's SAM code (see its README)."""
+    if not (FIXTURES_DIR / "sam_vit_random" / "checkpoint.pth").exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"reference fixtures missing at {FIXTURES_DIR}")
+        pytest.skip(f"reference fixtures missing at {FIXTURES_DIR}")
+    return FIXTURES_DIR
