@@ -1,0 +1,113 @@
+"""An on-disk cache of image embeddings, so going back to an image is instant.
+
+One ``.npz`` file per (model, image file, image version, window) under
+``cache_dir()/embeddings/<model>/``. The key includes the file's modification time and size,
+so an edited image is encoded again; the display window (for 16-bit images) is part of it too
+because it changes what the encoder sees. Files are written to a temporary name and renamed,
+so a crash never leaves a half-written embedding that would be read back later.
+
+Only ``features``, ``original_size`` and ``input_size`` are stored: the backend ``extras`` are
+optional precomputations the decoder recomputes when missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from samlabel.core.paths import cache_dir
+from samlabel.inference.api import ImageEmbedding
+
+
+@dataclass(frozen=True)
+class EmbeddingKey:
+    """What an embedding depends on.
+
+    Attributes:
+        model_id: identifies the weights (for example the checkpoint's path, size and mtime, or
+            its sha256).
+        image_path: absolute path of the image file.
+        mtime_ns: the image file's modification time in nanoseconds.
+        size: the image file's size in bytes.
+        window: the display window used to turn a 16-bit image into what the encoder saw, or
+            None for 8-bit images.
+    """
+
+    model_id: str
+    image_path: str
+    mtime_ns: int
+    size: int
+    window: tuple[float, float] | None = None
+
+    @classmethod
+    def for_file(
+        cls, model_id: str, path: str | Path, window: tuple[float, float] | None = None
+    ) -> EmbeddingKey:
+        """The key of ``path`` as it is on disk now (raises OSError when it is missing)."""
+        resolved = Path(path).resolve()
+        stat = resolved.stat()
+        return cls(model_id, str(resolved), stat.st_mtime_ns, stat.st_size, window)
+
+    def digest(self) -> str:
+        """A file-name-safe hash of the image part of the key."""
+        text = f"{self.image_path}\0{self.mtime_ns}\0{self.size}\0{self.window}"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _model_folder_name(model_id: str) -> str:
+    return hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:16]
+
+
+class EmbeddingCache:
+    """Stores and loads :class:`ImageEmbedding` values by :class:`EmbeddingKey`.
+
+    Safe to use from one writer thread and readers in other threads: files appear atomically.
+    """
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else cache_dir() / "embeddings"
+
+    def path_for(self, key: EmbeddingKey) -> Path:
+        """Where the embedding of ``key`` is (or would be) stored."""
+        return self.root / _model_folder_name(key.model_id) / f"{key.digest()}.npz"
+
+    def get(self, key: EmbeddingKey) -> ImageEmbedding | None:
+        """The stored embedding, or None when missing or unreadable (a cache never raises)."""
+        path = self.path_for(key)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                features = np.array(data["features"], dtype=np.float32)
+                original = tuple(int(v) for v in data["original_size"])
+                input_size = tuple(int(v) for v in data["input_size"])
+        except (OSError, KeyError, ValueError):
+            return None
+        if features.ndim != 4 or len(original) != 2 or len(input_size) != 2:
+            return None
+        return ImageEmbedding(features, original, input_size)  # type: ignore[arg-type]
+
+    def put(self, key: EmbeddingKey, embedding: ImageEmbedding) -> Path | None:
+        """Store ``embedding``; returns its path, or None when the disk refused (cache only)."""
+        path = self.path_for(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    np.savez(
+                        handle,
+                        features=np.asarray(embedding.features, dtype=np.float32),
+                        original_size=np.asarray(embedding.original_size, dtype=np.int64),
+                        input_size=np.asarray(embedding.input_size, dtype=np.int64),
+                    )
+                os.replace(tmp_name, path)
+            except BaseException:
+                Path(tmp_name).unlink(missing_ok=True)
+                raise
+        except OSError:
+            return None
+        return path

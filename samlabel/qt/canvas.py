@@ -1,0 +1,499 @@
+"""The image canvas: shows the image, the live mask, accepted masks and prompts; takes clicks.
+
+The canvas knows nothing of models or documents. It shows what it is given and reports what
+the user did as signals in original image pixels (x right, y down, the top-left corner of the
+top-left pixel at (0, 0)):
+
+- ``pointClicked(x, y, label)``: left click = include (1); right click or Shift+left = exclude (0)
+- ``boxDrawn(x0, y0, x1, y1)``: left drag in the prompt tool
+- ``brushStroke(points, radius, erase)``: brush/eraser drag; points ``(N, 2)`` float image pixels
+- ``annotationClicked(key)``: Ctrl+left click on an accepted mask
+
+View: ``scale`` screen pixels per image pixel and ``offset``, the screen position of image
+(0, 0). Wheel or +/- zoom around the cursor; middle drag or Space+drag pans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QWidget
+
+from samlabel.inference.api import Prediction
+from samlabel.qt.overlays import MaskOverlay, image_pyramid, mask_contours, mask_to_qimage
+
+INCLUDE_COLOR = QColor(46, 204, 113)
+EXCLUDE_COLOR = QColor(231, 76, 60)
+LIVE_COLOR = QColor(64, 156, 255)
+BACKGROUND = QColor(30, 31, 34)
+#: Mouse travel (screen pixels) that turns a click into a drag.
+DRAG_THRESHOLD = 5
+MIN_SCALE, MAX_SCALE = 1 / 64, 64.0
+
+
+@dataclass
+class AnnotationView:
+    """One accepted mask as the canvas shows it."""
+
+    key: int
+    overlay: MaskOverlay
+    color: QColor
+    visible: bool = True
+    selected: bool = False
+
+
+class ImageCanvas(QWidget):
+    """Zoomable, pannable view of one image with mask overlays and prompt markers."""
+
+    pointClicked = Signal(float, float, int)
+    boxDrawn = Signal(float, float, float, float)
+    brushStroke = Signal(object, float, bool)
+    annotationClicked = Signal(int)
+    viewChanged = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumSize(320, 240)
+        self._levels: list[tuple[float, QPixmap]] = []
+        self._image_size: tuple[int, int] | None = None  # (H, W)
+        self.scale = 1.0
+        self.offset = QPointF(0.0, 0.0)
+        self._fit_pending = True
+        self._prediction: Prediction | None = None
+        self._live_index = 0
+        self._live_color = LIVE_COLOR
+        self._live_cache: tuple[tuple, QImage, list] | None = None
+        self._points: tuple[tuple[float, float, int], ...] = ()
+        self._box: tuple[float, float, float, float] | None = None
+        self._annotations: list[AnnotationView] = []
+        self.tool = "prompt"  # "prompt" | "brush" | "eraser"
+        self.brush_radius = 12.0  # image pixels
+        self.message = ""
+        self._press: tuple[QPointF, Qt.MouseButton, Qt.KeyboardModifier] | None = None
+        self._drag_box: QRectF | None = None
+        self._stroke: list[tuple[float, float]] = []
+        self._pan_from: QPointF | None = None
+        self._space_down = False
+        self._cursor_pos: QPointF | None = None
+
+    # -- content -------------------------------------------------------------------------
+    def set_image(self, rgb: np.ndarray | None) -> None:
+        """Show ``(H, W, 3)`` uint8 RGB (None clears); the view fits on the next paint."""
+        self._levels = image_pyramid(rgb) if rgb is not None else []
+        self._image_size = (int(rgb.shape[0]), int(rgb.shape[1])) if rgb is not None else None
+        self._prediction = None
+        self._live_cache = None
+        self._points, self._box = (), None
+        self._annotations = []
+        self._fit_pending = True
+        self.update()
+
+    @property
+    def image_size(self) -> tuple[int, int] | None:
+        """``(H, W)`` of the image shown, or None."""
+        return self._image_size
+
+    def set_live_prediction(
+        self, prediction: Prediction | None, index: int = 0, color: QColor | None = None
+    ) -> None:
+        """Show candidate ``index`` of ``prediction`` as the live mask (None hides it)."""
+        self._prediction = prediction
+        self._live_index = index
+        if color is not None:
+            self._live_color = QColor(color)
+        self._live_cache = None
+        self.update()
+
+    def set_prompts(
+        self,
+        points: tuple[tuple[float, float, int], ...],
+        box: tuple[float, float, float, float] | None,
+    ) -> None:
+        """Markers for the prompt points ``(x, y, label)`` and box ``(x0, y0, x1, y1)``."""
+        self._points, self._box = tuple(points), box
+        self.update()
+
+    def set_annotations(self, annotations: list[AnnotationView]) -> None:
+        """The accepted masks to draw, bottom first."""
+        self._annotations = list(annotations)
+        self.update()
+
+    def set_message(self, text: str) -> None:
+        """A line drawn in the middle of an empty canvas."""
+        self.message = text
+        self.update()
+
+    # -- view --------------------------------------------------------------------------
+    def image_to_widget(self, x: float, y: float) -> QPointF:
+        """Widget position of image point ``(x, y)``."""
+        return QPointF(self.offset.x() + x * self.scale, self.offset.y() + y * self.scale)
+
+    def widget_to_image(self, point: QPointF) -> tuple[float, float]:
+        """Image coordinates ``(x, y)`` of widget position ``point``."""
+        return (
+            (point.x() - self.offset.x()) / self.scale,
+            (point.y() - self.offset.y()) / self.scale,
+        )
+
+    def fit(self) -> None:
+        """Scale the image to fill the widget, centred."""
+        self._fit_pending = False
+        if self._image_size is None or self.width() < 2 or self.height() < 2:
+            return
+        height, width = self._image_size
+        margin = 8
+        self.scale = min((self.width() - 2 * margin) / width, (self.height() - 2 * margin) / height)
+        self.scale = float(np.clip(self.scale, MIN_SCALE, MAX_SCALE))
+        self.offset = QPointF(
+            (self.width() - width * self.scale) / 2, (self.height() - height * self.scale) / 2
+        )
+        self._view_changed()
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom by ``factor`` keeping the image point under ``anchor`` (default: centre)."""
+        if self._image_size is None:
+            return
+        anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
+        image_x, image_y = self.widget_to_image(anchor)
+        self.scale = float(np.clip(self.scale * factor, MIN_SCALE, MAX_SCALE))
+        self.offset = QPointF(anchor.x() - image_x * self.scale, anchor.y() - image_y * self.scale)
+        self._view_changed()
+
+    def zoom_to_rect(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Show image rectangle ``(x0, y0, x1, y1)`` with some room around it."""
+        if self._image_size is None:
+            return
+        width, height = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+        self.scale = float(
+            np.clip(
+                min(self.width() / (width * 1.6), self.height() / (height * 1.6)),
+                MIN_SCALE,
+                MAX_SCALE,
+            )
+        )
+        centre_x, centre_y = (x0 + x1) / 2, (y0 + y1) / 2
+        self.offset = QPointF(
+            self.width() / 2 - centre_x * self.scale, self.height() / 2 - centre_y * self.scale
+        )
+        self._fit_pending = False
+        self._view_changed()
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        """Move the image by ``(dx, dy)`` screen pixels."""
+        self.offset = QPointF(self.offset.x() + dx, self.offset.y() + dy)
+        self._view_changed()
+
+    def _view_changed(self) -> None:
+        self._live_cache = None
+        self.update()
+        self.viewChanged.emit()
+
+    def visible_region(self) -> tuple[tuple[float, float, float, float], tuple[int, int]] | None:
+        """The part of the image on screen: ``((x0, y0, x1, y1), (h, w))`` in image pixels and
+        device pixels, or None when the image is not visible."""
+        if self._image_size is None:
+            return None
+        height, width = self._image_size
+        x0, y0 = self.widget_to_image(QPointF(0, 0))
+        x1, y1 = self.widget_to_image(QPointF(self.width(), self.height()))
+        x0, y0 = max(0.0, np.floor(x0)), max(0.0, np.floor(y0))
+        x1, y1 = min(float(width), np.ceil(x1)), min(float(height), np.ceil(y1))
+        if x1 <= x0 or y1 <= y0:
+            return None
+        ratio = self.devicePixelRatioF()
+        view_w = max(1, round((x1 - x0) * self.scale * ratio))
+        view_h = max(1, round((y1 - y0) * self.scale * ratio))
+        return (float(x0), float(y0), float(x1), float(y1)), (int(view_h), int(view_w))
+
+    def live_mask_view(self) -> tuple[np.ndarray, tuple[float, float, float, float]] | None:
+        """The live mask exactly as drawn: ``(h, w)`` bool at screen resolution and the image
+        region ``(x0, y0, x1, y1)`` it covers; None when no mask is shown."""
+        cached = self._live_overlay()
+        if cached is None:
+            return None
+        key, _, _ = cached
+        return self._live_mask, key[2]
+
+    def _live_overlay(self) -> tuple[tuple, QImage, list] | None:
+        if self._prediction is None:
+            return None
+        visible = self.visible_region()
+        if visible is None:
+            return None
+        region, view_size = visible
+        key = (id(self._prediction), self._live_index, region, view_size)
+        if self._live_cache is not None and self._live_cache[0] == key:
+            return self._live_cache
+        logits = self._prediction.mask_logits_for_view(self._live_index, view_size, region)
+        self._live_mask = logits > 0.0
+        image = mask_to_qimage(self._live_mask, self._live_color, 105)
+        outlines = mask_contours(self._live_mask)
+        self._live_cache = (key, image, outlines)
+        return self._live_cache
+
+    # -- painting ----------------------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._fit_pending:
+            self.fit()
+        self._live_cache = None
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if self._fit_pending and self._image_size is not None:
+            self.fit()
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), BACKGROUND)
+        if self._image_size is None:
+            self._paint_message(painter)
+            painter.end()
+            return
+        self._paint_image(painter)
+        self._paint_annotations(painter)
+        self._paint_live(painter)
+        self._paint_prompts(painter)
+        self._paint_cursor(painter)
+        if self.message:
+            self._paint_message(painter)
+        painter.end()
+
+    def _paint_message(self, painter: QPainter) -> None:
+        painter.setPen(QColor(200, 200, 205))
+        font = painter.font()
+        font.setPointSizeF(12)
+        painter.setFont(font)
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.message)
+
+    def _paint_image(self, painter: QPainter) -> None:
+        visible = self.visible_region()
+        if visible is None:
+            return
+        (x0, y0, x1, y1), _ = visible
+        # The smallest pyramid level that still has at least one pixel per screen pixel.
+        ratio = self.devicePixelRatioF()
+        level_scale, pixmap = self._levels[0]
+        for candidate_scale, candidate in self._levels:
+            if candidate_scale >= self.scale * ratio:
+                level_scale, pixmap = candidate_scale, candidate
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale < 2.0)
+        target = QRectF(self.image_to_widget(x0, y0), self.image_to_widget(x1, y1))
+        source = QRectF(
+            x0 * level_scale, y0 * level_scale, (x1 - x0) * level_scale, (y1 - y0) * level_scale
+        )
+        painter.drawPixmap(target, pixmap, source)
+
+    def _image_transform_painter(self, painter: QPainter) -> None:
+        painter.translate(self.offset)
+        painter.scale(self.scale, self.scale)
+
+    def _paint_annotations(self, painter: QPainter) -> None:
+        if not self._annotations:
+            return
+        height, width = self._image_size or (0, 0)
+        for view in self._annotations:
+            if not view.visible:
+                continue
+            painter.save()
+            self._image_transform_painter(painter)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawImage(QRectF(0, 0, width, height), view.overlay.image)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            pen = QPen(view.color.lighter(135) if view.selected else view.color)
+            pen.setCosmetic(True)
+            pen.setWidthF(3.0 if view.selected else 1.6)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for polygon in view.overlay.outlines:
+                painter.drawPolyline(polygon)
+            painter.restore()
+
+    def _paint_live(self, painter: QPainter) -> None:
+        cached = self._live_overlay()
+        if cached is None:
+            return
+        (_, _, region, _), image, outlines = cached
+        x0, y0, x1, y1 = region
+        target = QRectF(self.image_to_widget(x0, y0), self.image_to_widget(x1, y1))
+        painter.drawImage(target, image)
+        painter.save()
+        painter.translate(target.topLeft())
+        painter.scale(target.width() / image.width(), target.height() / image.height())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        pen = QPen(QColor(255, 255, 255))
+        pen.setCosmetic(True)
+        pen.setWidthF(2.0)
+        painter.setPen(pen)
+        for polygon in outlines:
+            painter.drawPolyline(polygon)
+        pen.setColor(self._live_color)
+        pen.setWidthF(1.0)
+        painter.setPen(pen)
+        for polygon in outlines:
+            painter.drawPolyline(polygon)
+        painter.restore()
+
+    def _paint_prompts(self, painter: QPainter) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        boxes = [self._box] if self._box is not None else []
+        if self._drag_box is not None:
+            boxes.append(None)
+        for box in boxes:
+            if box is None:
+                rect = self._drag_box
+            else:
+                rect = QRectF(
+                    self.image_to_widget(box[0], box[1]), self.image_to_widget(box[2], box[3])
+                )
+            pen = QPen(QColor(255, 214, 10), 2.0, Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(rect)
+        for x, y, label in self._points:
+            centre = self.image_to_widget(x, y)
+            painter.setPen(QPen(QColor(255, 255, 255), 2.0))
+            painter.setBrush(QBrush(INCLUDE_COLOR if label == 1 else EXCLUDE_COLOR))
+            painter.drawEllipse(centre, 6.0, 6.0)
+            painter.setPen(QPen(QColor(255, 255, 255), 2.0))
+            painter.drawLine(centre + QPointF(-3, 0), centre + QPointF(3, 0))
+            if label == 1:
+                painter.drawLine(centre + QPointF(0, -3), centre + QPointF(0, 3))
+
+    def _paint_cursor(self, painter: QPainter) -> None:
+        if self.tool not in ("brush", "eraser") or self._cursor_pos is None:
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        color = QColor(255, 255, 255) if self.tool == "brush" else EXCLUDE_COLOR
+        painter.setPen(QPen(color, 1.5))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        radius = self.brush_radius * self.scale
+        painter.drawEllipse(self._cursor_pos, radius, radius)
+
+    # -- input -------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = True
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = False
+            self.unsetCursor()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom_by(1.25**steps, event.position())
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (
+            button == Qt.MouseButton.LeftButton and self._space_down
+        ):
+            self._pan_from = event.position()
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        if self._image_size is None:
+            return
+        self._press = (event.position(), button, event.modifiers())
+        if self.tool in ("brush", "eraser") and button == Qt.MouseButton.LeftButton:
+            self._stroke = [self.widget_to_image(event.position())]
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        position = event.position()
+        self._cursor_pos = position
+        if self._pan_from is not None:
+            delta = position - self._pan_from
+            self._pan_from = position
+            self.pan_by(delta.x(), delta.y())
+            return
+        if self._press is not None:
+            start, button, _ = self._press
+            if self.tool in ("brush", "eraser") and button == Qt.MouseButton.LeftButton:
+                self._stroke.append(self.widget_to_image(position))
+            elif button == Qt.MouseButton.LeftButton and (
+                self._drag_box is not None or (position - start).manhattanLength() > DRAG_THRESHOLD
+            ):
+                self._drag_box = QRectF(start, position).normalized()
+        self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            if self._space_down:
+                self.setCursor(Qt.CursorShape.OpenHandCursor)
+            else:
+                self.unsetCursor()
+            return
+        if self._press is None:
+            return
+        start, button, modifiers = self._press
+        self._press = None
+        if self.tool in ("brush", "eraser") and button == Qt.MouseButton.LeftButton:
+            stroke = np.asarray(self._stroke, dtype=np.float64).reshape(-1, 2)
+            self._stroke = []
+            self.brushStroke.emit(stroke, float(self.brush_radius), self.tool == "eraser")
+            return
+        if self._drag_box is not None:
+            rect, self._drag_box = self._drag_box, None
+            x0, y0 = self.widget_to_image(rect.topLeft())
+            x1, y1 = self.widget_to_image(rect.bottomRight())
+            height, width = self._image_size or (0, 0)
+            x0, x1 = float(np.clip(x0, 0, width)), float(np.clip(x1, 0, width))
+            y0, y1 = float(np.clip(y0, 0, height)), float(np.clip(y1, 0, height))
+            self.update()
+            if x1 - x0 >= 1 and y1 - y0 >= 1:
+                self.boxDrawn.emit(x0, y0, x1, y1)
+            return
+        x, y = self.widget_to_image(start)
+        height, width = self._image_size or (0, 0)
+        if not (0 <= x < width and 0 <= y < height):
+            return
+        if button == Qt.MouseButton.LeftButton and modifiers & Qt.KeyboardModifier.ControlModifier:
+            key = self.annotation_at(x, y)
+            if key is not None:
+                self.annotationClicked.emit(key)
+            return
+        if button == Qt.MouseButton.RightButton:
+            self.pointClicked.emit(x, y, 0)
+        elif button == Qt.MouseButton.LeftButton:
+            exclude = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
+            self.pointClicked.emit(x, y, 0 if exclude else 1)
+
+    def annotation_at(self, x: float, y: float) -> int | None:
+        """Key of the topmost visible annotation covering image point ``(x, y)``."""
+        for view in reversed(self._annotations):
+            if not view.visible:
+                continue
+            x0, y0, x1, y1 = view.overlay.bbox
+            if not (x0 <= x < x1 and y0 <= y < y1):
+                continue
+            image = view.overlay.image
+            px = min(int(x * view.overlay.scale), image.width() - 1)
+            py = min(int(y * view.overlay.scale), image.height() - 1)
+            if image.pixelColor(px, py).alpha() > 0:
+                return view.key
+        return None

@@ -1,0 +1,128 @@
+"""Turning numpy images and masks into things QPainter draws quickly.
+
+Conventions: images ``(H, W, 3)`` uint8 RGB, masks ``(H, W)`` bool, row 0 at the top; polygons
+are in the pixel coordinates of the mask they came from (x right, y down, pixel corners at
+integers, so a one-pixel mask at (0, 0) spans 0..1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor, QImage, QPixmap, QPolygonF
+
+#: Longest side of the reduced overlay drawn for an accepted mask: beyond this the screen
+#: could not show more detail at "fit", and zoomed-in detail comes from the outline.
+OVERLAY_MAX_SIDE = 2048
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """``(H, W, 3)`` uint8 RGB to a QImage that owns its pixels."""
+    array = np.ascontiguousarray(rgb, dtype=np.uint8)
+    height, width = array.shape[:2]
+    image = QImage(array.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+    return image.copy()  # detach from the numpy buffer
+
+
+def image_pyramid(rgb: np.ndarray, min_side: int = 256) -> list[tuple[float, QPixmap]]:
+    """Pixmaps of ``rgb`` at scales 1, 1/2, 1/4, ... down to ``min_side`` on the long side.
+
+    Drawing a 12 MP image at "fit" from a level close to the screen resolution keeps panning
+    and zooming smooth; each level is made with area averaging, so it does not alias.
+    """
+    levels = [(1.0, QPixmap.fromImage(rgb_to_qimage(rgb)))]
+    current = rgb
+    scale = 1.0
+    while max(current.shape[:2]) // 2 >= min_side:
+        height, width = current.shape[:2]
+        current = cv2.resize(current, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+        scale /= 2.0
+        levels.append((scale, QPixmap.fromImage(rgb_to_qimage(current))))
+    return levels
+
+
+def mask_to_qimage(mask: np.ndarray, color: QColor, alpha: int) -> QImage:
+    """``(h, w)`` bool mask to a premultiplied ARGB32 image: ``color`` at ``alpha`` inside."""
+    height, width = mask.shape
+    a = alpha / 255.0
+    # Format_ARGB32_Premultiplied is B, G, R, A in memory on little-endian machines.
+    pixel = np.array(
+        [color.blue() * a, color.green() * a, color.red() * a, alpha], dtype=np.float32
+    ).astype(np.uint8)
+    buffer = np.zeros((height, width, 4), dtype=np.uint8)
+    buffer[mask] = pixel
+    image = QImage(buffer.data, width, height, 4 * width, QImage.Format.Format_ARGB32_Premultiplied)
+    return image.copy()
+
+
+def mask_contours(mask: np.ndarray, scale: float = 1.0) -> list[QPolygonF]:
+    """Outlines of ``(h, w)`` bool ``mask`` as closed polygons, coordinates times ``scale``.
+
+    Points are pixel centres + 0.5, i.e. on the pixel grid of the mask's corners, so an outline
+    drawn with the image's transform sits on the mask's border.
+    """
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    polygons = []
+    for contour in contours:
+        points = contour.reshape(-1, 2).astype(np.float64)
+        if len(points) < 2:
+            continue
+        polygon = QPolygonF([QPointF((x + 0.5) * scale, (y + 0.5) * scale) for x, y in points])
+        polygon.append(polygon.first())
+        polygons.append(polygon)
+    return polygons
+
+
+@dataclass
+class MaskOverlay:
+    """A reduced coloured overlay and the outlines of one accepted mask.
+
+    Attributes:
+        image: ARGB image covering the whole original image, at ``scale`` of its size.
+        scale: overlay pixels per original pixel (<= 1).
+        outlines: polygons in original image pixels.
+        area: mask pixels at the original size.
+        bbox: ``(x0, y0, x1, y1)`` of the mask in original pixels (exclusive ends).
+    """
+
+    image: QImage
+    scale: float
+    outlines: list[QPolygonF]
+    area: int
+    bbox: tuple[int, int, int, int]
+
+
+def build_mask_overlay(mask: np.ndarray, color: QColor, alpha: int = 110) -> MaskOverlay:
+    """Prepare ``(H, W)`` bool ``mask`` for drawing in ``color``."""
+    height, width = mask.shape
+    scale = min(1.0, OVERLAY_MAX_SIDE / max(height, width))
+    reduced = mask
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        reduced = cv2.resize(mask.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 127
+    ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    bbox = (int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1) if len(xs) else (0, 0, 0, 0)
+    return MaskOverlay(
+        image=mask_to_qimage(reduced, color, alpha),
+        scale=scale,
+        outlines=_outlines_in_bbox(mask, bbox),
+        area=int(np.count_nonzero(mask)),
+        bbox=bbox,
+    )
+
+
+def _outlines_in_bbox(mask: np.ndarray, bbox: tuple[int, int, int, int]) -> list[QPolygonF]:
+    """Contours found only inside the bounding box (much cheaper on 12 MP images)."""
+    x0, y0, x1, y1 = bbox
+    if x1 <= x0 or y1 <= y0:
+        return []
+    # One pixel of margin so masks touching the crop edge still close their outline.
+    cx0, cy0 = max(0, x0 - 1), max(0, y0 - 1)
+    crop = mask[cy0 : y1 + 1, cx0 : x1 + 1]
+    polygons = mask_contours(crop)
+    for polygon in polygons:
+        polygon.translate(cx0, cy0)
+    return polygons

@@ -1,0 +1,264 @@
+"""Background threads: one reads images, one computes embeddings. The GUI thread never waits.
+
+Both follow napari's layer slicer: the GUI thread submits a numbered request; a newer request
+replaces the one still waiting (a stale job is dropped before it starts); the result comes
+back to the GUI thread through a Qt signal carrying the request number, so the receiver can
+ignore answers to questions nobody asks any more. ``wait_until_idle()`` is for tests.
+
+After the current image the embedding worker encodes the next few images ahead (prefetch)
+into the on-disk cache, so moving on and going back are instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from samlabel.core.errors import SamlabelError
+from samlabel.inference.api import ImageEmbedding, Predictor
+from samlabel.inference.embedding_cache import EmbeddingCache, EmbeddingKey
+from samlabel.qt.image_source import SourceImage, read_source_image
+
+log = logging.getLogger(__name__)
+
+
+def describe_error(error: BaseException) -> str:
+    """A sentence for the user: SamlabelError messages as they are, others with their type."""
+    if isinstance(error, SamlabelError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+class ImageLoader(QObject):
+    """Reads image files off the GUI thread; keeps the last few in memory.
+
+    Signals:
+        loaded(request_id, path, SourceImage)
+        failed(request_id, path, message)
+    """
+
+    loaded = Signal(int, str, object)
+    failed = Signal(int, str, str)
+
+    def __init__(self, memory_items: int = 3, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._memory: OrderedDict[str, SourceImage] = OrderedDict()
+        self._memory_items = memory_items
+        self._next_id = 0
+        self._pending: tuple[int, str] | None = None
+        self._cond = threading.Condition()
+        self._stop = False
+        self._busy = False
+        self._thread = threading.Thread(target=self._loop, name="samlabel-images", daemon=True)
+        self._thread.start()
+
+    def request(self, path: str | Path) -> int:
+        """Ask for ``path`` (replacing a waiting request); returns the answer's number."""
+        with self._cond:
+            self._next_id += 1
+            self._pending = (self._next_id, str(path))
+            self._cond.notify_all()
+            return self._next_id
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stop and self._pending is None:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                (request_id, path), self._pending = self._pending, None
+                self._busy = True
+            try:
+                self._load(request_id, path)
+            except Exception as error:  # never let the loader die silently
+                log.exception("reading %s failed", path)
+                self.failed.emit(request_id, path, describe_error(error))
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _load(self, request_id: int, path: str) -> None:
+        with self._cond:
+            image = self._memory.get(path)
+        if image is None:
+            try:
+                image = read_source_image(path)
+            except SamlabelError as error:
+                log.warning("%s", error)
+                self.failed.emit(request_id, path, describe_error(error))
+                return
+            with self._cond:
+                self._memory[path] = image
+                while len(self._memory) > self._memory_items:
+                    self._memory.popitem(last=False)
+        else:
+            with self._cond:
+                self._memory.move_to_end(path)
+        self.loaded.emit(request_id, path, image)
+
+    def wait_until_idle(self, timeout: float = 10.0) -> bool:
+        """Block until nothing runs or waits (tests only); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: not self._busy and self._pending is None, timeout=timeout
+            )
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop the thread (a read in progress is let finish)."""
+        with self._cond:
+            self._stop = True
+            self._pending = None
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        """Whether the thread still runs."""
+        return self._thread.is_alive()
+
+
+class EmbeddingWorker(QObject):
+    """Computes image embeddings with ``predictor.encode`` in one background thread.
+
+    Signals:
+        started(request_id, path): the encoder began work on the current image (not emitted
+            for answers from memory or the disk cache, which are immediate).
+        ready(request_id, path, ImageEmbedding): the embedding of a requested image.
+        failed(request_id, path, message): reading or encoding failed.
+        prefetched(path): an image ahead was encoded into the cache.
+    """
+
+    started = Signal(int, str)
+    ready = Signal(int, str, object)
+    failed = Signal(int, str, str)
+    prefetched = Signal(str)
+
+    def __init__(
+        self,
+        predictor: Predictor,
+        model_id: str,
+        cache: EmbeddingCache | None = None,
+        memory_items: int = 4,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._predictor = predictor
+        self._model_id = model_id
+        self._cache = cache
+        self._memory: OrderedDict[str, ImageEmbedding] = OrderedDict()
+        self._memory_items = memory_items
+        self._next_id = 0
+        self._current: tuple[int, str] | None = None
+        self._prefetch: list[str] = []
+        self._cond = threading.Condition()
+        self._stop = False
+        self._busy = False
+        self._thread = threading.Thread(target=self._loop, name="samlabel-encoder", daemon=True)
+        self._thread.start()
+
+    @property
+    def predictor(self) -> Predictor:
+        """The model that encodes."""
+        return self._predictor
+
+    def request(self, path: str | Path, prefetch: Sequence[str | Path] = ()) -> int:
+        """Encode ``path`` next (replacing a waiting request), then the ``prefetch`` images.
+
+        Returns the request number carried by ``ready``/``failed``.
+        """
+        with self._cond:
+            self._next_id += 1
+            self._current = (self._next_id, str(path))
+            self._prefetch = [str(p) for p in prefetch if str(p) != str(path)]
+            self._cond.notify_all()
+            return self._next_id
+
+    def cached(self, path: str | Path) -> ImageEmbedding | None:
+        """The embedding of ``path`` when it is in memory (GUI thread, instant)."""
+        with self._cond:
+            return self._memory.get(str(path))
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stop and self._current is None and not self._prefetch:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                if self._current is not None:
+                    (request_id, path), self._current = self._current, None
+                else:
+                    request_id, path = -1, self._prefetch.pop(0)
+                self._busy = True
+            try:
+                self._process(request_id, path)
+            except Exception as error:  # never let the worker die silently
+                log.exception("embedding of %s failed", path)
+                if request_id >= 0:
+                    self.failed.emit(request_id, path, describe_error(error))
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _remember(self, path: str, embedding: ImageEmbedding) -> None:
+        with self._cond:
+            self._memory[path] = embedding
+            self._memory.move_to_end(path)
+            while len(self._memory) > self._memory_items:
+                self._memory.popitem(last=False)
+
+    def _process(self, request_id: int, path: str) -> None:
+        prefetch = request_id < 0
+        with self._cond:
+            embedding = self._memory.get(path)
+        key = None
+        if embedding is None and self._cache is not None:
+            try:
+                key = EmbeddingKey.for_file(self._model_id, path)
+            except OSError:
+                key = None
+            if key is not None:
+                embedding = self._cache.get(key)
+        if embedding is None:
+            if not prefetch:
+                self.started.emit(request_id, path)
+            pixels = read_source_image(path).pixels
+            embedding = self._predictor.encode(pixels)
+            if self._cache is not None and key is not None:
+                self._cache.put(key, embedding)
+        if prefetch:
+            # Prefetched embeddings go to disk; memory holds what the user looked at.
+            if self._cache is None:
+                self._remember(path, embedding)
+            self.prefetched.emit(path)
+            return
+        self._remember(path, embedding)
+        self.ready.emit(request_id, path, embedding)
+
+    def wait_until_idle(self, timeout: float = 30.0) -> bool:
+        """Block until nothing runs or waits, prefetch included (tests only)."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: not self._busy and self._current is None and not self._prefetch,
+                timeout=timeout,
+            )
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Drop waiting work and join the thread (an encode in progress is let finish)."""
+        with self._cond:
+            self._stop = True
+            self._prefetch.clear()
+            self._current = None
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        """Whether the thread still runs."""
+        return self._thread.is_alive()
