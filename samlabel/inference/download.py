@@ -1,0 +1,470 @@
+"""Downloading one model file: streamed, resumable, verified, with messages a person can act on.
+
+A small requests loop rather than pooch: we need a cancel flag checked per chunk (the GUI's
+Cancel button), ``Range`` resume of a ``.part`` file across runs, and error messages that
+say how to install the file by hand when the machine is offline.
+
+- Bytes go to ``<dest>.part``; only a file that matches the expected size and sha256 is moved
+  to ``dest`` (``os.replace``, so ``dest`` is either absent or complete).
+- A transfer that breaks off is resumed with ``Range: bytes=<done>-`` (a few times in one
+  call; a ``.part`` left by a cancelled or failed run is resumed by the next call).
+- Proxies come from the environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``) exactly as
+  requests reads them; HTTPS certificates are checked against the operating system's store
+  (truststore), so company proxies that re-sign traffic work when IT installed their root.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+import urllib3.exceptions
+
+from samlabel.core.errors import ModelDownloadError
+
+log = logging.getLogger(__name__)
+
+#: ``progress(done_bytes, total_bytes)``; total is None when the server does not say.
+ProgressCallback = Callable[[int, int | None], None]
+
+#: (connect, read) seconds: a stalled server is reported instead of hanging forever.
+DEFAULT_TIMEOUT: tuple[float, float] = (15.0, 60.0)
+CHUNK_SIZE = 1 << 20
+USER_AGENT = "samlabel (model download)"
+#: Leave this much free beyond the file itself, so a download never fills the disk to zero.
+FREE_SPACE_MARGIN = 64 << 20
+
+_truststore_lock = threading.Lock()
+_truststore_state: bool | None = None  # None: not tried yet; True / False: outcome
+
+
+class DownloadCancelled(ModelDownloadError):
+    """The caller set the cancel event; the ``.part`` file is kept for a later resume."""
+
+
+class _TransferInterrupted(Exception):
+    """The connection dropped mid-file; the caller may resume from the ``.part`` file."""
+
+
+def use_system_certificates() -> bool:
+    """Make HTTPS use the operating system's certificate store (once per process).
+
+    Returns True when truststore is in effect. Failure (an old platform) is logged and the
+    certifi bundle stays in use; it is never retried.
+    """
+    global _truststore_state
+    with _truststore_lock:
+        if _truststore_state is None:
+            try:
+                import truststore
+
+                truststore.inject_into_ssl()
+                _truststore_state = True
+            except Exception as error:  # any failure leaves requests' own bundle working
+                log.warning("system certificate store unavailable, using certifi: %s", error)
+                _truststore_state = False
+        return _truststore_state
+
+
+def part_path(dest: str | Path) -> Path:
+    """The partial file a download of ``dest`` writes to: ``<dest>.part``."""
+    dest = Path(dest)
+    return dest.with_name(dest.name + ".part")
+
+
+def file_sha256(path: str | Path, cancel: threading.Event | None = None) -> str:
+    """Lowercase hex sha256 of a file, read in 1 MiB blocks; checks ``cancel`` per block."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(CHUNK_SIZE):
+            if cancel is not None and cancel.is_set():
+                raise DownloadCancelled(f"Checking {path} was cancelled.", path)
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manual_install_hint(url: str, dest: str | Path) -> str:
+    """The sentence telling a person how to put the file in place without samlabel."""
+    dest = Path(dest)
+    return (
+        f"To install it by hand, download {url} on a computer with internet access and copy "
+        f"the file to {dest.parent} as {dest.name} "
+        f"(or open it with `samlabel models import FILE`)."
+    )
+
+
+def download_file(
+    url: str,
+    dest: str | Path,
+    *,
+    sha256: str | None = None,
+    size: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    retries: int = 4,
+    retry_wait: float = 1.0,
+    session: requests.Session | None = None,
+) -> Path:
+    """Download ``url`` to ``dest``, resuming a ``.part`` file, and verify it.
+
+    Args:
+        url: http(s) address of the file.
+        dest: final path; its folder is created if needed.
+        sha256: expected lowercase hex digest; None skips the check (size still applies).
+        size: expected size in bytes, or None.
+        progress: called with ``(done_bytes, total_bytes)`` after every chunk, from this thread.
+        cancel: when set, the download stops at the next chunk with :class:`DownloadCancelled`.
+        timeout: requests timeout, seconds (connect, read).
+        retries: how many times a transfer that broke off is resumed within this call.
+        retry_wait: seconds before the first resume; doubled for each further one.
+        session: a requests session to use (proxies and certificates from the environment).
+
+    Returns:
+        ``dest`` as a Path, a complete file whose size and sha256 matched.
+
+    Raises:
+        DownloadCancelled: ``cancel`` was set (the ``.part`` file is kept).
+        ModelDownloadError: offline, refused, HTTP error, disk full, folder not writable,
+            or wrong size / checksum (then the bad file is deleted). The message names the
+            address or the file, and for network failures says how to install by hand.
+    """
+    dest = Path(dest)
+    part = part_path(dest)
+    _prepare_folder(dest)
+    if urlsplit(url).scheme == "https":
+        use_system_certificates()
+    own_session = session is None
+    session = session or requests.Session()
+    try:
+        _transfer(session, url, dest, size, progress, cancel, timeout, retries, retry_wait)
+    except ModelDownloadError:
+        # An empty .part (nothing arrived) is clutter, not a resume point.
+        if part.exists() and part.stat().st_size == 0:
+            part.unlink()
+        raise
+    finally:
+        if own_session:
+            session.close()
+    _verify_and_install(part, dest, url, sha256, size, cancel)
+    return dest
+
+
+def _transfer(
+    session: requests.Session,
+    url: str,
+    dest: Path,
+    size: int | None,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    timeout: float | tuple[float, float],
+    retries: int,
+    retry_wait: float,
+) -> None:
+    """Fetch into the ``.part`` file, resuming up to ``retries`` times after a break."""
+    part = part_path(dest)
+    for attempt in range(retries + 1):
+        try:
+            _fetch_once(session, url, dest, size, progress, cancel, timeout)
+            return
+        except _TransferInterrupted as interrupted:
+            if attempt == retries:
+                raise ModelDownloadError(
+                    f"The download of {url} broke off {retries + 1} times ({interrupted}). "
+                    f"The partial file {part} is kept: run the download again to resume it. "
+                    f"{manual_install_hint(url, dest)}",
+                    part,
+                ) from interrupted
+            wait = retry_wait * (2**attempt)
+            log.info("transfer of %s interrupted (%s); resuming in %.1fs", url, interrupted, wait)
+        # Waiting on the cancel event lets Cancel interrupt the pause before a resume.
+        if cancel is not None and cancel.wait(wait):
+            raise DownloadCancelled(
+                f"The download of {dest.name} was cancelled; {part} is kept for a later resume.",
+                part,
+            )
+        if cancel is None and wait > 0:
+            time.sleep(wait)
+
+
+def _prepare_folder(dest: Path) -> None:
+    """Create ``dest``'s folder and prove it is writable, or raise a clear error."""
+    folder = dest.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        # Opening the .part file for append is the real test: a folder can exist and be
+        # read-only (a lab's shared models folder, a read-only mount).
+        with open(part_path(dest), "ab"):
+            pass
+    except OSError as error:
+        raise _folder_error(folder, error) from error
+
+
+def _folder_error(folder: Path, error: OSError) -> ModelDownloadError:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return _disk_full_error(folder, None)
+    if isinstance(error, (NotADirectoryError, FileExistsError)) or error.errno == errno.ENOTDIR:
+        reason = "a file is in the way of that folder"
+    elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        reason = "it is read-only"
+    else:
+        reason = error.strerror or str(error)
+    return ModelDownloadError(
+        f"Cannot save models in {folder}: {reason}. Choose a writable models folder in the "
+        "settings or with the SAMLABEL_MODELS_DIR environment variable (a shared read-only "
+        "folder can only be read).",
+        folder,
+    )
+
+
+def _disk_full_error(folder: Path, needed: int | None) -> ModelDownloadError:
+    need = f" (it needs {_mib(needed)} more)" if needed else ""
+    return ModelDownloadError(
+        f"Not enough free disk space in {folder} for the model{need}. Free some space and "
+        "run the download again: it resumes where it stopped.",
+        folder,
+    )
+
+
+def _mib(n: int | None) -> str:
+    return "?" if n is None else f"{n / (1 << 20):.1f} MiB"
+
+
+def _fetch_once(
+    session: requests.Session,
+    url: str,
+    dest: Path,
+    size: int | None,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    timeout: float | tuple[float, float],
+) -> None:
+    """One GET, appending to the ``.part`` file; returns when the server sent the whole file."""
+    part = part_path(dest)
+    offset = part.stat().st_size if part.exists() else 0
+    if size is not None and offset > size:
+        part.unlink()  # longer than the real file: nothing in it can be trusted
+        offset = 0
+    if size is not None and offset == size:
+        return  # complete already (a run that stopped before verifying)
+    if cancel is not None and cancel.is_set():
+        raise DownloadCancelled(f"The download of {dest.name} was cancelled.", part)
+
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    try:
+        response = session.get(url, headers=headers, stream=True, timeout=timeout)
+    except requests.RequestException as error:
+        raise _network_error(error, url, dest) from error
+
+    with response:
+        if response.status_code == 416 and offset:
+            total = _content_range_total(response.headers.get("Content-Range", ""))
+            if total == offset:
+                return  # the .part already holds the whole file
+            part.unlink()
+            raise _TransferInterrupted("the server rejected the resume offset; starting over")
+        _raise_for_status(response, url, dest)
+
+        if response.status_code == 206:
+            start = _content_range_start(response.headers.get("Content-Range", ""))
+            if start != offset:
+                part.unlink()
+                raise _TransferInterrupted("the server resumed at the wrong offset")
+            total = _content_range_total(response.headers.get("Content-Range", ""))
+            mode = "ab"
+        else:  # 200: the server sends the whole file (it may ignore Range)
+            offset = 0
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            mode = "wb"
+        if total is None:
+            total = size
+        elif size is not None and total != size:
+            raise ModelDownloadError(
+                f"The server offers {total} bytes for {url}, but the published size of "
+                f"{dest.name} is {size} bytes: the address may point to another file. "
+                f"{manual_install_hint(url, dest)}",
+                dest,
+            )
+        _check_free_space(dest.parent, None if total is None else total - offset)
+
+        done = offset
+        if progress is not None:
+            progress(done, total)
+        try:
+            with open(part, mode) as handle:
+                for chunk in _chunks(response):
+                    if cancel is not None and cancel.is_set():
+                        raise DownloadCancelled(
+                            f"The download of {dest.name} was cancelled; {part} is kept for "
+                            "a later resume.",
+                            part,
+                        )
+                    handle.write(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as error:
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise _disk_full_error(dest.parent, None) from error
+            raise _folder_error(dest.parent, error) from error
+    if total is not None and done < total:
+        raise _TransferInterrupted(f"the connection closed after {done} of {total} bytes")
+
+
+def _chunks(response: requests.Response) -> Iterator[bytes]:
+    """The body in chunks; a dropped connection becomes :class:`_TransferInterrupted`."""
+    try:
+        for chunk in response.iter_content(CHUNK_SIZE):
+            if chunk:
+                yield chunk
+    except (
+        requests.exceptions.ChunkedEncodingError,
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        urllib3.exceptions.ProtocolError,
+        urllib3.exceptions.ReadTimeoutError,
+    ) as error:
+        raise _TransferInterrupted(str(error) or type(error).__name__) from error
+
+
+def _check_free_space(folder: Path, needed: int | None) -> None:
+    if needed is None or needed <= 0:
+        return
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # cannot tell; the write itself will report a full disk
+    if free < needed + FREE_SPACE_MARGIN:
+        raise _disk_full_error(folder, needed + FREE_SPACE_MARGIN - free)
+
+
+def _content_range_start(header: str) -> int | None:
+    """``bytes 100-199/200`` -> 100."""
+    try:
+        return int(header.split()[1].split("-")[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def _content_range_total(header: str) -> int | None:
+    """``bytes 100-199/200`` or ``bytes */200`` -> 200; ``*`` or garbage -> None."""
+    try:
+        return int(header.rsplit("/", 1)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def _raise_for_status(response: requests.Response, url: str, dest: Path) -> None:
+    code = response.status_code
+    if code < 400:
+        return
+    hint = manual_install_hint(url, dest)
+    if code == 404:
+        message = (
+            f"The file {url} was not found on the server (HTTP 404): the address may have "
+            f"moved. {hint}"
+        )
+    elif code == 407:
+        message = (
+            f"The proxy refused the download of {url} (HTTP 407, proxy authentication "
+            "required): put the user name and password in the proxy setting, as "
+            f"http://user:password@proxy:port in HTTPS_PROXY. {hint}"
+        )
+    else:
+        message = f"The server answered HTTP {code} {response.reason} for {url}. {hint}"
+    raise ModelDownloadError(message, dest)
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and everything it wraps (causes, contexts, urllib3 reasons, args), bounded."""
+    pending, seen = [error], set()
+    while pending and len(seen) < 32:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        linked.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        pending.extend(item for item in linked if isinstance(item, BaseException))
+
+
+def _network_error(error: requests.RequestException, url: str, dest: Path) -> ModelDownloadError:
+    """A sentence for a failed connection; offline-looking failures explain the manual route."""
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    hint = manual_install_hint(url, dest)
+    chain = list(_causes(error))
+
+    def wraps(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(item, kinds) for item in chain)
+
+    if isinstance(error, requests.exceptions.ProxyError):
+        message = (
+            f"Could not reach {url} through the proxy set in HTTPS_PROXY / HTTP_PROXY "
+            f"({error.__class__.__name__}). Check the proxy address, or work offline. {hint}"
+        )
+    elif isinstance(error, requests.exceptions.SSLError):
+        message = (
+            f"The secure connection to {host} failed: its certificate could not be verified "
+            "with this computer's certificate store. If your network inspects HTTPS traffic, "
+            f"ask IT to install its root certificate in the system store. {hint}"
+        )
+    elif wraps(socket.gaierror, urllib3.exceptions.NameResolutionError):
+        message = (
+            f"Cannot look up the server {host}: this computer seems to be offline, or its DNS "
+            f"does not work. {hint}"
+        )
+    elif wraps(ConnectionRefusedError):
+        message = f"The server {host} refused the connection on port {port}. {hint}"
+    elif isinstance(error, requests.exceptions.Timeout):
+        message = f"The server {host} did not answer in time: the network may be down. {hint}"
+    else:
+        message = f"Could not connect to {host} to download {url}: {error}. {hint}"
+    return ModelDownloadError(message, dest)
+
+
+def _verify_and_install(
+    part: Path,
+    dest: Path,
+    url: str,
+    sha256: str | None,
+    size: int | None,
+    cancel: threading.Event | None,
+) -> None:
+    """Check the finished ``.part`` file; move it to ``dest`` or delete it and raise."""
+    actual_size = part.stat().st_size
+    if size is not None and actual_size != size:
+        part.unlink()
+        raise ModelDownloadError(
+            f"The downloaded {dest.name} has {actual_size} bytes instead of {size}; it was "
+            f"deleted. Run the download again. {manual_install_hint(url, dest)}",
+            dest,
+        )
+    if sha256 is not None:
+        digest = file_sha256(part, cancel)
+        if digest != sha256.lower():
+            part.unlink()
+            raise ModelDownloadError(
+                f"The downloaded {dest.name} is damaged or not the published file (sha256 "
+                f"{digest}, expected {sha256.lower()}); it was deleted. Run the download "
+                f"again. {manual_install_hint(url, dest)}",
+                dest,
+            )
+    os.replace(part, dest)
