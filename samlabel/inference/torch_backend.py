@@ -1,0 +1,136 @@
+"""Run a SAM checkpoint in torch (CPU or CUDA): the reference-exact backend.
+
+Reproduces Meta's ``SamPredictor.set_image`` / ``predict``: the prompt set is assembled in
+numpy (points, then box corners labelled 2/3; with points but no box a padding point of
+label -1 at (0, 0) is appended) and the network sees only tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from samlabel.inference.api import (
+    LOW_RES_SIZE,
+    Box,
+    ImageEmbedding,
+    Point,
+    Prediction,
+    Predictor,
+)
+from samlabel.inference.transforms import preprocess, transform_box, transform_coords
+from samlabel.sam.checkpoint import ModelInfo, load_sam_model
+from samlabel.sam.mask_decoder import select_masks
+from samlabel.sam.sam_model import SamModel
+
+
+def describe_device(device: torch.device) -> str:
+    """``"cpu"`` or e.g. ``"cuda:0 (NVIDIA H100 80GB HBM3)"``."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return str(device)
+
+
+def build_prompt_arrays(
+    points: Sequence[Point] | None,
+    box: Box | None,
+    original_size: tuple[int, int],
+    input_size: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prompt set as the decoder takes it: ``(coords (1, N, 2) float32, labels (1, N) float32)``.
+
+    Coordinates are in the 1024 frame. Order as in the reference prompt encoder: the points,
+    then the box corners (labels 2, 3); a lone padding point (label -1) when there are no box
+    corners. With neither points nor box, ``N`` is 0.
+    """
+    coords: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    if points:
+        pts = np.asarray([(p[0], p[1]) for p in points], dtype=np.float64)
+        coords.append(transform_coords(pts, original_size, input_size))
+        labels.append(np.asarray([p[2] for p in points], dtype=np.float32))
+        if box is None:
+            coords.append(np.zeros((1, 2), dtype=np.float32))
+            labels.append(np.array([-1.0], dtype=np.float32))
+    if box is not None:
+        corners = transform_box(np.asarray(box, dtype=np.float64), original_size, input_size)
+        coords.append(corners.reshape(2, 2))
+        labels.append(np.array([2.0, 3.0], dtype=np.float32))
+    if not coords:
+        return np.zeros((1, 0, 2), np.float32), np.zeros((1, 0), np.float32)
+    return np.concatenate(coords)[None], np.concatenate(labels)[None]
+
+
+class TorchPredictor(Predictor):
+    """:class:`Predictor` running a :class:`SamModel` in torch."""
+
+    backend = "torch"
+
+    def __init__(self, model: SamModel, info: ModelInfo | None = None, device: str = "cpu") -> None:
+        self._device = torch.device(device)
+        if self._device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError("CUDA was asked for but torch sees no CUDA device")
+        self.model = model.to(self._device).eval()
+        self.info = info
+        self.device = describe_device(self._device)
+        self.model_name = info.name if info is not None else "SAM"
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> TorchPredictor:
+        """Load a checkpoint (raises :class:`~samlabel.core.errors.CheckpointError`)."""
+        model, info = load_sam_model(path)
+        return cls(model, info, device)
+
+    def encode(self, image: np.ndarray) -> ImageEmbedding:
+        """``(H, W[, C])`` uint8/uint16 image -> embedding ``(1, 256, 64, 64)`` float32."""
+        original_size = (int(image.shape[0]), int(image.shape[1]))
+        tensor, input_size = preprocess(image)
+        with torch.inference_mode():
+            features = self.model.encode_image(torch.from_numpy(tensor).to(self._device))
+        return ImageEmbedding(
+            features=features.float().cpu().numpy(),
+            original_size=original_size,
+            input_size=input_size,
+        )
+
+    def decode(
+        self,
+        embedding: ImageEmbedding,
+        points: Sequence[Point] | None = None,
+        box: Box | None = None,
+        mask_input: np.ndarray | None = None,
+        multimask: bool = True,
+    ) -> Prediction:
+        """See :meth:`Predictor.decode`; masks as ``SamPredictor.predict`` returns them."""
+        coords, labels = build_prompt_arrays(
+            points, box, embedding.original_size, embedding.input_size
+        )
+        if mask_input is None:
+            mask = np.zeros((1, 1, LOW_RES_SIZE, LOW_RES_SIZE), np.float32)
+            has_mask = np.zeros((1,), np.float32)
+        else:
+            mask = np.asarray(mask_input, dtype=np.float32)
+            if mask.shape not in ((LOW_RES_SIZE, LOW_RES_SIZE), (1, LOW_RES_SIZE, LOW_RES_SIZE)):
+                raise ValueError(f"mask_input must be 256x256 low-res logits, not {mask.shape}")
+            mask = mask.reshape(1, 1, LOW_RES_SIZE, LOW_RES_SIZE)
+            has_mask = np.ones((1,), np.float32)
+        dev = self._device
+        with torch.inference_mode():
+            masks, iou = self.model.decode(
+                torch.from_numpy(np.ascontiguousarray(embedding.features)).to(dev),
+                torch.from_numpy(coords).to(dev),
+                torch.from_numpy(labels).to(dev),
+                torch.from_numpy(mask).to(dev),
+                torch.from_numpy(has_mask).to(dev),
+            )
+            masks, iou = select_masks(masks, iou, multimask)
+        return Prediction(
+            scores=iou[0].float().cpu().numpy(),
+            low_res_logits=masks[0].float().cpu().numpy(),
+            original_size=embedding.original_size,
+            input_size=embedding.input_size,
+        )
