@@ -1,0 +1,237 @@
+"""Binary masks and their COCO run-length encoding (RLE).
+
+Conventions: a mask is an ``(H, W)`` bool array, ``True`` = the object; x goes right, y down.
+COCO RLE walks the image column by column (Fortran order), so pycocotools wants
+Fortran-ordered ``uint8`` arrays and copies anything else. At 12-48 MP that copy costs more
+than the encoding itself, hence:
+
+- :func:`empty_mask` makes Fortran-ordered masks: producers should start from it;
+- :func:`encode_mask` encodes a Fortran-ordered bool mask with no copy (a ``uint8`` view), and
+  a C-ordered one by copying only its bounding box, never the whole image.
+
+:class:`Rle` is the immutable in-memory form: the image size and the compressed counts string
+exactly as COCO JSON stores it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+
+@dataclass(frozen=True)
+class Rle:
+    """A COCO compressed RLE: ``size`` is ``(H, W)``; ``counts`` the ASCII counts string."""
+
+    size: tuple[int, int]
+    counts: bytes
+
+    def to_coco(self) -> dict:
+        """``{"size": [H, W], "counts": str}``, the form COCO JSON stores."""
+        return {"size": [int(self.size[0]), int(self.size[1])], "counts": self.counts.decode()}
+
+    def _pyco(self) -> dict:
+        return {"size": [int(self.size[0]), int(self.size[1])], "counts": self.counts}
+
+    @property
+    def area(self) -> int:
+        """Number of foreground pixels."""
+        return int(mask_utils.area(self._pyco()))
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """Bounding box ``(x, y, w, h)`` in pixels (COCO xywh); zeros for an empty mask."""
+        x, y, w, h = mask_utils.toBbox(self._pyco()).tolist()
+        return (float(x), float(y), float(w), float(h))
+
+    def decode(self) -> np.ndarray:
+        """The ``(H, W)`` bool mask, Fortran-ordered (no copy is made to get that order)."""
+        return decode_rle(self)
+
+
+def empty_mask(height: int, width: int) -> np.ndarray:
+    """A ``(height, width)`` all-False bool mask in Fortran order (cheap to encode)."""
+    return np.zeros((height, width), dtype=bool, order="F")
+
+
+def mask_bbox_slices(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """``(rows, cols)`` slices of the smallest box holding every True pixel, None if empty."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    if cols.size == 0:
+        return None
+    rows = np.flatnonzero(mask[:, cols[0] : cols[-1] + 1].any(axis=1))
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+
+
+def counts_from_string(counts: bytes) -> list[int]:
+    """Uncompressed run lengths of a COCO compressed counts string (pycocotools' format).
+
+    Run lengths alternate background, foreground, background, ...; their sum is ``H * W``.
+    pycocotools decodes wrong-sized strings without complaint, so loaders check this sum.
+    """
+    return _runs_from_string(counts).tolist()
+
+
+def _runs_from_string(counts: bytes) -> np.ndarray:
+    """Vectorised decoder of COCO's counts string (see pycocotools' ``rleFrString``).
+
+    Each number is 5 bits per character (offset by 48), continued while bit 0x20 is set and
+    sign-extended from bit 0x10 of its last character; numbers after the second are deltas
+    to the number two places before.
+    """
+    chars = np.frombuffer(counts, dtype=np.uint8).astype(np.int64) - 48
+    if chars.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if (chars < 0).any() or (chars > 63).any():
+        raise ValueError("RLE counts string holds characters outside the COCO alphabet")
+    last = (chars & 0x20) == 0
+    if not last[-1]:
+        raise ValueError("RLE counts string ends in the middle of a number")
+    starts = np.flatnonzero(np.concatenate(([True], last[:-1])))
+    number = np.cumsum(np.concatenate(([0], last[:-1].astype(np.int64))))
+    digit = np.arange(chars.size) - starts[number]
+    values = np.add.reduceat((chars & 0x1F) << (5 * digit), starts)
+    lengths = digit[last] + 1
+    negative = (chars[last] & 0x10) != 0
+    values[negative] -= np.int64(1) << (5 * lengths[negative])
+    runs = values.copy()
+    # runs[m] = values[m] + runs[m - 2] for m > 2: running sums over each parity from 1 and 2.
+    runs[1::2] = np.cumsum(values[1::2])
+    runs[2::2] = np.cumsum(values[2::2])
+    return runs
+
+
+def _encode_band(crop: np.ndarray, y0: int, x0: int, height: int, width: int) -> Rle:
+    """RLE of a full ``(height, width)`` mask that is zero outside ``crop`` at ``(y0, x0)``.
+
+    Only a band of the crop's columns, at full height, is materialised (Fortran-ordered);
+    the columns left and right of it are background and just lengthen the first/last run.
+    """
+    h, w = crop.shape
+    band = np.zeros((height, w), dtype=np.uint8, order="F")
+    band[y0 : y0 + h] = crop
+    counts = counts_from_string(
+        mask_utils.encode(band.reshape(height, w, 1, order="F"))[0]["counts"]
+    )
+    counts[0] += x0 * height
+    trailing = (width - x0 - w) * height
+    if trailing:
+        if len(counts) % 2 == 1:  # the band ends on a background run: extend it
+            counts[-1] += trailing
+        else:
+            counts.append(trailing)
+    return rle_from_counts(counts, height, width)
+
+
+def encode_mask(mask: np.ndarray) -> Rle:
+    """Encode an ``(H, W)`` bool (or 0/1 uint8) mask as compressed COCO RLE.
+
+    A Fortran-ordered bool/uint8 mask is encoded in place through a ``uint8`` view; any other
+    layout costs a copy of its bounding box only.
+    """
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be 2-D (H, W), got shape {mask.shape}")
+    height, width = mask.shape
+    if mask.dtype == bool:
+        as_u8 = mask.view(np.uint8)
+    elif mask.dtype == np.uint8:
+        as_u8 = mask
+    else:
+        raise ValueError(f"mask must be bool or uint8, got {mask.dtype}")
+    if as_u8.flags.f_contiguous:
+        rle = mask_utils.encode(as_u8.reshape(height, width, 1, order="F"))[0]
+        return Rle((height, width), bytes(rle["counts"]))
+    box = mask_bbox_slices(as_u8)
+    if box is None:
+        return rle_from_counts([height * width], height, width)
+    rows, cols = box
+    return _encode_band(as_u8[rows, cols], rows.start, cols.start, height, width)
+
+
+def rle_from_counts(counts: list[int], height: int, width: int) -> Rle:
+    """Compress uncompressed COCO counts (alternating background/foreground run lengths)."""
+    if any(c < 0 for c in counts) or sum(counts) != height * width:
+        raise ValueError(
+            f"RLE counts add up to {sum(counts)} pixels, but the size {height}x{width} "
+            f"has {height * width}"
+        )
+    rle = mask_utils.frPyObjects({"size": [height, width], "counts": list(counts)}, height, width)
+    return Rle((height, width), bytes(rle["counts"]))
+
+
+def decode_rle(rle: Rle) -> np.ndarray:
+    """The ``(H, W)`` bool mask of ``rle``, Fortran-ordered (COCO's column-major layout).
+
+    Decoded here with numpy rather than ``pycocotools.mask.decode``, whose array wrapper
+    raises NumPy 2's copy-keyword DeprecationWarning.
+    """
+    height, width = rle.size
+    runs = _runs_from_string(rle.counts)
+    if runs.sum() != height * width or (runs < 0).any():
+        raise ValueError(f"RLE counts do not describe a {height}x{width} mask")
+    values = np.zeros(runs.size, dtype=bool)
+    values[1::2] = True
+    flat = np.repeat(values, runs)
+    return flat.reshape(width, height).T  # the transpose of a C array is Fortran-ordered
+
+
+def union(a: Rle, b: Rle) -> Rle:
+    """Pixel-wise OR of two masks of the same size, computed on the RLE (no decode)."""
+    merged = mask_utils.merge([a._pyco(), b._pyco()], intersect=False)
+    return Rle(a.size, bytes(merged["counts"]))
+
+
+def difference(a: Rle, b: Rle) -> Rle:
+    """``a`` AND NOT ``b``: pixels of ``a`` that are not in ``b`` (same size)."""
+    # Both decode Fortran-ordered and numpy keeps that order, so encoding copies nothing.
+    return encode_mask(decode_rle(a) & ~decode_rle(b))
+
+
+def paint_stroke(
+    mask: np.ndarray,
+    points: list[tuple[float, float]],
+    radius: float,
+    value: bool,
+) -> None:
+    """Set every pixel within ``radius`` of the polyline ``points`` to ``value``, in place.
+
+    Args:
+        mask: ``(H, W)`` bool array, modified in place (any memory order).
+        points: ``[(x, y), ...]`` polyline in pixel coordinates; pixel ``(col, row)`` has its
+            centre at ``(col, row)``. One point paints a disk.
+        radius: brush radius in pixels (> 0).
+        value: True to paint, False to erase.
+    """
+    if radius <= 0:
+        raise ValueError(f"brush radius must be positive, got {radius}")
+    if not points:
+        return
+    height, width = mask.shape
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if not np.isfinite(pts).all():
+        raise ValueError("brush stroke points must be finite numbers")
+    segments = itertools.pairwise(pts) if len(pts) > 1 else [(pts[0], pts[0])]
+    for p, q in segments:
+        # Only the segment's bounding box, grown by the radius, can change.
+        x_lo = max(int(np.floor(min(p[0], q[0]) - radius)), 0)
+        x_hi = min(int(np.ceil(max(p[0], q[0]) + radius)) + 1, width)
+        y_lo = max(int(np.floor(min(p[1], q[1]) - radius)), 0)
+        y_hi = min(int(np.ceil(max(p[1], q[1]) + radius)) + 1, height)
+        if x_lo >= x_hi or y_lo >= y_hi:
+            continue
+        xs = np.arange(x_lo, x_hi, dtype=np.float64)[None, :]
+        ys = np.arange(y_lo, y_hi, dtype=np.float64)[:, None]
+        d = q - p
+        length2 = float(d @ d)
+        if length2 == 0.0:
+            t = 0.0
+        else:
+            t = np.clip(((xs - p[0]) * d[0] + (ys - p[1]) * d[1]) / length2, 0.0, 1.0)
+        dx = xs - (p[0] + t * d[0])
+        dy = ys - (p[1] + t * d[1])
+        inside = dx * dx + dy * dy <= radius * radius
+        window = mask[y_lo:y_hi, x_lo:x_hi]
+        window[inside] = value
