@@ -253,6 +253,7 @@ def infer_sam_config(state: Mapping[str, torch.Tensor], path: str | Path = "") -
     """The architecture of a SAM state dict; CheckpointError if it is not one."""
     path = Path(path)
     tiny = _is_tiny_vit(state)
+    failed = False
     try:
         if tiny:
             from samlabel.sam.tiny_vit import infer_tiny_vit_config
@@ -260,14 +261,18 @@ def infer_sam_config(state: Mapping[str, torch.Tensor], path: str | Path = "") -
             encoder: object = infer_tiny_vit_config(state, prefix="image_encoder.")
         else:
             encoder = infer_vit_config(state)
-        cfg = SamConfig(encoder=encoder, decoder=infer_decoder_config(state))
     except (KeyError, ValueError, IndexError):
-        reference = SamConfig(
-            encoder=_default_tiny_vit_config() if tiny else VIT_CONFIGS["SAM ViT-B"]
-        )
-        raise CheckpointError(
-            _mismatch_message(path, _expected_tensors(reference), state), path
-        ) from None
+        encoder = _default_tiny_vit_config() if tiny else VIT_CONFIGS["SAM ViT-B"]
+        failed = True
+    try:
+        decoder = infer_decoder_config(state)
+    except (KeyError, ValueError, IndexError, ZeroDivisionError):
+        decoder = DecoderConfig()
+        failed = True
+    cfg = SamConfig(encoder=encoder, decoder=decoder)
+    if failed:
+        # Compare against the closest known architecture, so the message lists what differs.
+        raise CheckpointError(_mismatch_message(path, _expected_tensors(cfg), state), path)
     return cfg
 
 
@@ -277,10 +282,11 @@ def _default_tiny_vit_config() -> object:
     return TinyViTConfig()
 
 
-def check_state_dict(cfg: SamConfig, state: Mapping[str, torch.Tensor], path: str | Path) -> None:
-    """CheckpointError unless ``state`` has exactly the names and shapes of ``cfg``'s model."""
+def check_state_dict(
+    expected: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor], path: str | Path
+) -> None:
+    """CheckpointError unless ``state`` has exactly the names and shapes of ``expected``."""
     path = Path(path)
-    expected = _expected_tensors(cfg)
     if set(expected) != set(state):
         raise CheckpointError(_mismatch_message(path, expected, state), path)
     wrong = [
@@ -306,8 +312,10 @@ def load_sam_model(path: str | Path) -> tuple[SamModel, ModelInfo]:
     path = Path(path)
     state = read_state_dict(path)
     cfg = infer_sam_config(state, path)
-    check_state_dict(cfg, state, path)
+    # Built for real (not on the meta device): the first meta build in a process costs
+    # seconds of lazy imports inside torch, more than initialising the weights.
     model = build_sam(cfg)
+    check_state_dict(model.state_dict(), state, path)
     model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
     model.eval()
     kind = "vit" if isinstance(cfg.encoder, ViTConfig) else "tiny_vit"
