@@ -88,11 +88,21 @@ class Document:
     ) -> None:
         self._state = state if state is not None else DocumentState()
         self.history = History(history_depth)
-        self.revision = 0
+        self._versioned = (0, self._state)
         self._listeners: list[Listener] = []
         self._clock = clock
 
     # ----------------------------------------------------------------- reading
+    @property
+    def revision(self) -> int:
+        """Counts changes (edits, undos, redos); compare it to know whether to save."""
+        return self._versioned[0]
+
+    @property
+    def versioned_state(self) -> tuple[int, DocumentState]:
+        """``(revision, state)`` read together: what a saving thread should write."""
+        return self._versioned
+
     @property
     def state(self) -> DocumentState:
         """The current immutable snapshot (safe to hand to another thread)."""
@@ -174,9 +184,10 @@ class Document:
 
     def _set_state(self, state: DocumentState, reason: str, label: str) -> None:
         before = self._state
+        revision = self._versioned[0] + 1
         self._state = state
-        self.revision += 1
-        event = diff_states(before, state, reason, label, self.revision)
+        self._versioned = (revision, state)  # one assignment: threads never see a torn pair
+        event = diff_states(before, state, reason, label, revision)
         for listener in list(self._listeners):
             listener(event)
 

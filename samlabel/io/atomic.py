@@ -1,0 +1,112 @@
+"""Crash-safe file replacement: the file on disk is always a complete old or new version.
+
+The new content goes to a temporary file in the same folder (same filesystem, so the final
+``os.replace`` is atomic), is flushed and fsynced, then replaces the target; the folder is
+fsynced so the rename itself survives a power cut. Temporary files left by a killed save
+are named ``.<name>.<random>.tmp`` and removed by :func:`remove_stale_temp_files`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+from samlabel.core.errors import AnnotationFileError
+
+TEMP_SUFFIX = ".tmp"
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Windows cannot open folders; there the rename is already durable enough.
+    if os.name == "nt":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _describe(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "the disk is full"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "the folder is not writable"
+    return error.strerror or str(error)
+
+
+def _write_temp(folder: Path, prefix: str, data: bytes) -> Path:
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=folder)
+    temp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    return temp
+
+
+def _keep_backup(path: Path, folder: Path) -> None:
+    """Make ``<name>.bak`` a complete copy of the current ``path``, atomically."""
+    backup = path.with_name(path.name + ".bak")
+    temp = folder / f"{_temp_prefix(path)}{uuid.uuid4().hex}{TEMP_SUFFIX}"
+    try:
+        os.link(path, temp)  # a hard link costs nothing and is complete at once
+    except OSError:
+        shutil.copy2(path, temp)  # filesystems without hard links (FAT, some shares)
+    os.replace(temp, backup)
+
+
+def atomic_write_bytes(path: Path, data: bytes, backup: bool = False) -> None:
+    """Replace ``path`` by ``data`` so that a crash leaves the old or the new file, whole.
+
+    With ``backup`` the previous version is kept as ``<name>.bak``. On failure (full disk,
+    read-only folder) the file is untouched, no temporary file remains, and an
+    AnnotationFileError names the file and the reason.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    temp: Path | None = None
+    try:
+        temp = _write_temp(folder, _temp_prefix(path), data)
+        if backup and path.exists():
+            _keep_backup(path, folder)
+        os.replace(temp, path)
+        temp = None
+        _fsync_dir(folder)
+    except OSError as error:
+        raise AnnotationFileError(
+            f"{path}: could not be saved ({_describe(error)}); the file on disk is unchanged.",
+            path,
+        ) from error
+    finally:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+
+def remove_stale_temp_files(path: Path) -> list[Path]:
+    """Delete temporary files a killed save of ``path`` left behind; returns those removed.
+
+    Call it only while holding the file's lock, so no live save is disturbed.
+    """
+    path = Path(path)
+    removed = []
+    for candidate in path.parent.glob(f"{_temp_prefix(path)}*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            candidate.unlink()
+            removed.append(candidate)
+    return removed

@@ -1,0 +1,379 @@
+"""COCO instances JSON: samlabel's native annotations file.
+
+Reading accepts any valid COCO instances file: RLE with compressed (string) or uncompressed
+(list) counts, polygons, ``iscrowd`` 0/1. Whatever samlabel does not interpret (top-level
+keys such as ``info`` and ``licenses``, extra keys on images, categories and annotations) is
+kept and written back unchanged. samlabel's own fields are prefixed ``samlabel_``:
+``images[].samlabel_status``, ``categories[].samlabel_color``,
+``annotations[].samlabel_score / samlabel_prompts / samlabel_created`` and
+``info.samlabel_schema_version``.
+
+Writing stores masks as compressed RLE, or as polygons on request where polygons can
+represent the mask (no holes); ``bbox`` is xywh and ``area`` the mask's pixel count, both
+computed from the mask. The annotations are written in draw order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from samlabel.core.document import Document, annotation_from_rle
+from samlabel.core.errors import AnnotationFileError
+from samlabel.core.masks import Rle, decode_rle, rle_from_counts
+from samlabel.core.model import PALETTE, Annotation, Category, ImageRecord, ImageStatus
+from samlabel.core.state import DocumentState
+from samlabel.io.atomic import atomic_write_bytes
+from samlabel.io.jsonsafe import check_json_safe
+from samlabel.io.polygons import mask_to_polygons, polygons_to_rle
+
+#: Version of samlabel's fields in the file, "MAJOR.MINOR". A newer MAJOR opens read-only.
+SCHEMA_VERSION = "1.0"
+SCHEMA_MAJOR = 1
+
+_IMAGE_KEYS = {"id", "file_name", "width", "height", "samlabel_status"}
+_CATEGORY_KEYS = {"id", "name", "supercategory", "samlabel_color"}
+_ANNOTATION_KEYS = {
+    "id",
+    "image_id",
+    "category_id",
+    "segmentation",
+    "area",
+    "bbox",
+    "iscrowd",
+    "samlabel_score",
+    "samlabel_prompts",
+    "samlabel_created",
+}
+_SECTIONS = ("images", "categories", "annotations")
+
+
+@dataclass
+class LoadedCoco:
+    """A parsed annotations file.
+
+    Attributes:
+        document: the document, with an empty history.
+        foreign: top-level keys other than images/categories/annotations (``info``,
+            ``licenses``, ...), to be written back.
+        schema_version: ``(major, minor)`` recorded in the file, None for files from other
+            tools.
+    """
+
+    document: Document
+    foreign: dict[str, Any] = field(default_factory=dict)
+    schema_version: tuple[int, int] | None = None
+
+
+class _Problem(Exception):
+    """A defect in the file; turned into an AnnotationFileError naming the file."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _get(entry: Any, key: str, check, what: str, where: str) -> Any:
+    if not isinstance(entry, dict):
+        raise _Problem(f"{where} is not a JSON object")
+    if key not in entry:
+        raise _Problem(f"{where} has no {key!r}")
+    value = entry[key]
+    if not check(value):
+        raise _Problem(f"{where} has {key!r} = {value!r}, which is not {what}")
+    return value
+
+
+def _extra(entry: dict, known: set[str]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k not in known}
+
+
+def _parse_schema_version(info: Any) -> tuple[int, int] | None:
+    if not isinstance(info, dict) or "samlabel_schema_version" not in info:
+        return None
+    text = str(info["samlabel_schema_version"])
+    try:
+        major, minor = (int(part) for part in [*text.split("."), "0"][:2])
+    except ValueError:
+        raise _Problem(f"info.samlabel_schema_version {text!r} is not MAJOR.MINOR") from None
+    return (major, minor)
+
+
+def _parse_images(entries: list) -> tuple[ImageRecord, ...]:
+    images, seen = [], set()
+    for n, entry in enumerate(entries):
+        where = f"images[{n}]"
+        image_id = _get(entry, "id", _is_int, "an integer", where)
+        where = f"image {image_id} (images[{n}])"
+        if image_id in seen:
+            raise _Problem(f"image id {image_id} appears more than once")
+        seen.add(image_id)
+        file_name = _get(entry, "file_name", lambda v: isinstance(v, str) and v, "a name", where)
+        width = _get(entry, "width", lambda v: _is_int(v) and v > 0, "a positive integer", where)
+        height = _get(entry, "height", lambda v: _is_int(v) and v > 0, "a positive integer", where)
+        try:
+            status = ImageStatus(entry.get("samlabel_status", ImageStatus.UNLABELLED.value))
+        except ValueError:
+            raise _Problem(f"{where} has an unknown samlabel_status") from None
+        extra = _extra(entry, _IMAGE_KEYS)
+        images.append(ImageRecord(image_id, file_name, width, height, status, extra))
+    return tuple(images)
+
+
+def _parse_categories(entries: list) -> tuple[Category, ...]:
+    categories, seen = [], set()
+    for n, entry in enumerate(entries):
+        where = f"categories[{n}]"
+        category_id = _get(entry, "id", _is_int, "an integer", where)
+        if category_id in seen:
+            raise _Problem(f"category id {category_id} appears more than once")
+        seen.add(category_id)
+        name = _get(entry, "name", lambda v: isinstance(v, str), "a string", where)
+        color = entry.get("samlabel_color")
+        if not (isinstance(color, str) and len(color) == 7 and color.startswith("#")):
+            color = PALETTE[n % len(PALETTE)]
+        supercategory = entry.get("supercategory")
+        if supercategory is not None and not isinstance(supercategory, str):
+            raise _Problem(f"{where} has a supercategory that is not a string")
+        extra = _extra(entry, _CATEGORY_KEYS)
+        categories.append(Category(category_id, name, color.lower(), supercategory or None, extra))
+    return tuple(categories)
+
+
+def _parse_segmentation(seg: Any, image: ImageRecord, where: str) -> Rle:
+    height, width = image.height, image.width
+    if isinstance(seg, dict):
+        size = seg.get("size")
+        counts = seg.get("counts")
+        if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) for v in size)):
+            raise _Problem(f"{where} has an RLE without a valid 'size' [H, W]")
+        if tuple(size) != (height, width):
+            raise _Problem(
+                f"{where} has an RLE of size {size[0]}x{size[1]} (HxW) but its image "
+                f"{image.file_name!r} is {height}x{width}"
+            )
+        if isinstance(counts, str):
+            rle = Rle((height, width), counts.encode("ascii", errors="replace"))
+            try:
+                decode_rle(rle)  # checks that the runs add up to H * W
+            except ValueError as error:
+                raise _Problem(f"{where} has a broken RLE: {error}") from None
+            return rle
+        if isinstance(counts, list) and all(_is_int(v) for v in counts):
+            try:
+                return rle_from_counts(counts, height, width)
+            except ValueError as error:
+                raise _Problem(f"{where} has a broken RLE: {error}") from None
+        raise _Problem(f"{where} has RLE counts that are neither a string nor integers")
+    if isinstance(seg, list) and seg:
+        for k, polygon in enumerate(seg):
+            if not isinstance(polygon, list) or not all(_is_number(v) for v in polygon):
+                raise _Problem(f"{where} has a polygon {k} that is not a list of numbers")
+            if len(polygon) < 6 or len(polygon) % 2:
+                raise _Problem(
+                    f"{where} has a polygon {k} with {len(polygon)} coordinates; a polygon "
+                    "needs at least 3 (x, y) points"
+                )
+            if not all(abs(v) < float("inf") for v in polygon):  # also rejects NaN
+                raise _Problem(f"{where} has a polygon {k} with a non-finite coordinate")
+        return polygons_to_rle(seg, height, width)
+    raise _Problem(f"{where} has no usable segmentation (RLE or polygons)")
+
+
+def _parse_annotations(
+    entries: list, images: dict[int, ImageRecord], categories: dict[int, Category]
+) -> tuple[Annotation, ...]:
+    annotations, seen = [], set()
+    for n, entry in enumerate(entries):
+        where = f"annotations[{n}]"
+        annotation_id = _get(entry, "id", _is_int, "an integer", where)
+        where = f"annotation {annotation_id} (annotations[{n}])"
+        if annotation_id in seen:
+            raise _Problem(f"annotation id {annotation_id} appears more than once")
+        seen.add(annotation_id)
+        image_id = _get(entry, "image_id", _is_int, "an integer", where)
+        category_id = _get(entry, "category_id", _is_int, "an integer", where)
+        if image_id not in images:
+            raise _Problem(f"{where} points at image id {image_id}, which is not in 'images'")
+        if category_id not in categories:
+            raise _Problem(
+                f"{where} points at category id {category_id}, which is not in 'categories'"
+            )
+        rle = _parse_segmentation(entry.get("segmentation"), images[image_id], where)
+        iscrowd = entry.get("iscrowd", 0)
+        if iscrowd not in (0, 1) or isinstance(iscrowd, float):
+            raise _Problem(f"{where} has iscrowd = {iscrowd!r}; it must be 0 or 1")
+        score = entry.get("samlabel_score")
+        if score is not None and not _is_number(score):
+            raise _Problem(f"{where} has a samlabel_score that is not a number")
+        prompts = entry.get("samlabel_prompts")
+        if prompts is not None and not isinstance(prompts, dict):
+            raise _Problem(f"{where} has samlabel_prompts that are not an object")
+        created = entry.get("samlabel_created")
+        annotation = annotation_from_rle(
+            annotation_id,
+            image_id,
+            category_id,
+            rle,
+            score=None if score is None else float(score),
+            prompts=prompts,
+            created=created if isinstance(created, str) else None,
+            iscrowd=bool(iscrowd),
+            extra=_extra(entry, _ANNOTATION_KEYS),
+        )
+        annotations.append(annotation)
+    return tuple(annotations)
+
+
+def parse_coco(data: Any, path: str | Path = "<memory>") -> LoadedCoco:
+    """Build a document from parsed COCO JSON; AnnotationFileError names any defect."""
+    try:
+        if not isinstance(data, dict):
+            raise _Problem("the top level is not a JSON object")
+        sections = {}
+        for key in _SECTIONS:
+            value = data.get(key, [])
+            if not isinstance(value, list):
+                raise _Problem(f"{key!r} is not a list")
+            sections[key] = value
+        images = _parse_images(sections["images"])
+        categories = _parse_categories(sections["categories"])
+        annotations = _parse_annotations(
+            sections["annotations"],
+            {i.id: i for i in images},
+            {c.id: c for c in categories},
+        )
+        foreign = {k: v for k, v in data.items() if k not in _SECTIONS}
+        version = _parse_schema_version(foreign.get("info"))
+    except _Problem as problem:
+        raise AnnotationFileError(f"{path}: {problem}.", path) from None
+    state = DocumentState(
+        images=images,
+        categories=categories,
+        annotations=annotations,
+        next_image_id=max((i.id for i in images), default=0) + 1,
+        next_category_id=max((c.id for c in categories), default=0) + 1,
+        next_annotation_id=max((a.id for a in annotations), default=0) + 1,
+    )
+    return LoadedCoco(Document(state), foreign, version)
+
+
+def load_coco(path: str | Path) -> LoadedCoco:
+    """Read an annotations file; AnnotationFileError names the file and what is wrong."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise AnnotationFileError(f"{path}: no such annotations file.", path) from None
+    except OSError as error:
+        raise AnnotationFileError(f"{path}: cannot be read ({error.strerror}).", path) from None
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise AnnotationFileError(f"{path}: is not UTF-8 text.", path) from None
+    except json.JSONDecodeError as error:
+        raise AnnotationFileError(
+            f"{path}: is not valid JSON (line {error.lineno}, column {error.colno}: "
+            f"{error.msg}); it may be truncated.",
+            path,
+        ) from None
+    return parse_coco(data, path)
+
+
+def _segmentation(annotation: Annotation, polygons: bool) -> Any:
+    if polygons and not annotation.iscrowd:
+        outline = mask_to_polygons(decode_rle(annotation.rle))
+        if outline is not None:
+            return outline
+    return annotation.rle.to_coco()
+
+
+def coco_dict(
+    state: DocumentState | Document,
+    foreign: Mapping[str, Any] | None = None,
+    polygons: bool = False,
+) -> dict[str, Any]:
+    """The COCO JSON object of a document state (foreign top-level keys first)."""
+    if isinstance(state, Document):
+        state = state.state
+    data: dict[str, Any] = {k: v for k, v in (foreign or {}).items() if k not in _SECTIONS}
+    info = data.get("info")
+    info = dict(info) if isinstance(info, dict) else {}
+    info["samlabel_schema_version"] = SCHEMA_VERSION
+    data["info"] = info
+    data["images"] = [
+        {
+            "id": i.id,
+            "file_name": i.file_name,
+            "width": i.width,
+            "height": i.height,
+            **i.extra,
+            "samlabel_status": i.status.value,
+        }
+        for i in state.images
+    ]
+    data["categories"] = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "supercategory": c.supercategory if c.supercategory is not None else "",
+            **c.extra,
+            "samlabel_color": c.color,
+        }
+        for c in state.categories
+    ]
+    annotations = []
+    for a in state.annotations:
+        entry = {
+            "id": a.id,
+            "image_id": a.image_id,
+            "category_id": a.category_id,
+            "segmentation": _segmentation(a, polygons),
+            "area": a.area,
+            "bbox": list(a.bbox),
+            "iscrowd": int(a.iscrowd),
+            **a.extra,
+        }
+        for key, value in (
+            ("samlabel_score", a.score),
+            ("samlabel_prompts", a.prompts),
+            ("samlabel_created", a.created),
+        ):
+            if value is not None:
+                entry[key] = value
+        annotations.append(entry)
+    data["annotations"] = annotations
+    return data
+
+
+def dumps_coco(data: Mapping[str, Any], path: str | Path = "<memory>") -> bytes:
+    """Serialise after checking every value is plain JSON (no NaN, inf or numpy scalars)."""
+    try:
+        check_json_safe(data)
+    except ValueError as error:
+        raise AnnotationFileError(
+            f"{path}: not saved, nothing was written: {error}.", path
+        ) from None
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def save_coco(
+    document: Document | DocumentState,
+    path: str | Path,
+    foreign: Mapping[str, Any] | None = None,
+    polygons: bool = False,
+    backup: bool = False,
+) -> None:
+    """Write a document atomically as COCO JSON (RLE masks, or polygons where possible).
+
+    With ``backup`` the file being replaced is kept as ``<name>.bak``.
+    """
+    data = coco_dict(document, foreign, polygons)
+    atomic_write_bytes(Path(path), dumps_coco(data, path), backup=backup)

@@ -1,0 +1,242 @@
+"""The owner of one annotations file: lock, load, debounced atomic autosave, close.
+
+Typical use from the GUI (no Qt here: the window drives it from a QTimer)::
+
+    store = AnnotationStore.open(folder / "annotations.json")
+    if store.read_only:
+        show(store.read_only_reason)
+    ...                       # edits to store.document call store.request_save() by themselves
+    store.save_if_due()       # from a periodic QTimer: saves once changes rested `delay` s
+    store.close()             # saves what is left, releases the lock
+
+Without a GUI, :class:`AutoSaver` does the same from a ``threading.Timer``. A file that fails
+to parse raises AnnotationFileError from :meth:`AnnotationStore.open` and is never written.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from samlabel.core.document import Document
+from samlabel.core.errors import AnnotationFileError
+from samlabel.core.state import DocumentChanged
+from samlabel.io.atomic import remove_stale_temp_files
+from samlabel.io.coco import SCHEMA_MAJOR, LoadedCoco, load_coco, save_coco
+from samlabel.io.lock import AnnotationLock, LockOwner
+
+
+class AnnotationStore:
+    """An open annotations file. Create with :meth:`open`.
+
+    Attributes:
+        path: the annotations file.
+        document: the document being edited.
+        foreign: top-level COCO keys samlabel keeps but does not interpret.
+        read_only: True when saving is refused; ``read_only_reason`` says why.
+        removed_temp_files: temporary files of a killed earlier save, removed at open.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        loaded: LoadedCoco,
+        lock: AnnotationLock | None,
+        read_only_reason: str | None,
+        delay: float,
+    ) -> None:
+        self.path = path
+        self.document = loaded.document
+        self.foreign: dict[str, Any] = loaded.foreign
+        self.schema_version = loaded.schema_version
+        self.read_only_reason = read_only_reason
+        self.delay = delay
+        self.removed_temp_files: list[Path] = []
+        self._lock = lock
+        self._save_lock = threading.Lock()
+        self._saved_revision = self.document.revision
+        self._due: float | None = None
+        self._unsubscribe = self.document.subscribe(self._on_change)
+        self.closed = False
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        read_only: bool = False,
+        delay: float = 1.0,
+    ) -> AnnotationStore:
+        """Open (or start) an annotations file.
+
+        A missing file starts an empty document, written at the first save. A file held by
+        another process, or written by a newer major schema version, opens read-only.
+
+        Raises:
+            AnnotationFileError: the file exists but cannot be read or parsed; it is left
+                exactly as it is.
+        """
+        path = Path(path)
+        lock = None
+        reason = "opened read-only on request" if read_only else None
+        if not read_only:
+            lock = AnnotationLock(path)
+            owner: LockOwner | None = None
+            try:
+                owner = lock.acquire()
+            except OSError as error:  # e.g. a read-only folder cannot hold the lock file
+                lock = None
+                reason = f"{path} is read-only here: cannot create its lock file ({error.strerror})"
+            if owner is not None:
+                lock = None
+                reason = (
+                    f"{path} is in use by {owner.describe()}; it is open read-only. Close the "
+                    "other window to edit it."
+                )
+        removed: list[Path] = []
+        try:
+            if lock is not None:
+                removed = remove_stale_temp_files(path)
+            loaded = load_coco(path) if path.exists() else LoadedCoco(Document())
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        version = loaded.schema_version
+        if version is not None and version[0] > SCHEMA_MAJOR:
+            if lock is not None:
+                lock.release()
+                lock = None
+            reason = (
+                f"{path} was written by a newer samlabel (file format {version[0]}.{version[1]}); "
+                "it is open read-only so that nothing it holds is lost."
+            )
+        store = cls(path, loaded, lock, reason, delay)
+        store.removed_temp_files = removed
+        return store
+
+    # ------------------------------------------------------------------ state
+    @property
+    def read_only(self) -> bool:
+        return self.read_only_reason is not None
+
+    @property
+    def dirty(self) -> bool:
+        """True when the document has changes that are not on disk."""
+        return self.document.revision != self._saved_revision
+
+    def _on_change(self, event: DocumentChanged) -> None:
+        self.request_save()
+
+    def request_save(self) -> None:
+        """Ask for a save ``delay`` seconds from now (each new request pushes it back)."""
+        self._due = time.monotonic() + self.delay
+
+    @property
+    def seconds_until_due(self) -> float | None:
+        """Seconds until a requested save is due (<= 0: due now), None if none is pending."""
+        return None if self._due is None else self._due - time.monotonic()
+
+    # ----------------------------------------------------------------- saving
+    def save(self, polygons: bool = False) -> None:
+        """Write the document now (atomically, keeping ``<name>.bak``).
+
+        Raises:
+            AnnotationFileError: read-only, or the write failed (the file is unchanged and
+                the document stays dirty, so a later save retries).
+        """
+        if self.read_only:
+            raise AnnotationFileError(f"{self.path}: not saved: {self.read_only_reason}", self.path)
+        with self._save_lock:
+            revision, state = self.document.versioned_state
+            save_coco(state, self.path, self.foreign, polygons=polygons, backup=True)
+            self._saved_revision = revision
+            if revision == self.document.revision:
+                self._due = None
+
+    def save_if_dirty(self) -> bool:
+        """Save if there are unsaved changes and saving is allowed; True if it saved."""
+        if self.read_only or not self.dirty:
+            self._due = None
+            return False
+        self.save()
+        return True
+
+    def save_if_due(self) -> bool:
+        """Save when a requested save is due (call it from a periodic timer)."""
+        due = self._due
+        if due is None or time.monotonic() < due:
+            return False
+        return self.save_if_dirty()
+
+    def flush(self) -> bool:
+        """Save pending changes now, regardless of the debounce delay."""
+        return self.save_if_dirty()
+
+    def close(self) -> None:
+        """Save what is unsaved and release the lock (the lock is released even on error)."""
+        if self.closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._unsubscribe()
+            if self._lock is not None:
+                self._lock.release()
+            self.closed = True
+
+    def __enter__(self) -> AnnotationStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AutoSaver:
+    """Debounced autosave on a background thread, for use without a GUI event loop.
+
+    Every document change restarts a ``delay``-second timer; when it fires, the store
+    saves. Errors go to ``on_error`` (the change stays unsaved and is retried at the next
+    change or at :meth:`close`).
+    """
+
+    def __init__(
+        self,
+        store: AnnotationStore,
+        delay: float = 1.0,
+        on_error: Callable[[AnnotationFileError], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.delay = delay
+        self.on_error = on_error
+        self._timer: threading.Timer | None = None
+        self._guard = threading.Lock()
+        self._unsubscribe = store.document.subscribe(lambda event: self.poke())
+
+    def poke(self) -> None:
+        """(Re)start the timer."""
+        with self._guard:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(self.delay, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self) -> None:
+        try:
+            self.store.save_if_dirty()
+        except AnnotationFileError as error:
+            if self.on_error is not None:
+                self.on_error(error)
+
+    def close(self) -> None:
+        """Stop the timer and save what is pending (errors propagate here)."""
+        self._unsubscribe()
+        with self._guard:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+            timer.join()
+        self.store.save_if_dirty()
