@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +85,7 @@ class EmbeddingCache:
                 features = np.array(data["features"], dtype=np.float32)
                 original = tuple(int(v) for v in data["original_size"])
                 input_size = tuple(int(v) for v in data["input_size"])
-        except (OSError, KeyError, ValueError):
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
             return None
         if features.ndim != 4 or len(original) != 2 or len(input_size) != 2:
             return None

@@ -64,6 +64,7 @@ class ImageCanvas(QWidget):
     boxDrawn = Signal(float, float, float, float)
     brushStroke = Signal(object, float, bool)
     annotationClicked = Signal(int)
+    spaceTapped = Signal()  # Space pressed and released without panning: "accept"
     viewChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -91,6 +92,7 @@ class ImageCanvas(QWidget):
         self._stroke: list[tuple[float, float]] = []
         self._pan_from: QPointF | None = None
         self._space_down = False
+        self._space_panned = False
         self._cursor_pos: QPointF | None = None
 
     # -- content -------------------------------------------------------------------------
@@ -388,6 +390,7 @@ class ImageCanvas(QWidget):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_down = True
+            self._space_panned = False
             self.setCursor(Qt.CursorShape.OpenHandCursor)
             event.accept()
             return
@@ -398,6 +401,8 @@ class ImageCanvas(QWidget):
             self._space_down = False
             self.unsetCursor()
             event.accept()
+            if not self._space_panned:
+                self.spaceTapped.emit()
             return
         super().keyReleaseEvent(event)
 
@@ -414,6 +419,7 @@ class ImageCanvas(QWidget):
             button == Qt.MouseButton.LeftButton and self._space_down
         ):
             self._pan_from = event.position()
+            self._space_panned = self._space_down
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
             return
         if self._image_size is None:

@@ -6,22 +6,16 @@ read lazily from the file headers (cheap) the first time a row is shown.
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QListView, QWidget
 
+from samlabel.core.model import ImageStatus
+from samlabel.qt.image_source import image_size
+
 ModelIndex = QModelIndex | QPersistentModelIndex
-
-
-class ImageStatus(enum.Enum):
-    """How far the labelling of one image got."""
-
-    UNLABELLED = "unlabelled"
-    IN_PROGRESS = "in progress"
-    DONE = "done"
 
 
 STATUS_COLORS = {
@@ -49,13 +43,11 @@ def _status_icon(color: QColor) -> QIcon:
 
 def read_image_size(path: Path) -> tuple[int, int] | None:
     """``(W, H)`` from the file header, or None when unreadable."""
-    from PIL import Image
-
     try:
-        with Image.open(path) as image:
-            return image.size
-    except Exception:  # a list entry must never fail; the image itself reports errors
+        height, width = image_size(path)
+    except Exception:  # a list entry must never fail; opening the image reports the error
         return None
+    return width, height
 
 
 class ImageListModel(QAbstractListModel):
@@ -131,7 +123,7 @@ class ImageListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._icons[self.status(row)]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{path}\n{self.status(row).value}"
+            return f"{path}\n{self.status(row).value.replace('_', ' ')}"
         if role == PathRole:
             return str(path)
         if role == StatusRole:

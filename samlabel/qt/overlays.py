@@ -95,7 +95,7 @@ class MaskOverlay:
     bbox: tuple[int, int, int, int]
 
 
-def build_mask_overlay(mask: np.ndarray, color: QColor, alpha: int = 110) -> MaskOverlay:
+def build_mask_overlay(mask: np.ndarray, color: QColor, alpha: int = 85) -> MaskOverlay:
     """Prepare ``(H, W)`` bool ``mask`` for drawing in ``color``."""
     height, width = mask.shape
     scale = min(1.0, OVERLAY_MAX_SIDE / max(height, width))

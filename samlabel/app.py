@@ -1,0 +1,117 @@
+"""Composition root: builds the model loader, the controller, the window, and runs Qt.
+
+``samlabel [FOLDER | IMAGES...] [--annotations FILE] [--model CKPT]`` ends here
+(:func:`run_app`). :func:`create_window` builds the same window without running the event
+loop, for tests and the screenshot script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from samlabel.core.paths import cache_dir
+
+log = logging.getLogger("samlabel")
+
+
+def load_model(path: Path, backend: str = "auto"):
+    """The predictor of checkpoint ``path`` (raises SamlabelError with a clear message)."""
+    from samlabel.inference import load_predictor
+
+    return load_predictor(path, backend=backend)
+
+
+def _setup_logging() -> Path | None:
+    """Log to stderr and to ``cache_dir()/samlabel.log`` (the file the error message cites)."""
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    log_path = cache_dir() / "samlabel.log"
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, encoding="utf-8"))
+    except OSError:
+        log_path = None
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+    )
+    return log_path
+
+
+def create_window(
+    settings_path: str | Path | None = None,
+    predictor=None,
+    backend: str = "auto",
+    embedding_cache: bool = True,
+):
+    """Build the window (a QApplication must exist). ``predictor`` skips model loading."""
+    from samlabel.inference.embedding_cache import EmbeddingCache
+    from samlabel.qt.controller import LabelController
+    from samlabel.qt.main_window import MainWindow
+    from samlabel.qt.settings import SettingsStore
+
+    settings = SettingsStore(settings_path)
+    controller = LabelController()
+    window = MainWindow(controller, settings, lambda path: load_model(path, backend))
+    window.embedding_cache = EmbeddingCache() if embedding_cache else None
+    if predictor is not None:
+        controller.set_predictor(predictor, predictor.describe(), window.embedding_cache)
+    return window
+
+
+def _split_paths(paths: list[str]) -> tuple[Path | None, list[Path] | None]:
+    """``(folder, files)``: one folder, or image files (their common folder)."""
+    if not paths:
+        return None, None
+    resolved = [Path(p).expanduser().resolve() for p in paths]
+    if len(resolved) == 1 and resolved[0].is_dir():
+        return resolved[0], None
+    folder = Path(os.path.commonpath([p.parent for p in resolved]))
+    return folder, resolved
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Open the labelling window for the parsed command line; returns the exit code."""
+    os.environ.setdefault("QT_ENABLE_HIGHDPI_SCALING", "1")
+    from PySide6.QtWidgets import QApplication
+
+    from samlabel.qt.assets import icon, stylesheet
+    from samlabel.qt.exception_hook import ExceptionReporter, install_exception_hooks
+
+    log_path = _setup_logging()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("samlabel")
+    app.setStyle("Fusion")
+    app.setStyleSheet(stylesheet())
+    app.setWindowIcon(icon("app"))
+    window = create_window(backend=args.backend or "auto")
+    where = f" ({log_path})" if log_path else ""
+
+    def notify(title: str, text: str) -> None:
+        window.show_message(
+            "error",
+            f"{text.replace('The details are in the log.', '')}Details are in the log{where}.",
+        )
+
+    reporter = ExceptionReporter(notify)
+    restore_hooks = install_exception_hooks(reporter)
+    folder, files = _split_paths(list(args.paths))
+    if folder is None and window.settings.last_folder and window.settings.last_folder.is_dir():
+        folder = window.settings.last_folder
+    model = Path(args.model) if args.model else window.settings.model_path
+    window.show()
+    if model is not None and model.exists():
+        window.load_model(model)
+    else:
+        window.notify_no_model()
+    if folder is not None:
+        annotations = Path(args.annotations) if args.annotations else None
+        window.open_folder(folder, annotations, files)
+    try:
+        return int(app.exec())
+    finally:
+        restore_hooks()

@@ -1,0 +1,476 @@
+"""The labelling session: which image is open, its embedding, the prompts, and the document.
+
+:class:`LabelController` holds no widgets. The window calls its methods for what the user did
+and redraws from its state when it emits a signal. Everything runs on the GUI thread except
+image reading and encoding, which the workers do; their answers carry request numbers and
+stale ones are ignored here.
+
+Signals:
+    imageChanged(): another image is current (its pixels may follow with ``imageLoaded``).
+    imageLoaded(): the current image's pixels arrived (``source`` is set) or failed.
+    promptsChanged(): prompts, prediction or the selected candidate changed.
+    embeddingState(str): ``"encoding"``, ``"ready"``, ``"failed"`` or ``"none"`` (no model).
+    documentChanged(): annotations, categories or image statuses changed.
+    message(str, str): ``(level, text)`` for the user; level ``"info"``/``"warning"``/``"error"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from samlabel.core.document import Document
+from samlabel.core.model import ImageRecord, ImageStatus
+from samlabel.core.state import DocumentChanged
+from samlabel.core.sync import sync_images
+from samlabel.inference.api import ImageEmbedding, Predictor
+from samlabel.inference.embedding_cache import EmbeddingCache
+from samlabel.qt.document_models import CategoryListModel, DocumentBridge, LayerListModel
+from samlabel.qt.image_list import ImageListModel
+from samlabel.qt.image_source import SourceImage, image_size, list_images
+from samlabel.qt.prompt_session import PromptSession
+from samlabel.qt.workers import EmbeddingWorker, ImageLoader
+
+log = logging.getLogger(__name__)
+
+#: How many images after the current one are encoded ahead.
+PREFETCH = 2
+DEFAULT_CATEGORY = "object"
+
+
+def relative_name(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` with forward slashes (COCO ``file_name``)."""
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+class LabelController(QObject):
+    """State and operations of one labelling session (see the module docstring)."""
+
+    imageChanged = Signal()
+    imageLoaded = Signal()
+    promptsChanged = Signal()
+    embeddingState = Signal(str)
+    documentChanged = Signal()
+    message = Signal(str, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = Document()
+        self.bridge = DocumentBridge(self.document, self)
+        self.categories = CategoryListModel(self.bridge, self)
+        self.layers = LayerListModel(self.bridge, self)
+        self.images = ImageListModel(self)
+        self.bridge.changed.connect(self._on_document_changed)
+        self.loader = ImageLoader(parent=self)
+        self.loader.loaded.connect(self._on_image_loaded)
+        self.loader.failed.connect(self._on_image_failed)
+        self.worker: EmbeddingWorker | None = None
+        self.session = PromptSession()
+        self.folder: Path | None = None
+        self.annotations_path: Path | None = None
+        self.store = None  # the autosaving annotations store, see open_folder
+        self.row = -1
+        self.source: SourceImage | None = None
+        self.embedding: ImageEmbedding | None = None
+        self.embedding_status = "none"
+        self.current_category: int | None = None
+        self.selected_annotation: int | None = None
+        self.last_decode_ms = 0.0
+        self._image_ids: list[int] = []
+        self._load_request = 0
+        self._encode_request = 0
+        self.encode_started_at = 0.0
+
+    # -- model -------------------------------------------------------------------------
+    @property
+    def predictor(self) -> Predictor | None:
+        """The model, or None when none is loaded."""
+        return self.worker.predictor if self.worker is not None else None
+
+    def set_predictor(
+        self, predictor: Predictor | None, model_id: str = "", cache: EmbeddingCache | None = None
+    ) -> None:
+        """Use ``predictor`` from now on (None: no model). ``model_id`` keys the disk cache."""
+        if self.worker is not None:
+            self.worker.shutdown(timeout=0.5)
+            self.worker.deleteLater()
+            self.worker = None
+        self.embedding = None
+        if predictor is not None:
+            self.worker = EmbeddingWorker(
+                predictor, model_id or predictor.describe(), cache, parent=self
+            )
+            self.worker.started.connect(self._on_encode_started)
+            self.worker.ready.connect(self._on_embedding_ready)
+            self.worker.failed.connect(self._on_embedding_failed)
+        if self.row >= 0:
+            self._request_embedding()
+        else:
+            self._set_embedding_status("none" if predictor is None else "ready")
+
+    def _set_embedding_status(self, status: str) -> None:
+        self.embedding_status = status
+        self.embeddingState.emit(status)
+
+    # -- folder and images -------------------------------------------------------------
+    def open_folder(
+        self,
+        folder: str | Path,
+        annotations: str | Path | None = None,
+        files: list[Path] | None = None,
+    ) -> None:
+        """Open the images of ``folder`` (or just ``files``) with their annotations file.
+
+        Raises:
+            SamlabelError: the annotations file cannot be read (it is left untouched).
+        """
+        from samlabel.qt.annotation_store import open_store
+
+        folder = Path(folder).resolve()
+        annotations_path = Path(annotations) if annotations else folder / "annotations.json"
+        annotations_path = annotations_path.resolve()
+        paths = [Path(p).resolve() for p in files] if files else list_images(folder)
+        store = open_store(annotations_path, lambda text: self.message.emit("error", text))
+        self.close_folder()
+        self.store = store
+        self.folder, self.annotations_path = folder, annotations_path
+        self.bridge.set_document(store.document)
+        self.document = store.document
+        root = annotations_path.parent
+        names = [relative_name(path, root) for path in paths]
+        sizes = {name: path for name, path in zip(names, paths, strict=True)}
+        report = sync_images(self.document, names, lambda name: image_size(sizes[name]))
+        if report.missing:
+            self.message.emit(
+                "warning",
+                f"{len(report.missing)} image(s) of {annotations_path.name} are not in the "
+                "folder; their annotations are kept.",
+            )
+        self._image_ids = [self.document.image_by_name(name).id for name in names]
+        self.images.set_paths(paths)
+        for row in range(len(paths)):
+            self._update_row(row)
+        if not self.document.categories:
+            self.current_category = None
+        else:
+            self.current_category = self.document.categories[0].id
+        self.documentChanged.emit()
+        if paths:
+            self.go_to(0)
+        else:
+            self.message.emit("warning", f"No images found in {folder}.")
+            self.imageChanged.emit()
+
+    def close_folder(self) -> None:
+        """Save and close the current annotations file."""
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self.row = -1
+        self.source = None
+        self.embedding = None
+        self.session.clear()
+        self.selected_annotation = None
+
+    @property
+    def paths(self) -> list[Path]:
+        """The images, in list order."""
+        return self.images.paths
+
+    @property
+    def image_id(self) -> int | None:
+        """Document id of the current image."""
+        return self._image_ids[self.row] if 0 <= self.row < len(self._image_ids) else None
+
+    @property
+    def image_record(self) -> ImageRecord | None:
+        """The current image's record."""
+        image_id = self.image_id
+        return self.document.image(image_id) if image_id is not None else None
+
+    def _update_row(self, row: int) -> None:
+        image_id = self._image_ids[row]
+        record = self.document.image(image_id)
+        count = len(self.document.annotations_for_image(image_id))
+        self.images.set_progress(row, count, record.status)
+
+    def go_to(self, row: int) -> None:
+        """Make image ``row`` current: its pixels and embedding are requested in the background."""
+        if not 0 <= row < len(self._image_ids) or row == self.row:
+            return
+        self.row = row
+        self.session.clear()
+        self.selected_annotation = None
+        self.source = None
+        self.embedding = None
+        path = self.paths[row]
+        self._load_request = self.loader.request(path)
+        self.layers.set_image(self.image_id)
+        self._request_embedding()
+        self.imageChanged.emit()
+        self.promptsChanged.emit()
+
+    def next_image(self) -> None:
+        """Go to the next image (stays on the last)."""
+        self.go_to(min(self.row + 1, len(self._image_ids) - 1))
+
+    def previous_image(self) -> None:
+        """Go to the previous image (stays on the first)."""
+        self.go_to(max(self.row - 1, 0))
+
+    def _on_image_loaded(self, request_id: int, path: str, image: SourceImage) -> None:
+        if request_id != self._load_request:
+            return  # an answer for an image the user already left
+        self.source = image
+        self.imageLoaded.emit()
+
+    def _on_image_failed(self, request_id: int, path: str, text: str) -> None:
+        if request_id != self._load_request:
+            return
+        self.source = None
+        self.message.emit("error", text)
+        self.imageLoaded.emit()
+
+    # -- embeddings --------------------------------------------------------------------
+    def _request_embedding(self) -> None:
+        if self.worker is None or self.row < 0:
+            self._set_embedding_status("none")
+            return
+        path = self.paths[self.row]
+        ahead = self.paths[self.row + 1 : self.row + 1 + PREFETCH]
+        cached = self.worker.cached(path)
+        self._encode_request = self.worker.request(path, ahead)
+        if cached is not None:
+            self._use_embedding(cached)
+        else:
+            self._set_embedding_status("encoding")
+            self.encode_started_at = time.monotonic()
+
+    def _on_encode_started(self, request_id: int, path: str) -> None:
+        if request_id == self._encode_request:
+            self.encode_started_at = time.monotonic()
+
+    def _on_embedding_ready(self, request_id: int, path: str, embedding: ImageEmbedding) -> None:
+        if self.row < 0 or Path(path) != self.paths[self.row] or self.embedding is not None:
+            return
+        self._use_embedding(embedding)
+
+    def _use_embedding(self, embedding: ImageEmbedding) -> None:
+        self.embedding = embedding
+        self._set_embedding_status("ready")
+        self._decode()
+
+    def _on_embedding_failed(self, request_id: int, path: str, text: str) -> None:
+        if request_id != self._encode_request:
+            return
+        self._set_embedding_status("failed")
+        self.message.emit("error", f"Could not compute the embedding of {Path(path).name}: {text}")
+
+    def _decode(self) -> None:
+        predictor = self.predictor
+        if predictor is None or self.embedding is None:
+            return
+        start = time.perf_counter()
+        if self.session.decode_pending(predictor, self.embedding):
+            self.last_decode_ms = (time.perf_counter() - start) * 1000.0
+        self.promptsChanged.emit()
+
+    # -- prompts -----------------------------------------------------------------------
+    def add_point(self, x: float, y: float, label: int) -> None:
+        """Include (1) or exclude (0) image point ``(x, y)``; decoded now if the embedding is
+        ready, else when it arrives."""
+        if self.row < 0:
+            return
+        self.session.add_point(x, y, label)
+        self._after_prompt()
+
+    def set_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Use the box ``(x0, y0, x1, y1)`` (image pixels) as a prompt."""
+        if self.row < 0:
+            return
+        self.session.set_box((x0, y0, x1, y1))
+        self._after_prompt()
+
+    def _after_prompt(self) -> None:
+        if self.predictor is None:
+            self.message.emit("warning", "Choose a model (File ▸ Choose Model…) to get masks.")
+        self._decode() if self.embedding is not None else self.promptsChanged.emit()
+
+    def choose_candidate(self, index: int) -> None:
+        """Select candidate ``index`` (0-based)."""
+        if self.session.select(index):
+            self.promptsChanged.emit()
+
+    def next_candidate(self) -> None:
+        """Select the next candidate, wrapping around."""
+        prediction = self.session.prediction
+        if prediction is not None:
+            self.choose_candidate((self.session.selected + 1) % len(prediction.scores))
+
+    def discard_prompts(self) -> None:
+        """Forget the prompts and their mask."""
+        if not self.session.is_empty():
+            self.session.clear()
+            self.promptsChanged.emit()
+
+    def accept(self) -> int | None:
+        """Add the selected candidate as an annotation of the current category.
+
+        Returns the new annotation's id, or None when there was nothing to accept.
+        """
+        mask = self.session.selected_mask()
+        image_id = self.image_id
+        if mask is None or image_id is None:
+            return None
+        if not mask.any():
+            self.message.emit("warning", "The mask is empty: add an include point.")
+            return None
+        category = self.ensure_category()
+        step = self.session.current
+        prompts = {"points": [list(p) for p in step.points]}
+        if step.box is not None:
+            prompts["box"] = list(step.box)
+        score = float(step.prediction.scores[step.selected])
+        annotation = self.document.add_annotation(
+            image_id, category, np.asfortranarray(mask), score=score, prompts=prompts
+        )
+        self.session.clear()
+        self.selected_annotation = annotation.id
+        self.promptsChanged.emit()
+        self.documentChanged.emit()
+        return annotation.id
+
+    def ensure_category(self) -> int:
+        """The current category id, creating a first category when there is none."""
+        if self.current_category is None or self.current_category not in {
+            c.id for c in self.document.categories
+        }:
+            if not self.document.categories:
+                self.add_category(DEFAULT_CATEGORY)
+            self.current_category = self.document.categories[0].id
+        return self.current_category
+
+    # -- undo --------------------------------------------------------------------------
+    def undo(self) -> None:
+        """Remove the last prompt; without prompts, undo the last document change."""
+        if self.session.undo():
+            if self.embedding is not None:
+                self._decode()
+            else:
+                self.promptsChanged.emit()
+            return
+        if not self.document.undo():
+            self.message.emit("info", "Nothing to undo.")
+
+    def redo(self) -> None:
+        """Redo the last undone document change."""
+        if not self.document.redo():
+            self.message.emit("info", "Nothing to redo.")
+
+    # -- annotations -------------------------------------------------------------------
+    def select_annotation(self, annotation_id: int | None) -> None:
+        """Highlight an annotation (the target of brush and eraser)."""
+        self.selected_annotation = annotation_id
+        self.documentChanged.emit()
+
+    def delete_annotation(self, annotation_id: int) -> None:
+        """Delete one annotation (undoable)."""
+        self.document.delete_annotation(annotation_id)
+        if self.selected_annotation == annotation_id:
+            self.selected_annotation = None
+
+    def move_annotation(self, annotation_id: int, delta: int) -> None:
+        """Move in the drawing order: +1 towards the top, -1 towards the bottom."""
+        annotation = self.document.annotation(annotation_id)
+        group = self.document.annotations_for_image(annotation.image_id)
+        index = [a.id for a in group].index(annotation_id) + delta
+        if 0 <= index < len(group):
+            self.document.reorder(annotation_id, index)
+
+    def set_annotation_category(self, annotation_id: int, category_id: int) -> None:
+        """Change the category of an annotation."""
+        self.document.set_category(annotation_id, category_id)
+
+    def brush(self, points: np.ndarray, radius: float, erase: bool) -> None:
+        """Paint or erase the selected annotation along ``points`` ``(N, 2)`` image pixels."""
+        if self.selected_annotation is None:
+            self.message.emit("info", "Select a mask in the layer panel to touch it up.")
+            return
+        result = self.document.brush_stroke(
+            self.selected_annotation, [tuple(p) for p in points], radius, erase
+        )
+        if result is None:
+            self.selected_annotation = None
+
+    def toggle_done(self) -> None:
+        """Mark the current image done, or back to in progress."""
+        record = self.image_record
+        if record is None:
+            return
+        done = record.status is ImageStatus.DONE
+        has_annotations = bool(self.document.annotations_for_image(record.id))
+        if done:
+            status = ImageStatus.IN_PROGRESS if has_annotations else ImageStatus.UNLABELLED
+        else:
+            status = ImageStatus.DONE
+        self.document.set_image_status(record.id, status)
+
+    # -- categories --------------------------------------------------------------------
+    def add_category(self, name: str, color: str | None = None) -> int:
+        """Add a category and make it current; returns its id."""
+        category = self.document.add_category(name, color)
+        self.current_category = category.id
+        self.documentChanged.emit()
+        return category.id
+
+    def set_current_category(self, category_id: int) -> None:
+        """Accepted masks go to ``category_id`` from now on."""
+        if category_id in {c.id for c in self.document.categories}:
+            self.current_category = category_id
+            self.documentChanged.emit()
+
+    def choose_category_number(self, number: int) -> None:
+        """Make the ``number``-th category (1-based) current."""
+        categories = self.document.categories
+        if 1 <= number <= len(categories):
+            self.set_current_category(categories[number - 1].id)
+
+    def delete_category(self, category_id: int) -> None:
+        """Delete a category and its annotations (undoable)."""
+        self.document.delete_category(category_id)
+        if self.current_category == category_id:
+            self.current_category = (
+                self.document.categories[0].id if self.document.categories else None
+            )
+
+    # -- document events ---------------------------------------------------------------
+    def _on_document_changed(self, event: DocumentChanged) -> None:
+        if event.reason == "reset":
+            return
+        rows = {image_id: row for row, image_id in enumerate(self._image_ids)}
+        for image_id in event.image_ids:
+            if image_id in rows:
+                self._update_row(rows[image_id])
+        state = self.document.state
+        if self.selected_annotation not in state.annotation_index:
+            self.selected_annotation = None
+        if event.categories_changed and self.current_category not in state.category_index:
+            categories = self.document.categories
+            self.current_category = categories[0].id if categories else None
+        self.documentChanged.emit()
+
+    def is_saved(self) -> bool:
+        """Whether everything is on disk."""
+        return self.store is None or self.store.is_saved()
+
+    def shutdown(self) -> None:
+        """Save, stop the threads (call before the app quits)."""
+        self.close_folder()
+        self.loader.shutdown()
+        if self.worker is not None:
+            self.worker.shutdown()

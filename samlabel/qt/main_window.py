@@ -1,0 +1,540 @@
+"""The labelling window: canvas in the middle, images on the left, categories and layers on
+the right, candidates below, commands in menus and a toolbar built from
+:mod:`samlabel.qt.actions`.
+
+The window only shows state and forwards what the user does to :class:`LabelController`.
+Models are loaded by the composition root (``samlabel.app``) through ``model_loader``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QLabeledSlider
+
+from samlabel.core.errors import SamlabelError
+from samlabel.inference.api import Predictor
+from samlabel.qt.actions import ACTIONS, MENUS, TOOLBAR
+from samlabel.qt.assets import icon
+from samlabel.qt.candidate_strip import CandidateStrip
+from samlabel.qt.canvas import ImageCanvas
+from samlabel.qt.controller import LabelController
+from samlabel.qt.image_list import ImageListView
+from samlabel.qt.layer_overlays import LayerOverlays
+from samlabel.qt.message_bar import MessageBar
+from samlabel.qt.panels import CategoryPanel, LayerPanel
+from samlabel.qt.settings import SettingsStore
+from samlabel.qt.status_bar import LabelStatusBar
+from samlabel.qt.workers import ModelLoadJob
+
+ModelLoader = Callable[[Path], Predictor]
+APP_TITLE = "samlabel"
+
+
+class MainWindow(QMainWindow):
+    """See the module docstring. ``actions[name]`` are the QActions of :data:`ACTIONS`."""
+
+    def __init__(
+        self,
+        controller: LabelController,
+        settings: SettingsStore,
+        model_loader: ModelLoader | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.settings = settings
+        self.model_loader = model_loader
+        self.model_job: ModelLoadJob | None = None
+        #: The on-disk embedding cache given to each loaded model (set by the app).
+        self.embedding_cache = None
+        self.setObjectName("mainWindow")
+        self.resize(1400, 900)
+        self._build_central()
+        self._build_docks()
+        self.status = LabelStatusBar(self)
+        self.setStatusBar(self.status)
+        self.actions: dict[str, QAction] = {}
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self.overlays = LayerOverlays(controller, self.canvas)
+        self._connect()
+        self._timer = QTimer(self)
+        self._timer.setInterval(200)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+        self.set_tool("prompt")
+        self.canvas.brush_radius = settings.brush_radius
+        self.radius_slider.setValue(settings.brush_radius)
+        self._refresh_model_state()
+        self._refresh_title()
+        geometry, state = settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    # -- construction ------------------------------------------------------------------
+    def _build_central(self) -> None:
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.message_bar = MessageBar()
+        self.canvas = ImageCanvas()
+        self.candidates = CandidateStrip()
+        layout.addWidget(self.message_bar)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.candidates)
+        self.setCentralWidget(central)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        images = QWidget()
+        layout = QVBoxLayout(images)
+        layout.setContentsMargins(6, 6, 6, 6)
+        self.image_list = ImageListView()
+        self.image_list.setModel(self.controller.images)
+        layout.addWidget(self.image_list)
+        self.images_dock = self._dock(
+            "Images", "imagesDock", images, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.category_panel = CategoryPanel(self.controller.categories)
+        self.layer_panel = LayerPanel(self.controller.layers, self.controller.categories)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        self._dock("Categories", "categoriesDock", self.category_panel, right)
+        self._dock("Layers", "layersDock", self.layer_panel, right)
+
+    def _build_actions(self) -> None:
+        for spec in ACTIONS:
+            action = QAction(spec.text, self)
+            action.setObjectName(spec.name)
+            if spec.shortcuts:
+                action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
+                action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.setCheckable(spec.checkable)
+            if spec.icon:
+                action.setIcon(icon(spec.icon))
+            tip = spec.tip or spec.text.replace("&", "")
+            if spec.shortcuts:
+                tip = f"{tip} ({spec.shortcuts[0]})"
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            action.triggered.connect(self._handler(spec.handler))
+            self.addAction(action)  # shortcuts work even when the menu bar is hidden
+            self.actions[spec.name] = action
+
+    def _handler(self, name: str) -> Callable[[], None]:
+        if name.startswith("choose_category_"):
+            number = int(name.rsplit("_", 1)[1])
+
+            def choose(_checked: bool = False) -> None:
+                self.controller.choose_category_number(number)
+
+            return choose
+
+        def run(_checked: bool = False) -> None:
+            getattr(self, name)()
+
+        return run
+
+    def _build_menus(self) -> None:
+        self.menus = {}
+        for title, names in MENUS:
+            menu = self.menuBar().addMenu(title)
+            menu.setObjectName(title.replace("&", "").lower() + "Menu")
+            for name in names:
+                if name == "-":
+                    menu.addSeparator()
+                else:
+                    menu.addAction(self.actions[name])
+            self.menus[title.replace("&", "")] = menu
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Tools", self)
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        self.addToolBar(toolbar)
+        self.category_box = QComboBox()
+        self.category_box.setObjectName("categoryChooser")
+        self.category_box.setModel(self.controller.categories)
+        self.category_box.setMinimumWidth(140)
+        self.category_box.setToolTip("Category of the next accepted mask (Ctrl+1…9)")
+        self.category_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.radius_slider = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.radius_slider.setRange(1, 200)
+        self.radius_slider.setFixedWidth(150)
+        self.radius_slider.setToolTip("Brush and eraser radius in image pixels ([ and ])")
+        for name in TOOLBAR:
+            if name == "-":
+                toolbar.addSeparator()
+            elif name == "|category":
+                toolbar.addWidget(QLabel(" Category "))
+                toolbar.addWidget(self.category_box)
+            elif name == "|radius":
+                toolbar.addWidget(QLabel(" Radius "))
+                toolbar.addWidget(self.radius_slider)
+            else:
+                toolbar.addAction(self.actions[name])
+        self.toolbar = toolbar
+
+    def _connect(self) -> None:
+        c = self.controller
+        self.canvas.pointClicked.connect(c.add_point)
+        self.canvas.boxDrawn.connect(c.set_box)
+        self.canvas.brushStroke.connect(c.brush)
+        self.canvas.spaceTapped.connect(self.accept_mask)
+        self.canvas.annotationClicked.connect(self.layer_panel.select)
+        self.canvas.viewChanged.connect(self._refresh_zoom)
+        self.candidates.candidateChosen.connect(c.choose_candidate)
+        self.image_list.clicked.connect(lambda index: c.go_to(index.row()))
+        self.category_panel.currentChanged.connect(c.set_current_category)
+        self.category_panel.addRequested.connect(self.ask_new_category)
+        self.category_panel.recolourRequested.connect(self.ask_category_colour)
+        self.category_panel.deleteRequested.connect(c.delete_category)
+        self.category_box.activated.connect(self._category_box_chosen)
+        self.layer_panel.selectionChanged.connect(c.select_annotation)
+        self.layer_panel.deleteRequested.connect(c.delete_annotation)
+        self.layer_panel.moveRequested.connect(c.move_annotation)
+        self.layer_panel.categoryRequested.connect(c.set_annotation_category)
+        self.layer_panel.zoomRequested.connect(self.zoom_to_annotation)
+        self.radius_slider.valueChanged.connect(self._radius_changed)
+        c.imageChanged.connect(self._on_image_changed)
+        c.imageLoaded.connect(self._on_image_loaded)
+        c.promptsChanged.connect(self._on_prompts_changed)
+        c.documentChanged.connect(self._on_document_changed)
+        c.embeddingState.connect(self._on_embedding_state)
+        c.message.connect(self.show_message)
+
+    # -- reactions to the controller ---------------------------------------------------
+    def _on_image_changed(self) -> None:
+        c = self.controller
+        selection = self.image_list.selectionModel()
+        if c.row >= 0:
+            index = c.images.index(c.row)
+            selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.image_list.scrollTo(index)
+        self.overlays.clear()
+        self._refresh_title()
+
+    def _on_image_loaded(self) -> None:
+        source = self.controller.source
+        self.canvas.set_image(source.display if source is not None else None)
+        if source is None:
+            self.canvas.set_message("This image cannot be shown.")
+        else:
+            self.canvas.set_message("")
+        self.overlays.refresh()
+        self._on_prompts_changed()
+
+    def _live_color(self) -> QColor:
+        c = self.controller
+        if c.current_category is not None and c.current_category in c.document.state.category_index:
+            return QColor(c.document.category(c.current_category).color)
+        return QColor(64, 156, 255)
+
+    def _on_prompts_changed(self) -> None:
+        session = self.controller.session
+        color = self._live_color()
+        self.canvas.set_prompts(session.points, session.box)
+        self.canvas.set_live_prediction(session.prediction, session.selected, color)
+        source = self.controller.source
+        self.candidates.show_prediction(
+            source.display if source is not None else None,
+            session.prediction,
+            session.selected,
+            color,
+        )
+        if session.prediction is not None:
+            self.status.decode_label.setText(f"decode {self.controller.last_decode_ms:.0f} ms")
+
+    def _on_document_changed(self) -> None:
+        c = self.controller
+        self.overlays.refresh()
+        row = c.categories.row_of(c.current_category) if c.current_category is not None else -1
+        self.category_box.setCurrentIndex(row)
+        self.category_panel.set_current(c.current_category)
+        if self.layer_panel.selected != c.selected_annotation:
+            self.layer_panel.select(c.selected_annotation)
+        self._refresh_title()
+        done = sum(1 for image in c.document.images if image.status.value == "done")
+        self.images_dock.setWindowTitle(f"Images · {done}/{len(c.paths)} done")
+        self._on_prompts_changed()
+
+    def _on_embedding_state(self, state: str) -> None:
+        c = self.controller
+        name = c.paths[c.row].name if c.row >= 0 else ""
+        if state == "encoding":
+            self.status.show_busy(f"Computing the embedding of {name}", c.encode_started_at)
+        elif state == "ready":
+            self.status.show_state("Ready: click to include, right click to exclude, drag a box")
+        elif state == "failed":
+            self.status.show_state("The embedding failed; see the message above")
+        else:
+            self.status.show_state("No model: choose one to get masks")
+        self._refresh_model_state()
+
+    def _refresh_model_state(self) -> None:
+        predictor = self.controller.predictor
+        self.status.model_label.setText(predictor.describe() if predictor else "No model")
+        if predictor is None and self.controller.row < 0:
+            self.canvas.set_message(
+                "Open a folder of images to begin (File ▸ Open Folder…).\n"
+                "A SAM or MobileSAM model is needed for masks (File ▸ Choose Model…)."
+            )
+
+    def _refresh_title(self) -> None:
+        c = self.controller
+        where = str(c.folder) if c.folder is not None else "no folder"
+        mark = "" if c.is_saved() else " *"
+        title = f"{APP_TITLE} — {where}{mark}"
+        if self.windowTitle() != title:
+            self.setWindowTitle(title)
+
+    def _refresh_zoom(self) -> None:
+        self.status.zoom_label.setText(f"{self.canvas.scale * 100:.0f} %")
+
+    def _tick(self) -> None:
+        if self.status.encoding:
+            self.status.tick()
+        self._refresh_title()
+
+    def show_message(self, level: str, text: str) -> None:
+        """Show ``text`` in the message bar (errors) or the status bar (info)."""
+        if level == "info":
+            self.status.showMessage(text, 4000)
+            return
+        self.message_bar.show_message(level, text)
+
+    def notify_no_model(self, reason: str = "") -> None:
+        """Explain that masks need a model and offer to choose one."""
+        text = reason or "No model is loaded yet: masks need a SAM or MobileSAM checkpoint."
+        self.message_bar.show_message("warning", text, "Choose model…", self.choose_model)
+
+    # -- commands (handlers named in actions.py) ---------------------------------------
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        if folder:
+            self.open_folder(Path(folder))
+
+    def open_folder(
+        self, folder: Path, annotations: Path | None = None, files: list[Path] | None = None
+    ) -> bool:
+        """Open ``folder``; False (with a message) when its annotations cannot be read."""
+        try:
+            self.controller.open_folder(folder, annotations, files)
+        except SamlabelError as error:
+            self.show_message("error", str(error))
+            return False
+        self.settings.last_folder = folder
+        self._refresh_title()
+        self.canvas.setFocus()
+        return True
+
+    def choose_annotations(self) -> None:
+        if self.controller.folder is None:
+            self.show_message("info", "Open a folder first.")
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Annotations file", str(self.controller.annotations_path), "COCO (*.json)"
+        )
+        if path:
+            self.open_folder(self.controller.folder, Path(path))
+
+    def choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a SAM or MobileSAM checkpoint", "", "Checkpoints (*.pth *.pt);;All (*)"
+        )
+        if path:
+            self.load_model(Path(path))
+
+    def load_model(self, path: Path) -> None:
+        """Load a checkpoint with ``model_loader`` in the background; a failure is shown."""
+        if self.model_loader is None:
+            return
+        job = ModelLoadJob(self.model_loader, self)
+        job.loaded.connect(self._on_model_loaded)
+        job.failed.connect(self._on_model_failed)
+        self.model_job = job
+        self.status.show_busy(f"Loading the model {path.name}", time.monotonic())
+        job.start(path)
+
+    def _on_model_loaded(self, path: str, predictor: Predictor) -> None:
+        self.settings.model_path = path
+        self.controller.set_predictor(predictor, _model_id(Path(path)), self.embedding_cache)
+        if self.message_bar.level == "warning":
+            self.message_bar.dismiss()
+        self._refresh_model_state()
+        if self.controller.row < 0:
+            self.status.show_state(f"Model ready: {predictor.describe()}")
+
+    def _on_model_failed(self, path: str, text: str) -> None:
+        self.status.show_state("No model")
+        self.notify_no_model(f"The model {Path(path).name} could not be loaded: {text}")
+
+    def export_coco_polygons(self) -> None:
+        self._export("coco-polygons")
+
+    def export_png_masks(self) -> None:
+        self._export("png")
+
+    def export_yolo(self) -> None:
+        self._export("yolo")
+
+    def _export(self, kind: str) -> None:
+        from samlabel.qt.exporting import run_export
+
+        if self.controller.folder is None:
+            self.show_message("info", "Open a folder first.")
+            return
+        target = QFileDialog.getExistingDirectory(self, "Export into folder")
+        if target:
+            self.show_message("info", run_export(self.controller, kind, Path(target)))
+
+    def undo(self) -> None:
+        self.controller.undo()
+
+    def redo(self) -> None:
+        self.controller.redo()
+
+    def accept_mask(self) -> None:
+        self.controller.accept()
+
+    def discard_prompts(self) -> None:
+        self.controller.discard_prompts()
+
+    def choose_candidate_1(self) -> None:
+        self.controller.choose_candidate(0)
+
+    def choose_candidate_2(self) -> None:
+        self.controller.choose_candidate(1)
+
+    def choose_candidate_3(self) -> None:
+        self.controller.choose_candidate(2)
+
+    def next_candidate(self) -> None:
+        self.controller.next_candidate()
+
+    def delete_selected(self) -> None:
+        if self.controller.selected_annotation is not None:
+            self.controller.delete_annotation(self.controller.selected_annotation)
+
+    def toggle_done(self) -> None:
+        self.controller.toggle_done()
+
+    def set_tool(self, tool: str) -> None:
+        """``"prompt"``, ``"brush"`` or ``"eraser"``."""
+        self.canvas.tool = tool
+        for name in ("prompt", "brush", "eraser"):
+            self.actions[f"tool_{name}"].setChecked(name == tool)
+        self.canvas.update()
+
+    def use_prompt_tool(self) -> None:
+        self.set_tool("prompt")
+
+    def use_brush(self) -> None:
+        self.set_tool("brush")
+
+    def use_eraser(self) -> None:
+        self.set_tool("eraser")
+
+    def brush_bigger(self) -> None:
+        self.radius_slider.setValue(min(200, round(self.radius_slider.value() * 1.25) + 1))
+
+    def brush_smaller(self) -> None:
+        self.radius_slider.setValue(max(1, round(self.radius_slider.value() / 1.25)))
+
+    def _radius_changed(self, value: int) -> None:
+        self.canvas.brush_radius = float(value)
+        self.settings.brush_radius = value
+        self.canvas.update()
+
+    def next_image(self) -> None:
+        self.controller.next_image()
+
+    def previous_image(self) -> None:
+        self.controller.previous_image()
+
+    def fit_view(self) -> None:
+        self.canvas.fit()
+
+    def zoom_in(self) -> None:
+        self.canvas.zoom_by(1.25)
+
+    def zoom_out(self) -> None:
+        self.canvas.zoom_by(0.8)
+
+    def zoom_to_annotation(self, annotation_id: int) -> None:
+        """Centre and zoom on one annotation (double click in the layer panel)."""
+        x, y, w, h = self.controller.document.annotation(annotation_id).bbox
+        self.canvas.zoom_to_rect(x, y, x + w, y + h)
+
+    def ask_new_category(self) -> None:
+        name, ok = QInputDialog.getText(self, "New category", "Name:")
+        if ok and name.strip():
+            self.add_category(name.strip())
+
+    def add_category(self, name: str) -> None:
+        """Add a category (with the colour this name had before, if any)."""
+        try:
+            self.controller.add_category(name, self.settings.category_color(name))
+        except ValueError as error:
+            self.show_message("warning", str(error))
+
+    def ask_category_colour(self, category_id: int) -> None:
+        category = self.controller.document.category(category_id)
+        color = QColorDialog.getColor(QColor(category.color), self, f"Colour of {category.name}")
+        if color.isValid():
+            self.recolour_category(category_id, color.name())
+
+    def recolour_category(self, category_id: int, color: str) -> None:
+        """Give a category a new colour (remembered for this name)."""
+        self.controller.document.recolour_category(category_id, color)
+        self.settings.set_category_color(self.controller.document.category(category_id).name, color)
+
+    def _category_box_chosen(self, row: int) -> None:
+        if row >= 0:
+            self.controller.set_current_category(self.controller.categories.category(row).id)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.set_window_state(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        self._timer.stop()
+        self.controller.shutdown()
+        super().closeEvent(event)
+
+
+def _model_id(path: Path) -> str:
+    """Identifies the weights for the embedding cache: path, size and modification time."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return str(path)
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
