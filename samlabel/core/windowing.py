@@ -143,20 +143,25 @@ def apply_window(pixels: np.ndarray, window: Window) -> np.ndarray:
     return out
 
 
-#: Elements converted to float32 at a time by :func:`apply_window` (16 MiB of buffer).
-_BLOCK_ELEMENTS = 4 * 1024 * 1024
+#: Elements converted to float64 at a time by :func:`apply_window` (16 MiB of buffer).
+_BLOCK_ELEMENTS = 2 * 1024 * 1024
 
 
 def _window_block(values: np.ndarray, window: Window) -> np.ndarray:
     """:func:`apply_window` on one block (any shape) -> uint8 of the same shape."""
     if values.dtype == np.bool_:
         values = values.astype(np.uint8)
-    if window.width <= 0.0:
+    try:
+        scale = 255.0 / window.width
+    except (ZeroDivisionError, OverflowError):
+        scale = math.inf
+    if not math.isfinite(scale):  # zero (or vanishing) width: a threshold at ``low``
         return np.where(values >= window.low, np.uint8(255), np.uint8(0))
-    # float32 keeps 24 bits of mantissa: exact for uint16 and ample for 8-bit output.
-    work = values.astype(np.float32, copy=True)
-    work -= np.float32(window.low)
-    work *= np.float32(255.0 / window.width)
+    # float64: exact for every integer dtype and safe for any finite window bounds.
+    work = values.astype(np.float64, copy=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        work -= window.low
+        work *= scale
     np.nan_to_num(work, copy=False, nan=0.0, posinf=255.0, neginf=0.0)
     np.clip(work, 0.0, 255.0, out=work)
     np.rint(work, out=work)

@@ -49,7 +49,16 @@ def open_unchecked(path: Path, fmt: str) -> Image.Image:
     return factory(os.fspath(path), None)
 
 
-def _orientation(image: Image.Image) -> int:
+def _orientation(image: Image.Image, loaded: bool) -> int:
+    """EXIF orientation, without decoding pixels of a file not yet loaded.
+
+    Pillow's PNG ``getexif()`` decodes the whole image when no eXIf chunk came before the
+    pixel data; that must not happen before the size check, so an unloaded PNG without an
+    early eXIf counts as upright (writers put eXIf before the pixel data). Once loaded, a
+    late eXIf chunk is honoured.
+    """
+    if image.format == "PNG" and "exif" not in image.info and not loaded:
+        return 1
     return normalize_orientation(image.getexif().get(_EXIF_ORIENTATION, 1))
 
 
@@ -57,7 +66,7 @@ def size_of(path: Path, fmt: str) -> tuple[int, int]:
     """Upright ``(H, W)`` from the header (and the EXIF orientation)."""
     with open_unchecked(path, fmt) as image:
         w, h = image.size
-        return oriented_size((h, w), _orientation(image))
+        return oriented_size((h, w), _orientation(image, loaded=False))
 
 
 def _png_is_deep_colour(path: Path) -> bool:
@@ -122,14 +131,13 @@ def read(path: Path, fmt: str, page: int, region: Region | None, allow_huge: boo
             image.seek(page)
         w, h = image.size
         check_pixel_count(path, (h, w), allow_huge, "header")
-        orientation = _orientation(image)
+        image.load()  # also for deep PNGs: Pillow catches truncation the same way for all
+        orientation = _orientation(image, loaded=True)
         if fmt == "PNG" and _png_is_deep_colour(path):
-            image.load()  # decode with Pillow too, so truncation is caught the same way
             pixels, mode, depth = _decode_deep_png(path), "RGB 16-bit", 16
             has_alpha = pixels.shape[2] == 4
             mode = "RGBA 16-bit" if has_alpha else mode
         else:
-            image.load()
             pixels, mode, depth, has_alpha = _pixels_of(image)
     full_size = oriented_size((h, w), orientation)
     box = validate_region(path, region, full_size)
