@@ -161,7 +161,9 @@ def _window_block(values: np.ndarray, window: Window) -> np.ndarray:
     work = values.astype(np.float64, copy=True)
     with np.errstate(over="ignore", invalid="ignore"):
         work -= window.low
-        work *= scale
+        # Multiply then divide (not by a rounded 255/width): exact halves round predictably.
+        work *= 255.0
+        work /= window.width
     np.nan_to_num(work, copy=False, nan=0.0, posinf=255.0, neginf=0.0)
     np.clip(work, 0.0, 255.0, out=work)
     np.rint(work, out=work)

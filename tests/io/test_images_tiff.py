@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -151,3 +153,60 @@ def test_orthomosaic_wider_than_qt_can_draw(tmp_path: Path, monkeypatch) -> None
     assert part.full_size == (height, width)
     whole = read_image(tmp_path / "ortho.tif", allow_huge=True)
     np.testing.assert_array_equal(whole.pixels, values)
+
+
+def test_region_of_a_single_strip_file_counts_the_strip_it_must_decode(
+    tmp_path: Path, monkeypatch
+) -> None:
+    values = _ramp((500, 400), np.uint8)
+    tifffile.imwrite(tmp_path / "one_strip.tif", values, compression="zlib", rowsperstrip=500)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50_000)  # 0.2 MP strip > 0.05 MP limit
+    with pytest.raises(ImageReadError, match=r"one_strip\.tif: its tiles/strips around the"):
+        read_image(tmp_path / "one_strip.tif", region=(0, 0, 10, 10))
+    part = read_image(tmp_path / "one_strip.tif", region=(0, 0, 10, 10), allow_huge=True)
+    np.testing.assert_array_equal(part.pixels, values[:10, :10])
+
+
+def test_window_of_a_30000_by_20000_orthomosaic_costs_only_the_window(
+    tmp_path: Path, record_property
+) -> None:
+    """600 MP, refused whole at Pillow's default limit; a 512 px window reads in a few MB."""
+    height, width, tile = 20_000, 30_000, 1024
+    plain = (np.arange(tile)[None, :] % 251).astype(np.uint8).repeat(tile, axis=0)
+    marked = plain.copy()
+    marked[100:110, 200:210] = 255  # lies at x = 17 * 1024 + 200, y = 11 * 1024 + 100
+    plain_z, marked_z = zlib.compress(plain.tobytes()), zlib.compress(marked.tobytes())
+
+    def encoded_tiles():  # tifffile writes already-compressed tiles as they are
+        for ty in range(-(-height // tile)):
+            for tx in range(-(-width // tile)):
+                yield marked_z if (ty, tx) == (11, 17) else plain_z
+
+    path = tmp_path / "orthomosaic.tif"
+    tifffile.imwrite(
+        path,
+        encoded_tiles(),
+        shape=(height, width),
+        dtype=np.uint8,
+        tile=(tile, tile),
+        compression="zlib",
+    )
+    assert read_image_size(path) == (height, width)
+    with pytest.raises(ImageReadError, match=r"orthomosaic\.tif: .*30000 x 20000 pixels"):
+        read_image(path)
+
+    mx, my = 17 * tile + 200, 11 * tile + 100
+    tracemalloc.start()
+    try:
+        part = read_image(path, region=(mx - 300, my - 200, mx + 212, my + 312))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    record_property("peak_traced_bytes", peak)
+    assert peak < 16_000_000  # a few tiles, never the 600 MB page
+    assert part.full_size == (height, width) and part.size == (512, 512)
+    found = np.argwhere(part.pixels == 255)
+    ys, xs = found[:, 0] + part.region[1], found[:, 1] + part.region[0]
+    marker = (ys >= my) & (ys < my + 10) & (xs >= mx) & (xs < mx + 10)
+    assert len(found) == 100 and marker.all()  # the whole marker, at its full-image place
+    assert part.pixels[0, 0] == (mx - 300) % tile % 251  # and the ramp around it

@@ -84,7 +84,9 @@ def _samples_last(values: np.ndarray, page: tifffile.TiffPage) -> np.ndarray:
     return values
 
 
-def _read_segments(tf: tifffile.TiffFile, page: tifffile.TiffPage, box: Region) -> np.ndarray:
+def _read_segments(
+    path: Path, tf: tifffile.TiffFile, page: tifffile.TiffPage, box: Region, allow_huge: bool
+) -> np.ndarray:
     """Decode only the tiles/strips that meet ``box`` (stored XYXY) -> ``(h, w, S)``."""
     x0, y0, x1, y1 = box
     height, width = page.imagelength, page.imagewidth
@@ -94,6 +96,10 @@ def _read_segments(tf: tifffile.TiffFile, page: tifffile.TiffPage, box: Region) 
         seg_h, seg_w = page.tilelength, page.tilewidth
     else:
         seg_h, seg_w = min(page.rowsperstrip, height), width
+    # A small region of a file stored as one giant strip still decodes that whole strip.
+    rows = ((y1 - 1) // seg_h - y0 // seg_h + 1) * seg_h
+    cols = ((x1 - 1) // seg_w - x0 // seg_w + 1) * seg_w
+    check_pixel_count(path, (rows, cols), allow_huge, "tiles/strips around the region")
     across = math.ceil(width / seg_w)
     per_plane = math.ceil(height / seg_h) * across
     out = np.zeros((y1 - y0, x1 - x0, samples), dtype=page.dtype)
@@ -123,7 +129,12 @@ def _read_segments(tf: tifffile.TiffFile, page: tifffile.TiffPage, box: Region) 
 
 
 def _read_stored(
-    path: Path, tf: tifffile.TiffFile, page: tifffile.TiffPage, page_index: int, box: Region
+    path: Path,
+    tf: tifffile.TiffFile,
+    page: tifffile.TiffPage,
+    page_index: int,
+    box: Region,
+    allow_huge: bool,
 ) -> np.ndarray:
     """Pixels of the stored-frame region ``box`` as ``(h, w)`` or ``(h, w, S)``."""
     x0, y0, x1, y1 = box
@@ -133,7 +144,7 @@ def _read_stored(
         # Uncompressed, contiguous: map the file, copy out only the rows of the region.
         mapped = _samples_last(tifffile.memmap(path, page=page_index, mode="r"), page)
         return np.array(mapped[y0:y1, x0:x1])
-    return _read_segments(tf, page, box)
+    return _read_segments(path, tf, page, box, allow_huge)
 
 
 def _to_display_samples(
@@ -182,9 +193,8 @@ def read(path: Path, page_index: int, region: Region | None, allow_huge: bool) -
             "header" if region is None else "requested region",
         )
         _check_not_truncated(path, page)
-        values = _read_stored(
-            path, tf, page, page_index, region_to_stored(box, stored, orientation)
-        )
+        stored_box = region_to_stored(box, stored, orientation)
+        values = _read_stored(path, tf, page, page_index, stored_box, allow_huge)
         values, mode, has_alpha = _to_display_samples(values, page)
         inverted = int(page.photometric) == _MINISWHITE
         bit_depth = int(page.bitspersample)
