@@ -6,17 +6,25 @@ import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import TypeVar
 
 from PIL import Image
 
 from samlabel.core.errors import ImageReadError
-from samlabel.io.images import dicom_reader, pil_reader, tiff_reader
+from samlabel.io.images import pil_reader, tiff_reader
 from samlabel.io.images.model import LoadedImage, Region
 from samlabel.io.images.sniff import detect_format
 
 _T = TypeVar("_T")
 _KNOWN = "JPEG, PNG, BMP, WebP, GIF, TIFF or DICOM"
+
+
+def _dicom() -> ModuleType:
+    """pydicom takes about a second to import: only when a DICOM file is opened."""
+    from samlabel.io.images import dicom_reader
+
+    return dicom_reader
 
 
 def _checked_format(path: Path) -> str:
@@ -101,7 +109,7 @@ def read_image(
         if fmt == "TIFF":
             return tiff_reader.read(file, page, region, allow_huge)
         if fmt == "DICOM":
-            return dicom_reader.read(file, page, region, allow_huge)
+            return _dicom().read(file, page, region, allow_huge)
         return pil_reader.read(file, fmt, page, region, allow_huge)
 
     return _guarded(file, fmt, decode)
@@ -123,7 +131,7 @@ def read_image_size(path: str | os.PathLike[str], page: int = 0) -> tuple[int, i
         if fmt == "TIFF":
             return tiff_reader.size_of(file, page)
         if fmt == "DICOM":
-            return dicom_reader.size_of(file)
+            return _dicom().size_of(file)
         return pil_reader.size_of(file, fmt)
 
     return _guarded(file, fmt, header)
