@@ -35,6 +35,11 @@ def describe_device(device: torch.device) -> str:
     return str(device)
 
 
+def default_device() -> str:
+    """``"cuda"`` when torch sees a CUDA device, else ``"cpu"``."""
+    return "cuda" if torch.cuda.is_available() and torch.cuda.device_count() > 0 else "cpu"
+
+
 def build_prompt_arrays(
     points: Sequence[Point] | None,
     box: Box | None,
@@ -45,24 +50,36 @@ def build_prompt_arrays(
 
     Coordinates are in the 1024 frame. Order as in the reference prompt encoder: the points,
     then the box corners (labels 2, 3); a lone padding point (label -1) when there are no box
-    corners. With neither points nor box, ``N`` is 0.
+    corners. With neither points nor box, ``N`` is 0. A box given with its corners swapped
+    (dragged up or left) is normalised to top-left / bottom-right.
+
+    Raises:
+        ValueError: a label other than 0 / 1, or a coordinate that is not finite.
     """
     coords: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     if points:
         pts = np.asarray([(p[0], p[1]) for p in points], dtype=np.float64)
+        point_labels = np.asarray([p[2] for p in points], dtype=np.float32)
+        if not np.isin(point_labels, (0.0, 1.0)).all():
+            raise ValueError("point labels must be 1 (include) or 0 (exclude)")
         coords.append(transform_coords(pts, original_size, input_size))
-        labels.append(np.asarray([p[2] for p in points], dtype=np.float32))
+        labels.append(point_labels)
         if box is None:
             coords.append(np.zeros((1, 2), dtype=np.float32))
             labels.append(np.array([-1.0], dtype=np.float32))
     if box is not None:
-        corners = transform_box(np.asarray(box, dtype=np.float64), original_size, input_size)
+        x0, y0, x1, y1 = (float(v) for v in box)
+        ordered = np.array([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)])
+        corners = transform_box(ordered, original_size, input_size)
         coords.append(corners.reshape(2, 2))
         labels.append(np.array([2.0, 3.0], dtype=np.float32))
     if not coords:
         return np.zeros((1, 0, 2), np.float32), np.zeros((1, 0), np.float32)
-    return np.concatenate(coords)[None], np.concatenate(labels)[None]
+    all_coords = np.concatenate(coords)
+    if not np.isfinite(all_coords).all():
+        raise ValueError("prompt coordinates must be finite numbers")
+    return all_coords[None], np.concatenate(labels)[None]
 
 
 class TorchPredictor(Predictor):
@@ -134,3 +151,12 @@ class TorchPredictor(Predictor):
             original_size=embedding.original_size,
             input_size=embedding.input_size,
         )
+
+
+def load_torch_predictor(path: str | Path, device: str | None = None) -> TorchPredictor:
+    """A :class:`TorchPredictor` for a checkpoint file; ``device`` None picks CUDA if present.
+
+    Raises:
+        CheckpointError: the file is missing, unsafe, damaged or not a SAM checkpoint.
+    """
+    return TorchPredictor.from_checkpoint(path, device or default_device())

@@ -104,8 +104,14 @@ def test_prompt_assembly_pads_like_the_reference():
     coords, labels = build_prompt_arrays([(10, 20, 0)], (0, 0, 200, 100), (100, 200), (512, 1024))
     np.testing.assert_array_equal(labels, [[0, 2, 3]])
     np.testing.assert_allclose(coords[0, 2], [1024, 512])
+    coords, labels = build_prompt_arrays(None, (200, 100, 0, 0), (100, 200), (512, 1024))
+    np.testing.assert_allclose(coords, [[[0, 0], [1024, 512]]])
     coords, labels = build_prompt_arrays(None, None, (100, 200), (512, 1024))
     assert coords.shape == (1, 0, 2) and labels.shape == (1, 0)
+    with pytest.raises(ValueError):
+        build_prompt_arrays([(1, 1, 5)], None, (100, 200), (512, 1024))
+    with pytest.raises(ValueError):
+        build_prompt_arrays([(float("nan"), 1, 1)], None, (100, 200), (512, 1024))
 
 
 @pytest.fixture(scope="module")
