@@ -162,6 +162,19 @@ def rle_from_counts(counts: list[int], height: int, width: int) -> Rle:
     return Rle((height, width), bytes(rle["counts"]))
 
 
+def _checked_runs(rle: Rle) -> np.ndarray:
+    height, width = rle.size
+    runs = _runs_from_string(rle.counts)
+    if runs.sum() != height * width or (runs < 0).any():
+        raise ValueError(f"RLE counts do not describe a {height}x{width} mask")
+    return runs
+
+
+def check_rle(rle: Rle) -> None:
+    """Raise ValueError unless ``rle``'s runs are valid and cover exactly ``H * W`` pixels."""
+    _checked_runs(rle)
+
+
 def decode_rle(rle: Rle) -> np.ndarray:
     """The ``(H, W)`` bool mask of ``rle``, Fortran-ordered (COCO's column-major layout).
 
@@ -169,9 +182,7 @@ def decode_rle(rle: Rle) -> np.ndarray:
     raises NumPy 2's copy-keyword DeprecationWarning.
     """
     height, width = rle.size
-    runs = _runs_from_string(rle.counts)
-    if runs.sum() != height * width or (runs < 0).any():
-        raise ValueError(f"RLE counts do not describe a {height}x{width} mask")
+    runs = _checked_runs(rle)
     values = np.zeros(runs.size, dtype=bool)
     values[1::2] = True
     flat = np.repeat(values, runs)

@@ -23,7 +23,7 @@ from typing import Any
 
 from samlabel.core.document import Document, annotation_from_rle
 from samlabel.core.errors import AnnotationFileError
-from samlabel.core.masks import Rle, decode_rle, rle_from_counts
+from samlabel.core.masks import Rle, check_rle, decode_rle, rle_from_counts
 from samlabel.core.model import PALETTE, Annotation, Category, ImageRecord, ImageStatus
 from samlabel.core.state import DocumentState
 from samlabel.io.atomic import atomic_write_bytes
@@ -162,7 +162,7 @@ def _parse_segmentation(seg: Any, image: ImageRecord, where: str) -> Rle:
         if isinstance(counts, str):
             rle = Rle((height, width), counts.encode("ascii", errors="replace"))
             try:
-                decode_rle(rle)  # checks that the runs add up to H * W
+                check_rle(rle)  # pycocotools would silently accept a wrong-sized string
             except ValueError as error:
                 raise _Problem(f"{where} has a broken RLE: {error}") from None
             return rle

@@ -1,0 +1,235 @@
+"""Broken input and failing writes: a clear error naming the file, and nothing lost."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+
+import numpy as np
+import pytest
+
+from samlabel.core.document import Document
+from samlabel.core.errors import AnnotationFileError
+from samlabel.core.masks import empty_mask
+from samlabel.io import atomic
+from samlabel.io.coco import load_coco, save_coco
+from samlabel.io.store import AnnotationStore
+
+
+def _valid() -> dict:
+    return {
+        "images": [{"id": 1, "file_name": "a.png", "width": 4, "height": 3}],
+        "categories": [{"id": 1, "name": "x"}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": {"size": [3, 4], "counts": [1, 2, 9]},
+                "iscrowd": 0,
+            }
+        ],
+    }
+
+
+def _broken(change) -> dict:
+    data = _valid()
+    change(data)
+    return data
+
+
+def _set(path_in_data, value):
+    def change(data):
+        target = data
+        for key in path_in_data[:-1]:
+            target = target[key]
+        target[path_in_data[-1]] = value
+
+    return change
+
+
+CASES = {
+    "duplicate image id": (
+        lambda d: d["images"].append(dict(d["images"][0])),
+        "image id 1 appears more than once",
+    ),
+    "duplicate annotation id": (
+        lambda d: d["annotations"].append(dict(d["annotations"][0])),
+        "annotation id 1 appears more than once",
+    ),
+    "duplicate category id": (
+        lambda d: d["categories"].append({"id": 1, "name": "y"}),
+        "category id 1 appears more than once",
+    ),
+    "width is text": (_set(["images", 0, "width"], "4"), "'width'"),
+    "images not a list": (_set(["images"], {"id": 1}), "'images' is not a list"),
+    "id is a float": (_set(["annotations", 0, "id"], 1.5), "'id'"),
+    "unknown image": (_set(["annotations", 0, "image_id"], 5), "image id 5"),
+    "unknown category": (_set(["annotations", 0, "category_id"], 8), "category id 8"),
+    "RLE wrong size": (
+        _set(["annotations", 0, "segmentation"], {"size": [4, 4], "counts": [16]}),
+        "RLE of size 4x4",
+    ),
+    "RLE counts do not add up": (
+        _set(["annotations", 0, "segmentation"], {"size": [3, 4], "counts": [1, 2, 3]}),
+        "broken RLE",
+    ),
+    "compressed RLE too short": (
+        _set(["annotations", 0, "segmentation"], {"size": [3, 4], "counts": "12"}),
+        "broken RLE",
+    ),
+    "polygon with 2 points": (
+        _set(["annotations", 0, "segmentation"], [[0, 0, 3, 2]]),
+        "at least 3",
+    ),
+    "polygon with NaN": (
+        _set(["annotations", 0, "segmentation"], [[0, 0, 3, 0, 3, float("nan")]]),
+        "non-finite",
+    ),
+    "no segmentation": (_set(["annotations", 0, "segmentation"], []), "no usable segmentation"),
+    "iscrowd 2": (_set(["annotations", 0, "iscrowd"], 2), "iscrowd"),
+    "top level a list": (lambda d: None, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_files_get_a_clear_error_and_stay_untouched(tmp_path, name):
+    change, message = CASES[name]
+    data = [] if name == "top level a list" else _broken(change)
+    path = tmp_path / "annotations.json"
+    text = json.dumps(data)  # NaN goes in as the non-standard token Python writes
+    path.write_text(text)
+    with pytest.raises(AnnotationFileError) as info:
+        load_coco(path)
+    assert str(path) in str(info.value)
+    assert message is None or message in str(info.value)
+    # Opening it for editing fails the same way and never rewrites it.
+    with pytest.raises(AnnotationFileError):
+        AnnotationStore.open(path)
+    assert path.read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "annotations.json",
+        "annotations.json.lock",
+    ]
+
+
+def test_truncated_json_names_the_file_and_position(tmp_path):
+    good = tmp_path / "good.json"
+    save_coco(_small_document(), good)
+    path = tmp_path / "annotations.json"
+    path.write_bytes(good.read_bytes()[:-40])
+    with pytest.raises(
+        AnnotationFileError, match=r"annotations\.json: is not valid JSON .*truncated"
+    ):
+        load_coco(path)
+
+
+def test_not_utf8_and_missing_file(tmp_path):
+    path = tmp_path / "a.json"
+    path.write_bytes(b"\xff\xfe{")
+    with pytest.raises(AnnotationFileError, match="UTF-8"):
+        load_coco(path)
+    with pytest.raises(AnnotationFileError, match="no such"):
+        load_coco(tmp_path / "none.json")
+
+
+def _small_document() -> Document:
+    doc = Document()
+    doc.add_image("a.png", 8, 6)
+    doc.add_category("x")
+    mask = empty_mask(6, 8)
+    mask[1:4, 2:6] = True
+    doc.add_annotation(1, 1, mask)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("prompts", "message"),
+    [
+        ({"points": [[float("nan"), 1.0, 1]]}, r"samlabel_prompts\.points\[0\]\[0\] is nan"),
+        ({"box": [0.0, float("inf"), 1.0, 2.0]}, "is inf"),
+        ({"points": [[np.float32(1.5), 2.0, 1]]}, "numpy.float32"),
+        ({"label": np.int64(3)}, "numpy.int64"),
+    ],
+)
+def test_nan_inf_and_numpy_scalars_reaching_the_writer_write_nothing(tmp_path, prompts, message):
+    doc = _small_document()
+    path = tmp_path / "annotations.json"
+    save_coco(doc, path)
+    before = path.read_bytes()
+    mask = empty_mask(6, 8)
+    mask[5, 7] = True
+    doc.add_annotation(1, 1, mask, prompts=prompts)
+    with pytest.raises(AnnotationFileError, match=message) as info:
+        save_coco(doc, path)
+    assert "nothing was written" in str(info.value)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["annotations.json"]
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root ignores permissions")
+def test_read_only_folder(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "annotations.json"
+    save_coco(_small_document(), path)
+    before = path.read_bytes()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(AnnotationFileError, match="not writable"):
+            save_coco(_small_document(), path)
+        assert path.read_bytes() == before
+    finally:
+        folder.chmod(0o755)
+
+
+def test_read_only_folder_simulated(tmp_path, monkeypatch):
+    """Permission errors at the temp file (works when tests run as root too)."""
+    path = tmp_path / "annotations.json"
+    save_coco(_small_document(), path)
+    before = path.read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    with pytest.raises(AnnotationFileError, match=r"annotations\.json.*not writable.*unchanged"):
+        save_coco(_small_document(), path)
+    assert path.read_bytes() == before
+
+
+def test_full_disk_loses_nothing_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    path = tmp_path / "annotations.json"
+    store = AnnotationStore.open(path)
+    doc = store.document
+    doc.add_image("a.png", 8, 6)
+    store.save()
+    before = path.read_bytes()
+    doc.add_category("x")
+
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            self.handle.write(data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    with pytest.raises(AnnotationFileError, match="disk is full"):
+        store.save()
+    assert path.read_bytes() == before
+    assert store.dirty  # still unsaved: the next save retries
+    assert not list(tmp_path.glob("*.tmp"))
+    monkeypatch.undo()
+    store.close()
+    assert [c.name for c in load_coco(path).document.categories] == ["x"]

@@ -1,0 +1,164 @@
+"""The open annotations file: lock, read-only cases, backups, temp cleanup, autosave."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import time
+
+import pytest
+
+from samlabel.core.document import Document
+from samlabel.core.errors import AnnotationFileError
+from samlabel.core.masks import empty_mask
+from samlabel.io.coco import load_coco, save_coco
+from samlabel.io.store import AnnotationStore, AutoSaver
+
+
+def _names(store: AnnotationStore) -> list[str]:
+    return [c.name for c in load_coco(store.path).document.categories]
+
+
+def test_edits_undo_and_redo_are_saved_with_a_backup_of_the_previous_version(tmp_path):
+    path = tmp_path / "annotations.json"
+    with AnnotationStore.open(path) as store:
+        assert not store.read_only and not store.dirty
+        doc = store.document
+        doc.add_category("a")
+        assert store.dirty
+        assert store.save_if_dirty() and not store.dirty
+        doc.add_category("b")
+        store.flush()
+        assert _names(store) == ["a", "b"]
+        assert [
+            c["name"]
+            for c in json.loads((tmp_path / "annotations.json.bak").read_text())["categories"]
+        ] == ["a"]
+        doc.undo()  # undo is a change like any other
+        assert store.dirty
+        store.flush()
+        assert _names(store) == ["a"]
+        doc.redo()
+    # close() saved the redo
+    assert [c.name for c in load_coco(path).document.categories] == ["a", "b"]
+    assert not (tmp_path / "annotations.json.lock.json").exists()
+
+
+def test_save_is_debounced(tmp_path):
+    store = AnnotationStore.open(tmp_path / "annotations.json", delay=0.2)
+    store.document.add_category("a")
+    assert not store.save_if_due()  # too early
+    assert not store.path.exists()
+    time.sleep(0.25)
+    assert store.save_if_due()
+    assert not store.save_if_due()  # nothing pending
+    store.close()
+
+
+def test_second_opener_is_read_only_and_told_who_holds_the_file(tmp_path):
+    path = tmp_path / "annotations.json"
+    first = AnnotationStore.open(path)
+    first.document.add_category("mine")
+    first.flush()
+    second = AnnotationStore.open(path)
+    assert second.read_only
+    assert (
+        "in use by process" in second.read_only_reason
+        and str(os.getpid()) in second.read_only_reason
+    )
+    assert [c.name for c in second.document.categories] == ["mine"]
+    second.document.add_category("theirs")
+    assert not second.save_if_dirty()
+    with pytest.raises(AnnotationFileError, match="in use"):
+        second.save()
+    second.close()
+    assert _names(first) == ["mine"]
+    first.close()
+    third = AnnotationStore.open(path)  # free again
+    assert not third.read_only
+    third.close()
+
+
+def _hold_lock_then_wait(path: str, ready) -> None:
+    store = AnnotationStore.open(path)
+    store.document.add_category("from child")
+    store.flush()
+    ready.set()
+    time.sleep(60)
+
+
+def test_lock_of_a_killed_process_is_taken_over(tmp_path):
+    path = tmp_path / "annotations.json"
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    child = context.Process(target=_hold_lock_then_wait, args=(str(path), ready))
+    child.start()
+    try:
+        assert ready.wait(20)
+        blocked = AnnotationStore.open(path)
+        assert blocked.read_only and f"process {child.pid}" in blocked.read_only_reason
+        blocked.close()
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
+    owner_note = json.loads((tmp_path / "annotations.json.lock.json").read_text())
+    assert owner_note["pid"] == child.pid  # the dead owner's note is still there
+    store = AnnotationStore.open(path)
+    assert not store.read_only
+    assert [c.name for c in store.document.categories] == ["from child"]
+    assert json.loads((tmp_path / "annotations.json.lock.json").read_text())["pid"] == os.getpid()
+    store.close()
+
+
+def test_stale_temp_files_are_removed_at_open(tmp_path):
+    path = tmp_path / "annotations.json"
+    save_coco(Document(), path)
+    stale = tmp_path / ".annotations.json.k2j3h4.tmp"
+    stale.write_text('{"half": ')
+    unrelated = tmp_path / ".other.json.abc.tmp"
+    unrelated.write_text("x")
+    store = AnnotationStore.open(path)
+    assert store.removed_temp_files == [stale]
+    assert not stale.exists() and unrelated.exists()
+    store.close()
+
+
+def test_newer_major_schema_opens_read_only(tmp_path):
+    path = tmp_path / "annotations.json"
+    path.write_text(json.dumps({"info": {"samlabel_schema_version": "2.3"}, "images": []}))
+    store = AnnotationStore.open(path)
+    assert store.read_only and "newer samlabel" in store.read_only_reason
+    store.document.add_category("x")
+    store.close()
+    assert json.loads(path.read_text())["info"]["samlabel_schema_version"] == "2.3"
+
+
+def test_older_or_missing_schema_is_writable(tmp_path):
+    path = tmp_path / "annotations.json"
+    path.write_text(json.dumps({"info": {"samlabel_schema_version": "1.0"}}))
+    with AnnotationStore.open(path) as store:
+        assert not store.read_only
+
+
+def test_autosaver_thread_saves_after_a_quiet_period(tmp_path):
+    path = tmp_path / "annotations.json"
+    store = AnnotationStore.open(path)
+    errors = []
+    saver = AutoSaver(store, delay=0.1, on_error=errors.append)
+    doc = store.document
+    image = doc.add_image("a.png", 10, 10)
+    category = doc.add_category("x")
+    mask = empty_mask(10, 10)
+    mask[1:3, 1:3] = True
+    doc.add_annotation(image.id, category.id, mask)
+    deadline = time.monotonic() + 5
+    while store.dirty and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not store.dirty and errors == []
+    assert len(load_coco(path).document.annotations) == 1
+    doc.clear_image(image.id)
+    saver.close()  # saves what is pending at once
+    assert load_coco(path).document.annotations == ()
+    store.close()
