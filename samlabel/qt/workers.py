@@ -12,6 +12,7 @@ into the on-disk cache, so moving on and going back are instant.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -34,6 +35,15 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _file_key(path: str) -> tuple[str, int, int]:
+    """``(path, mtime_ns, size)``: a file edited on disk gets a new key."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (path, 0, 0)
+    return (path, stat.st_mtime_ns, stat.st_size)
+
+
 class ImageLoader(QObject):
     """Reads image files off the GUI thread; keeps the last few in memory.
 
@@ -47,7 +57,7 @@ class ImageLoader(QObject):
 
     def __init__(self, memory_items: int = 3, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._memory: OrderedDict[str, SourceImage] = OrderedDict()
+        self._memory: OrderedDict[tuple[str, int, int], SourceImage] = OrderedDict()
         self._memory_items = memory_items
         self._next_id = 0
         self._pending: tuple[int, str] | None = None
@@ -85,8 +95,11 @@ class ImageLoader(QObject):
                     self._cond.notify_all()
 
     def _load(self, request_id: int, path: str) -> None:
+        key = _file_key(path)  # an edited file is read again
         with self._cond:
-            image = self._memory.get(path)
+            image = self._memory.get(key)
+            if image is not None:
+                self._memory.move_to_end(key)
         if image is None:
             try:
                 image = read_source_image(path)
@@ -95,12 +108,9 @@ class ImageLoader(QObject):
                 self.failed.emit(request_id, path, describe_error(error))
                 return
             with self._cond:
-                self._memory[path] = image
+                self._memory[key] = image
                 while len(self._memory) > self._memory_items:
                     self._memory.popitem(last=False)
-        else:
-            with self._cond:
-                self._memory.move_to_end(path)
         self.loaded.emit(request_id, path, image)
 
     def wait_until_idle(self, timeout: float = 10.0) -> bool:
@@ -151,7 +161,7 @@ class EmbeddingWorker(QObject):
         self._predictor = predictor
         self._model_id = model_id
         self._cache = cache
-        self._memory: OrderedDict[str, ImageEmbedding] = OrderedDict()
+        self._memory: OrderedDict[tuple[str, int, int], ImageEmbedding] = OrderedDict()
         self._memory_items = memory_items
         self._next_id = 0
         self._current: tuple[int, str] | None = None
@@ -181,8 +191,9 @@ class EmbeddingWorker(QObject):
 
     def cached(self, path: str | Path) -> ImageEmbedding | None:
         """The embedding of ``path`` when it is in memory (GUI thread, instant)."""
+        key = _file_key(str(path))
         with self._cond:
-            return self._memory.get(str(path))
+            return self._memory.get(key)
 
     def _loop(self) -> None:
         while True:
@@ -208,16 +219,17 @@ class EmbeddingWorker(QObject):
                     self._cond.notify_all()
 
     def _remember(self, path: str, embedding: ImageEmbedding) -> None:
+        key = _file_key(path)
         with self._cond:
-            self._memory[path] = embedding
-            self._memory.move_to_end(path)
+            self._memory[key] = embedding
+            self._memory.move_to_end(key)
             while len(self._memory) > self._memory_items:
                 self._memory.popitem(last=False)
 
     def _process(self, request_id: int, path: str) -> None:
         prefetch = request_id < 0
         with self._cond:
-            embedding = self._memory.get(path)
+            embedding = self._memory.get(_file_key(path))
         key = None
         if embedding is None and self._cache is not None:
             try:

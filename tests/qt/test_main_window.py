@@ -1,0 +1,297 @@
+"""The window driven like a user would, with the fake predictor (fast, deterministic)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt, QTimer
+
+from samlabel.core.errors import CheckpointError
+from samlabel.qt.actions import ACTIONS, MENUS
+from tests.qt.fakes import FakePredictor
+from tests.qt.window_helpers import click_image, key, open_window, saved_coco, wait_ready
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path, image_folder: Path):
+    win = open_window(qtbot, tmp_path / "settings.ini", FakePredictor())
+    assert win.open_folder(image_folder)
+    wait_ready(qtbot, win)
+    return win
+
+
+def test_title_names_the_folder_and_marks_unsaved_work(qtbot, window, image_folder) -> None:
+    qtbot.waitUntil(lambda: window.controller.is_saved(), timeout=3000)
+    window._refresh_title()
+    assert window.windowTitle() == f"samlabel — {image_folder.resolve()}"
+    click_image(qtbot, window, 80, 60)
+    key(qtbot, window, Qt.Key.Key_Return)
+    window._refresh_title()
+    assert window.windowTitle().endswith(" *")
+    qtbot.waitUntil(lambda: window.controller.is_saved(), timeout=3000)
+    window._refresh_title()
+    assert window.windowTitle() == f"samlabel — {image_folder.resolve()}"
+
+
+def test_click_shows_the_mask_and_keys_pick_accept_and_undo(qtbot, window) -> None:
+    c = window.controller
+    x, y = click_image(qtbot, window, 80, 60)
+    assert abs(x - 80.5) < 1.5 and abs(y - 60.5) < 1.5
+    prediction = c.session.prediction
+    assert prediction is not None and c.session.selected == 1  # the best score
+    shown, region = window.canvas.live_mask_view()
+    assert shown.any() and region[2] > region[0]
+    assert window.candidates.selected == 1
+    key(qtbot, window, Qt.Key.Key_3)
+    assert c.session.selected == 2 and window.candidates.selected == 2
+    bigger = window.canvas.live_mask_view()[0].sum()
+    key(qtbot, window, Qt.Key.Key_1)
+    assert window.canvas.live_mask_view()[0].sum() < bigger
+    key(qtbot, window, Qt.Key.Key_Tab)
+    assert c.session.selected == 1
+    # Right click and Shift+click exclude.
+    click_image(qtbot, window, 90, 60, Qt.MouseButton.RightButton)
+    click_image(qtbot, window, 70, 60, modifier=Qt.KeyboardModifier.ShiftModifier)
+    assert [p[2] for p in c.session.points] == [1, 0, 0]
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert [p[2] for p in c.session.points] == [1, 0]
+    key(qtbot, window, Qt.Key.Key_Return)
+    assert c.session.is_empty()
+    coco = saved_coco(window)
+    assert len(coco["annotations"]) == 1
+    assert coco["annotations"][0]["samlabel_prompts"]["points"][1][2] == 0
+    assert coco["categories"][0]["name"] == "object"
+    # With no prompts left, Ctrl+Z undoes the accepted annotation; Ctrl+Shift+Z redoes it.
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert saved_coco(window)["annotations"] == []
+    modifiers = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    key(qtbot, window, Qt.Key.Key_Z, modifiers)
+    assert len(saved_coco(window)["annotations"]) == 1
+
+
+def test_escape_discards_and_box_drag_prompts(qtbot, window) -> None:
+    c = window.controller
+    click_image(qtbot, window, 50, 50)
+    key(qtbot, window, Qt.Key.Key_Escape)
+    assert c.session.is_empty() and window.canvas.live_mask_view() is None
+    start = window.canvas.image_to_widget(30, 30).toPoint()
+    end = window.canvas.image_to_widget(100, 90).toPoint()
+    qtbot.mousePress(window.canvas, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(window.canvas, start + (end - start) / 2)
+    qtbot.mouseMove(window.canvas, end)
+    qtbot.mouseRelease(window.canvas, Qt.MouseButton.LeftButton, pos=end)
+    box = c.session.box
+    assert box is not None and abs(box[0] - 30) < 2 and abs(box[3] - 90) < 2
+    assert c.session.points == ()
+
+
+def test_navigation_keys_and_list(qtbot, window) -> None:
+    c = window.controller
+    for key_code, row in (
+        (Qt.Key.Key_D, 1),
+        (Qt.Key.Key_Right, 2),
+        (Qt.Key.Key_A, 1),
+        (Qt.Key.Key_Left, 0),
+        (Qt.Key.Key_Left, 0),
+    ):
+        key(qtbot, window, key_code)
+        assert c.row == row
+    index = c.images.index(3)
+    rect = window.image_list.visualRect(index)
+    qtbot.mouseClick(window.image_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert c.row == 3
+    wait_ready(qtbot, window)
+    assert window.canvas.image_size == (120, 160)
+
+
+def test_prompts_before_the_embedding_are_kept(qtbot, tmp_path, image_folder) -> None:
+    win = open_window(qtbot, tmp_path / "s.ini", FakePredictor(encode_delay=0.6))
+    win.open_folder(image_folder)
+    qtbot.waitUntil(lambda: win.controller.source is not None, timeout=5000)
+    assert win.controller.embedding is None
+    click_image(qtbot, win, 40, 40)
+    assert win.controller.session.prediction is None
+    assert "Computing the embedding" in win.status.state_label.text()
+    qtbot.waitUntil(lambda: win.controller.session.prediction is not None, timeout=5000)
+    assert win.canvas.live_mask_view()[0].any()
+
+
+def test_gui_stays_responsive_and_stale_jobs_are_dropped(qtbot, tmp_path, image_folder) -> None:
+    predictor = FakePredictor(encode_delay=0.8)
+    win = open_window(qtbot, tmp_path / "s.ini", predictor)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    win.open_folder(image_folder)
+    qtbot.wait(150)
+    # Move on while the first image encodes: the second request goes stale before it starts.
+    key(qtbot, win, Qt.Key.Key_D)
+    qtbot.wait(100)
+    key(qtbot, win, Qt.Key.Key_D)
+    for _ in range(5):  # pan and zoom meanwhile
+        win.canvas.zoom_by(1.1)
+        win.canvas.pan_by(3, 2)
+        qtbot.wait(30)
+    qtbot.waitUntil(lambda: win.controller.embedding is not None, timeout=10000)
+    timer.stop()
+    gaps = np.diff(ticks)
+    assert len(ticks) > 50 and gaps.max() < 0.1, f"longest gap {gaps.max() * 1000:.0f} ms"
+    assert win.controller.row == 2
+    encoded_sizes = len(predictor.encoded)
+    # img_000 (already running), img_002 (current), prefetch ahead; img_001 never came alone.
+    win.controller.worker.wait_until_idle(10)
+    assert encoded_sizes >= 2
+    assert win.controller.embedding.features.mean() == pytest.approx(
+        win.controller.source.display.mean() / 255.0, rel=1e-4
+    )
+
+
+def test_no_model_window_explains_and_offers_a_checkpoint(qtbot, tmp_path, image_folder) -> None:
+    win = open_window(qtbot, tmp_path / "s.ini", None)
+    win.notify_no_model()
+    assert "model" in win.message_bar.text.lower()
+    assert win.message_bar.action_button.text() == "Choose model…"
+    assert win.open_folder(image_folder)
+    wait_ready(qtbot, win)
+    click_image(qtbot, win, 40, 40)  # kept as a prompt, explained, no crash
+    assert win.controller.session.points and win.controller.session.prediction is None
+    assert win.status.model_label.text() == "No model"
+
+
+def test_model_that_fails_to_load_leaves_the_app_usable(qtbot, tmp_path, image_folder) -> None:
+    win = open_window(qtbot, tmp_path / "s.ini", None)
+
+    def broken_loader(path: Path):
+        raise CheckpointError(f"{path}: not a SAM checkpoint (no image_encoder weights).", path)
+
+    win.model_loader = broken_loader
+    bad = tmp_path / "weights.pth"
+    bad.write_bytes(b"junk")
+    win.load_model(bad)
+    qtbot.waitUntil(lambda: "weights.pth" in win.message_bar.text, timeout=5000)
+    assert "not a SAM checkpoint" in win.message_bar.text
+    win.model_loader = lambda path: FakePredictor()
+    win.load_model(bad)
+    qtbot.waitUntil(lambda: win.controller.predictor is not None, timeout=5000)
+    assert win.open_folder(image_folder)
+    wait_ready(qtbot, win)
+
+
+def test_unreadable_image_is_reported_and_the_next_one_works(qtbot, window, image_folder):
+    broken = image_folder / "img_001.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\ntruncated")
+    key(qtbot, window, Qt.Key.Key_D)
+    qtbot.waitUntil(lambda: "img_001.png" in window.message_bar.text, timeout=5000)
+    key(qtbot, window, Qt.Key.Key_D)
+    wait_ready(qtbot, window)
+    assert window.controller.row == 2
+
+
+def test_categories_layers_brush_and_eraser(qtbot, window) -> None:
+    c = window.controller
+    window.add_category("car")
+    window.add_category("tree")
+    assert [cat.name for cat in c.document.categories] == ["car", "tree"]
+    key(qtbot, window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert c.current_category == c.document.categories[0].id
+    click_image(qtbot, window, 50, 50)
+    key(qtbot, window, Qt.Key.Key_Return)
+    key(qtbot, window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.category_box.currentText() == "tree"
+    click_image(qtbot, window, 110, 70)
+    key(qtbot, window, Qt.Key.Key_Return)
+    layers = c.layers
+    assert layers.rowCount() == 2
+    top, bottom = layers.annotation_ids()
+    assert c.document.annotation(top).category_id == c.document.categories[1].id
+    # Rename through the model (what editing the list does), recolour, hide, reorder.
+    categories = c.categories
+    assert categories.setData(categories.index(0), "vehicle")
+    assert c.document.categories[0].name == "vehicle"
+    window.recolour_category(c.document.categories[0].id, "#00ff00")
+    assert window.settings.category_color("vehicle") == "#00ff00"
+    assert layers.setData(layers.index(0), Qt.CheckState.Unchecked, Qt.ItemDataRole.CheckStateRole)
+    assert not layers.is_visible(top)
+    assert [v.visible for v in window.canvas._annotations] == [True, False]
+    window.layer_panel.select(bottom)
+    assert c.selected_annotation == bottom
+    window.layer_panel.up_button.click()
+    assert layers.annotation_ids() == [bottom, top]
+    window.layer_panel.categoryRequested.emit(bottom, c.document.categories[1].id)
+    assert c.document.annotation(bottom).category_id == c.document.categories[1].id
+    # Brush adds, eraser removes pixels of the selected mask.
+    area = c.document.annotation(bottom).area
+    key(qtbot, window, Qt.Key.Key_B)
+    assert window.canvas.tool == "brush"
+    c.brush(np.array([[5.0, 5.0], [20.0, 5.0]]), 4.0, False)
+    assert c.document.annotation(bottom).area > area
+    key(qtbot, window, Qt.Key.Key_E)
+    c.brush(np.array([[50.0, 50.0]]), 6.0, True)
+    assert c.document.annotation(bottom).area < area + 200
+    key(qtbot, window, Qt.Key.Key_Delete)
+    assert layers.rowCount() == 1
+    coco = saved_coco(window)
+    assert len(coco["annotations"]) == 1 and coco["categories"][0]["name"] == "vehicle"
+    # Double click zooms in on it.
+    scale = window.canvas.scale
+    window.zoom_to_annotation(layers.annotation_ids()[0])
+    assert window.canvas.scale != scale
+
+
+def test_zoom_fit_and_pan_keys(qtbot, window) -> None:
+    canvas = window.canvas
+    fit_scale = canvas.scale
+    key(qtbot, window, Qt.Key.Key_Plus)
+    assert canvas.scale == pytest.approx(fit_scale * 1.25)
+    key(qtbot, window, Qt.Key.Key_Minus)
+    key(qtbot, window, Qt.Key.Key_Minus)
+    assert canvas.scale < fit_scale
+    key(qtbot, window, Qt.Key.Key_F)
+    assert canvas.scale == pytest.approx(fit_scale)
+    before = canvas.offset
+    qtbot.mousePress(canvas, Qt.MouseButton.MiddleButton, pos=canvas.rect().center())
+    qtbot.mouseMove(
+        canvas,
+        canvas.rect().center()
+        + canvas.rect().topLeft()
+        + (canvas.rect().center() - canvas.rect().center()),
+    )
+    qtbot.mouseRelease(canvas, Qt.MouseButton.MiddleButton, pos=canvas.rect().center())
+    canvas.pan_by(10, -5)
+    assert canvas.offset.x() == pytest.approx(before.x() + 10)
+
+
+def test_settings_persist_between_sessions(qtbot, tmp_path, image_folder) -> None:
+    settings = tmp_path / "settings.ini"
+    win = open_window(qtbot, settings, FakePredictor())
+    win.open_folder(image_folder)
+    win.radius_slider.setValue(33)
+    win.add_category("cell")
+    win.recolour_category(win.controller.document.categories[0].id, "#123456")
+    win.close()
+    again = open_window(qtbot, settings, FakePredictor())
+    assert again.settings.last_folder == image_folder
+    assert again.canvas.brush_radius == 33
+    assert again.settings.category_color("cell") == "#123456"
+
+
+def test_menus_and_shortcuts_are_data(window) -> None:
+    shortcuts: dict[str, str] = {}
+    for spec in ACTIONS:
+        assert callable(getattr(window, spec.handler, None)) or spec.handler.startswith(
+            "choose_category_"
+        ), spec.handler
+        for sequence in spec.shortcuts:
+            assert sequence not in shortcuts, f"{sequence} used by {shortcuts.get(sequence)}"
+            shortcuts[sequence] = spec.name
+    names = {spec.name for spec in ACTIONS}
+    for _title, entries in MENUS:
+        assert set(entries) - {"-"} <= names
+    menu_titles = [a.text() for a in window.menuBar().actions()]
+    assert menu_titles[:2] == ["&File", "&Edit"]
+    assert window.actions["accept"].shortcut().toString() == "Return"

@@ -1,0 +1,63 @@
+"""Driving the real window in tests: open it, wait for it, click at image coordinates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, Qt
+
+from samlabel.app import create_window
+from samlabel.qt.main_window import MainWindow
+
+
+def open_window(qtbot, settings_path: Path, predictor=None, cache: bool = False) -> MainWindow:
+    """A shown window with ``predictor`` (None: no model), registered for cleanup."""
+    window = create_window(settings_path, predictor, embedding_cache=cache)
+    qtbot.addWidget(window)
+    window.resize(1280, 820)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    return window
+
+
+def wait_ready(qtbot, window: MainWindow, timeout: int = 10000) -> None:
+    """Until the current image is shown and (with a model) its embedding is ready."""
+    c = window.controller
+    qtbot.waitUntil(lambda: c.source is not None, timeout=timeout)
+    if c.predictor is not None:
+        qtbot.waitUntil(lambda: c.embedding is not None, timeout=timeout)
+
+
+def image_pos(window: MainWindow, x: float, y: float) -> QPoint:
+    """Canvas widget position of image pixel centre ``(x, y)``."""
+    return window.canvas.image_to_widget(x, y).toPoint()
+
+
+def click_image(
+    qtbot,
+    window: MainWindow,
+    x: float,
+    y: float,
+    button=Qt.MouseButton.LeftButton,
+    modifier=Qt.KeyboardModifier.NoModifier,
+) -> tuple[float, float]:
+    """Click at image ``(x, y)``; returns the image coordinates the canvas reported."""
+    seen: list[tuple[float, float]] = []
+    window.canvas.pointClicked.connect(lambda px, py, label: seen.append((px, py)))
+    qtbot.mouseClick(window.canvas, button, modifier, image_pos(window, x, y))
+    window.canvas.pointClicked.disconnect()
+    window.canvas.pointClicked.connect(window.controller.add_point)
+    return seen[-1]
+
+
+def key(qtbot, window: MainWindow, key_code, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    """Press a key on the canvas (shortcuts are window-wide)."""
+    qtbot.keyClick(window.canvas, key_code, modifier)
+
+
+def saved_coco(window: MainWindow) -> dict:
+    """The annotations file on disk after flushing the pending save."""
+    window.controller.store.flush()
+    return json.loads(Path(window.controller.annotations_path).read_text("utf-8"))
