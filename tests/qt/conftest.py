@@ -9,7 +9,6 @@ import pytest
 
 from tests.qt.images import write_images
 
-
 #: Qt's headless "offscreen" platform warns whenever a top-level window's size constraints
 #: change; that is a limit of the test platform, not of the app. Every other warning fails.
 OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints"
