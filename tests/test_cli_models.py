@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,31 @@ def test_progress_redraws_one_line_on_a_terminal(monkeypatch):
     assert text.startswith("\rmodel.pth  [") and text.endswith("\n")
     assert "100.0%  4.0 MiB / 4.0 MiB" in text
     assert "#" * 30 in text
+
+
+def test_import_exports_onnx_and_prints_each_step(capsys, monkeypatch, fixtures_dir, tmp_path):
+    import samlabel.sam.checkpoint as checkpoint_module
+
+    def ensure_onnx(checkpoint_path, progress=None):
+        progress("Converting the image encoder (once per model)", 0.1)
+        progress("Converting the image encoder (once per model)", 0.2)
+        progress("Model ready", 1.0)
+        return tmp_path / "cache" / "onnx" / "abc"
+
+    exporter = types.ModuleType("samlabel.inference.onnx_export")
+    exporter.ensure_onnx = ensure_onnx
+    monkeypatch.setitem(sys.modules, "samlabel.inference.onnx_export", exporter)
+    monkeypatch.setattr(
+        checkpoint_module,
+        "load_sam_model",
+        lambda path: (object(), types.SimpleNamespace(name="MobileSAM", sha256="")),
+    )
+    source = fixtures_dir / "mobile_sam_random" / "checkpoint.pth"
+
+    code, out, err = samlabel(capsys, "import", str(source), "--models-dir", str(tmp_path / "m"))
+
+    assert code == 0, err
+    assert f"ONNX files: {tmp_path / 'cache' / 'onnx' / 'abc'}" in out
+    assert "Imported MobileSAM as 'checkpoint'" in out
+    assert err.count("Converting the image encoder") == 1
+    assert " 100%  Model ready" in err

@@ -151,9 +151,9 @@ def _download(store: ModelStore, name: str, force: bool) -> int:
 
 def _import(store: ModelStore, path: str, name: str | None, export_onnx: bool) -> int:
     print(f"Checking that {path} is a SAM checkpoint...", file=sys.stderr)
-    if export_onnx:
-        print("Then exporting it to ONNX (a few minutes for the large models).", file=sys.stderr)
-    result = store.import_checkpoint(path, name=name, export_onnx=export_onnx)
+    result = store.import_checkpoint(
+        path, name=name, export_onnx=export_onnx, progress=_StepPrinter(sys.stderr)
+    )
     what = f"{result.model_name} " if result.model_name else ""
     if result.copied:
         print(f"Imported {what}as '{result.entry.name}': {result.entry.path}")
@@ -161,9 +161,23 @@ def _import(store: ModelStore, path: str, name: str | None, export_onnx: bool) -
         print(f"Already installed as '{result.entry.name}': {result.entry.path}")
     if result.onnx_folder is not None:
         print(f"ONNX files: {result.onnx_folder}")
-    elif export_onnx:
+    else:
         print("The ONNX export will run when the model is first used.")
     return 0
+
+
+class _StepPrinter:
+    """Prints each new step of the ONNX export (``(message, fraction)``) on its own line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._last: str | None = None
+
+    def __call__(self, message: str, fraction: float) -> None:
+        if message != self._last:
+            self._last = message
+            self.stream.write(f"  {fraction * 100:3.0f}%  {message}\n")
+            self.stream.flush()
 
 
 class TerminalProgress:

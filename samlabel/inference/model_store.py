@@ -18,7 +18,6 @@ What counts as a model in a folder:
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import re
 import shutil
@@ -39,9 +38,9 @@ from samlabel.inference.download import (
 )
 from samlabel.inference.registry import ModelSpec, UnknownModelError
 
-log = logging.getLogger(__name__)
-
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".safetensors")
+#: The ONNX exporter's progress: ``(message, fraction in [0, 1])``.
+OnnxProgress = Callable[[str, float], None]
 ONNX_MANIFEST = "manifest.json"
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -259,7 +258,7 @@ class ModelStore:
         *,
         name: str | None = None,
         export_onnx: bool = True,
-        progress: Callable[..., None] | None = None,
+        progress: OnnxProgress | None = None,
     ) -> ImportResult:
         """Check that ``source`` loads as a SAM model, copy it in atomically, export ONNX.
 
@@ -270,10 +269,11 @@ class ModelStore:
             source: a SAM / MobileSAM checkpoint (``.pth``, ``.pt``, ``.safetensors``).
             name: name for a custom model (letters, digits, ``.``, ``_``, ``-``).
             export_onnx: export (or find cached) ONNX files for the copied checkpoint.
-            progress: passed to the ONNX exporter.
+            progress: the ONNX exporter's ``(message, fraction)`` callback.
 
         Raises:
             CheckpointError: the file is missing or not a loadable SAM checkpoint.
+            InferenceError: the ONNX export failed (the checkpoint stays imported).
             ModelFolderError: the folder cannot be written, or ``name`` is taken by another file.
         """
         source = Path(source).expanduser()
@@ -433,13 +433,8 @@ def _folder_error(folder: Path, error: OSError, action: str) -> ModelFolderError
     )
 
 
-def _export_onnx(checkpoint: Path, progress: Callable[..., None] | None) -> Path | None:
-    """Export (or find cached) ONNX files for ``checkpoint``; None if no exporter is built in."""
-    try:
-        from samlabel.inference.onnx_export import ensure_onnx
-    except ModuleNotFoundError as error:
-        if error.name != "samlabel.inference.onnx_export":
-            raise
-        log.warning("ONNX exporter not available; %s will be exported when first used", checkpoint)
-        return None
+def _export_onnx(checkpoint: Path, progress: OnnxProgress | None) -> Path:
+    """Export (or find cached) ONNX files for ``checkpoint``; the exporter imports torch."""
+    from samlabel.inference.onnx_export import ensure_onnx
+
     return Path(ensure_onnx(checkpoint, progress=progress))

@@ -39,6 +39,9 @@ def exporter(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Path]:
 
     def ensure_onnx(checkpoint_path, progress=None):
         calls.append(Path(checkpoint_path))
+        if progress is not None:
+            progress("Converting the image encoder (once per model)", 0.1)
+            progress("Model ready", 1.0)
         return tmp_path / "onnx-cache" / "exported"
 
     fake = types.ModuleType("samlabel.inference.onnx_export")
@@ -150,7 +153,11 @@ def test_download_into_unwritable_folder_is_refused_clearly(tmp_path):
 def test_import_checks_the_weights_copies_and_exports(checkpoint, exporter, tmp_path):
     store = ModelStore(tmp_path / "models")
 
-    result = store.import_checkpoint(checkpoint, name="random mobile")
+    steps: list[tuple[str, float]] = []
+
+    result = store.import_checkpoint(
+        checkpoint, name="random mobile", progress=lambda *step: steps.append(step)
+    )
 
     dest = tmp_path / "models" / "random_mobile.pth"
     assert result.copied and result.entry.path == dest
@@ -158,6 +165,7 @@ def test_import_checks_the_weights_copies_and_exports(checkpoint, exporter, tmp_
     assert dest.read_bytes() == checkpoint.read_bytes()
     assert exporter == [dest]
     assert result.onnx_folder == tmp_path / "onnx-cache" / "exported"
+    assert steps[-1] == ("Model ready", 1.0)
     assert [p.name for p in (tmp_path / "models").iterdir()] == ["random_mobile.pth"]
 
     again = store.import_checkpoint(checkpoint, name="random mobile", export_onnx=False)
