@@ -12,6 +12,7 @@ encoded. They are held as compressed COCO RLE and decoded on demand by :meth:`Do
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ import numpy as np
 
 from samlabel.core import masks
 from samlabel.core.history import History
+from samlabel.core.jsonsafe import check_json_safe
 from samlabel.core.model import (
     PALETTE,
     Annotation,
@@ -149,6 +151,14 @@ class Document:
     def mask(self, annotation_id: int) -> np.ndarray:
         """The annotation's ``(H, W)`` bool mask, Fortran-ordered, decoded now (not cached)."""
         return self.annotation(annotation_id).rle.decode()
+
+    def mask_cropped(self, annotation_id: int) -> tuple[np.ndarray, tuple[int, int]]:
+        """``(crop, (x0, y0))``: the mask cut to its bbox, decoded without the full image.
+
+        ``crop`` is ``(h, w)`` bool, Fortran-ordered; its pixel ``[0, 0]`` is image pixel
+        ``(x0, y0)``. Cheaper than :meth:`mask` for drawing small objects on big images.
+        """
+        return masks.decode_rle_cropped(self.annotation(annotation_id).rle)
 
     # --------------------------------------------------------- events, undo
     def subscribe(self, callback: Listener) -> Callable[[], None]:
@@ -334,6 +344,11 @@ class Document:
         image = self.image(image_id)
         self.category(category_id)
         self._check_mask(image, mask)
+        if score is not None and not math.isfinite(score):
+            raise ValueError(f"the mask's score must be a finite number, got {score}")
+        if prompts is not None:
+            # Refuse here what the file could not hold, rather than fail every later save.
+            check_json_safe(dict(prompts), "prompts")
         if not mask.any():
             raise ValueError("cannot add an empty mask")
         annotation = annotation_from_rle(

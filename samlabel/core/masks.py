@@ -189,6 +189,29 @@ def decode_rle(rle: Rle) -> np.ndarray:
     return flat.reshape(width, height).T  # the transpose of a C array is Fortran-ordered
 
 
+def decode_rle_cropped(rle: Rle) -> tuple[np.ndarray, tuple[int, int]]:
+    """The mask cropped to its bounding box, without building the full image.
+
+    Returns ``(crop, (x0, y0))``: ``crop`` is an ``(h, w)`` bool array, Fortran-ordered, whose
+    top-left pixel is image pixel ``(x0, y0)``. An empty mask gives a ``(0, 0)`` crop at
+    ``(0, 0)``. At 48 MP a small object costs kilobytes here instead of 48 MB.
+    """
+    height = rle.size[0]
+    runs = _checked_runs(rle)
+    x, y, w, h = (int(v) for v in rle.bbox)
+    if w == 0 or h == 0:
+        return np.zeros((0, 0), dtype=bool, order="F"), (0, 0)
+    # Columns x .. x+w-1 are the flat column-major range [x*H, (x+w)*H): cut the runs to it.
+    start, stop = x * height, (x + w) * height
+    ends = np.cumsum(runs)
+    begins = ends - runs
+    keep = (ends > start) & (begins < stop)
+    lengths = np.minimum(ends[keep], stop) - np.maximum(begins[keep], start)
+    values = (np.flatnonzero(keep) % 2).astype(bool)
+    band = np.repeat(values, lengths).reshape(w, height).T  # (H, w), Fortran-ordered
+    return band[y : y + h], (x, y)
+
+
 def union(a: Rle, b: Rle) -> Rle:
     """Pixel-wise OR of two masks of the same size, computed on the RLE (no decode)."""
     merged = mask_utils.merge([a._pyco(), b._pyco()], intersect=False)

@@ -23,11 +23,11 @@ from typing import Any
 
 from samlabel.core.document import Document, annotation_from_rle
 from samlabel.core.errors import AnnotationFileError
+from samlabel.core.jsonsafe import check_json_safe
 from samlabel.core.masks import Rle, check_rle, decode_rle, rle_from_counts
 from samlabel.core.model import PALETTE, Annotation, Category, ImageRecord, ImageStatus
 from samlabel.core.state import DocumentState
 from samlabel.io.atomic import atomic_write_bytes
-from samlabel.io.jsonsafe import check_json_safe
 from samlabel.io.polygons import mask_to_polygons, polygons_to_rle
 
 #: Version of samlabel's fields in the file, "MAJOR.MINOR". A newer MAJOR opens read-only.

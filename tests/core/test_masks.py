@@ -33,6 +33,20 @@ def test_random_masks_survive_encode_decode_bit_for_bit(mask, fortran):
     assert sum(masks.counts_from_string(rle.counts)) == mask.size
 
 
+@settings(max_examples=100, deadline=None)
+@given(mask=_masks())
+def test_cropped_decode_equals_the_bbox_of_the_full_decode(mask):
+    rle = masks.encode_mask(mask)
+    crop, (x0, y0) = masks.decode_rle_cropped(rle)
+    box = masks.mask_bbox_slices(mask)
+    if box is None:
+        assert crop.size == 0
+        return
+    rows, cols = box
+    assert (x0, y0) == (cols.start, rows.start)
+    np.testing.assert_array_equal(crop, mask[rows, cols])
+
+
 def test_decoded_masks_are_fortran_ordered_so_reencoding_copies_nothing():
     mask = masks.empty_mask(30, 50)
     assert mask.flags.f_contiguous

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -158,14 +159,27 @@ def test_nan_inf_and_numpy_scalars_reaching_the_writer_write_nothing(tmp_path, p
     path = tmp_path / "annotations.json"
     save_coco(doc, path)
     before = path.read_bytes()
-    mask = empty_mask(6, 8)
-    mask[5, 7] = True
-    doc.add_annotation(1, 1, mask, prompts=prompts)
+    # The document refuses such prompts; smuggle them past it to test the writer's own check.
+    with pytest.raises(ValueError):
+        doc.add_annotation(1, 1, doc.mask(1), prompts=prompts)
+    bad = replace(doc.annotations[0], prompts=prompts)
+    state = replace(doc.state, annotations=(bad,))
     with pytest.raises(AnnotationFileError, match=message) as info:
-        save_coco(doc, path)
+        save_coco(state, path)
     assert "nothing was written" in str(info.value)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["annotations.json"]
+
+
+def test_nan_in_a_foreign_field_or_a_bbox_writes_nothing(tmp_path):
+    doc = _small_document()
+    path = tmp_path / "annotations.json"
+    with pytest.raises(AnnotationFileError, match=r"info\.scale is nan"):
+        save_coco(doc, path, {"info": {"scale": float("nan")}})
+    bad = replace(doc.annotations[0], bbox=(np.float64(1.0), 2.0, 3.0, 4.0))
+    with pytest.raises(AnnotationFileError, match=r"annotations\[0\]\.bbox\[0\]"):
+        save_coco(replace(doc.state, annotations=(bad,)), path)
+    assert not path.exists()
 
 
 @pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root ignores permissions")
