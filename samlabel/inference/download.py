@@ -43,6 +43,8 @@ CHUNK_SIZE = 1 << 20
 USER_AGENT = "samlabel (model download)"
 #: Leave this much free beyond the file itself, so a download never fills the disk to zero.
 FREE_SPACE_MARGIN = 64 << 20
+#: Upper bound on resumes in one call, however much each one progressed.
+MAX_RESUMES = 1000
 
 _truststore_lock = threading.Lock()
 _truststore_state: bool | None = None  # None: not tried yet; True / False: outcome
@@ -126,8 +128,8 @@ def download_file(
         progress: called with ``(done_bytes, total_bytes)`` after every chunk, from this thread.
         cancel: when set, the download stops at the next chunk with :class:`DownloadCancelled`.
         timeout: requests timeout, seconds (connect, read).
-        retries: how many times a transfer that broke off is resumed within this call.
-        retry_wait: seconds before the first resume; doubled for each further one.
+        retries: how many breaks in a row without progress are resumed within this call.
+        retry_wait: seconds before the first resume; doubled for each further one in a row.
         session: a requests session to use (proxies and certificates from the environment).
 
     Returns:
@@ -171,21 +173,30 @@ def _transfer(
     retries: int,
     retry_wait: float,
 ) -> None:
-    """Fetch into the ``.part`` file, resuming up to ``retries`` times after a break."""
+    """Fetch into the ``.part`` file, resuming after breaks.
+
+    Gives up after ``retries + 1`` breaks in a row without new bytes; a break after progress
+    starts the count again, so a long download over a flaky line still finishes. The loop
+    is bounded by :data:`MAX_RESUMES` in any case.
+    """
     part = part_path(dest)
-    for attempt in range(retries + 1):
+    failures = 0
+    for _ in range(MAX_RESUMES):
+        before = part.stat().st_size if part.exists() else 0
         try:
             _fetch_once(session, url, dest, size, progress, cancel, timeout)
             return
         except _TransferInterrupted as interrupted:
-            if attempt == retries:
+            grew = part.exists() and part.stat().st_size > before
+            failures = 1 if grew else failures + 1
+            if failures > retries:
                 raise ModelDownloadError(
-                    f"The download of {url} broke off {retries + 1} times ({interrupted}). "
-                    f"The partial file {part} is kept: run the download again to resume it. "
-                    f"{manual_install_hint(url, dest)}",
+                    f"The download of {url} broke off {failures} times in a row "
+                    f"({interrupted}). The partial file {part} is kept: run the download "
+                    f"again to resume it. {manual_install_hint(url, dest)}",
                     part,
                 ) from interrupted
-            wait = retry_wait * (2**attempt)
+            wait = retry_wait * (2 ** (failures - 1))
             log.info("transfer of %s interrupted (%s); resuming in %.1fs", url, interrupted, wait)
         # Waiting on the cancel event lets Cancel interrupt the pause before a resume.
         if cancel is not None and cancel.wait(wait):
@@ -195,6 +206,11 @@ def _transfer(
             )
         if cancel is None and wait > 0:
             time.sleep(wait)
+    raise ModelDownloadError(
+        f"The download of {url} broke off {MAX_RESUMES} times. The partial file {part} is "
+        f"kept: run the download again to resume it. {manual_install_hint(url, dest)}",
+        part,
+    )
 
 
 def _prepare_folder(dest: Path) -> None:

@@ -8,6 +8,7 @@ It also works as an HTTP proxy: an absolute request URI is served by its path.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ class ModelServer:
         self.requests: list[SeenRequest] = []
         #: The next this-many file responses stop after half of the file.
         self.cut_next = 0
+        #: Bytes a cut response sends; None: up to the middle of the file.
+        self.cut_after: int | None = None
         self.honour_range = True
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -101,16 +104,16 @@ class ModelServer:
                 self.send_header("Accept-Ranges", "bytes")
                 self.end_headers()
                 if server._take_cut():
-                    # Promise the whole body, send up to the middle of the file, hang up.
-                    self.wfile.write(body[: max(len(payload) // 2 - start, 1)])
+                    # Promise the whole body, send part of it, hang up.
+                    sent = server.cut_after or max(len(payload) // 2 - start, 1)
+                    self.wfile.write(body[:sent])
                     self.wfile.flush()
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
-                try:
+                # The client may hang up (cancelled, or refused the size): expected.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client hung up (cancelled, or refused the size): expected
 
         return Handler
 

@@ -77,12 +77,26 @@ def test_transfer_that_keeps_breaking_gives_up_keeping_the_part(server, payload,
     server.cut_next = 10
     dest = tmp_path / "model.pth"
 
-    with pytest.raises(ModelDownloadError, match="broke off 2 times") as caught:
+    with pytest.raises(ModelDownloadError, match="broke off 2 times in a row") as caught:
         download_file(server.url(), dest, sha256=sha(payload), retries=1, retry_wait=0)
 
     assert "run the download again" in str(caught.value)
     assert 0 < part_path(dest).stat().st_size <= len(payload) // 2
     assert not dest.exists()
+
+
+def test_breaks_after_progress_do_not_count_against_the_retries(server, payload, tmp_path):
+    server.cut_next = 3
+    server.cut_after = len(payload) // 4
+    dest = tmp_path / "model.pth"
+
+    download_file(server.url(), dest, sha256=sha(payload), retries=1, retry_wait=0)
+
+    ranges = server.ranges_seen()
+    assert len(ranges) == 4 and ranges[0] is None
+    offsets = [int(r.removeprefix("bytes=").rstrip("-")) for r in ranges[1:]]
+    assert offsets == sorted(offsets) and offsets[0] > 0
+    assert dest.read_bytes() == payload
 
 
 def test_cancelled_download_keeps_part_and_next_call_resumes(server, payload, tmp_path):
