@@ -103,3 +103,12 @@ def test_paint_stroke_clips_at_the_image_border():
 def test_paint_stroke_rejects_nan():
     with pytest.raises(ValueError, match="finite"):
         masks.paint_stroke(masks.empty_mask(5, 5), [(float("nan"), 1.0)], 1, True)
+
+
+def test_decode_of_a_mask_with_very_many_runs():
+    """Above the loop threshold decoding switches to np.repeat; both give the same pixels."""
+    rows, cols = np.indices((301, 299))
+    checker = np.asfortranarray((rows + cols) % 2 == 0)
+    rle = masks.encode_mask(checker)
+    assert len(masks.counts_from_string(rle.counts)) // 2 > masks._LOOP_RUNS
+    np.testing.assert_array_equal(rle.decode(), checker)
