@@ -9,10 +9,14 @@ It also works as an HTTP proxy: an absolute request URI is served by its path.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import ipaddress
 import socket
+import ssl
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 
@@ -28,7 +32,9 @@ class SeenRequest:
 class ModelServer:
     """Serves ``payload`` at ``/<file_name>``; everything else is 404."""
 
-    def __init__(self, payload: bytes, file_name: str = "model.pth") -> None:
+    def __init__(
+        self, payload: bytes, file_name: str = "model.pth", tls: ssl.SSLContext | None = None
+    ) -> None:
         self.payload = payload
         self.file_name = file_name
         self.requests: list[SeenRequest] = []
@@ -40,6 +46,9 @@ class ModelServer:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
+        self.scheme = "https" if tls else "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -47,7 +56,7 @@ class ModelServer:
         return self._server.server_address[1]
 
     def url(self, path: str | None = None) -> str:
-        return f"http://127.0.0.1:{self.port}/{path or self.file_name}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/{path or self.file_name}"
 
     def ranges_seen(self) -> list[str | None]:
         with self._lock:
@@ -133,3 +142,46 @@ def clear_proxy_env(monkeypatch) -> None:
     for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
+
+
+def self_signed_tls(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1.
+
+    Returns the context and the certificate's PEM file (to trust it on the client side).
+    Needs the ``cryptography`` package; callers skip when it is missing.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "server.pem", folder / "server.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file

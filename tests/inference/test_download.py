@@ -15,7 +15,12 @@ import pytest
 from samlabel.core.errors import ModelDownloadError
 from samlabel.inference import download
 from samlabel.inference.download import DownloadCancelled, download_file, part_path
-from tests.inference.model_server import ModelServer, clear_proxy_env, closed_port
+from tests.inference.model_server import (
+    ModelServer,
+    clear_proxy_env,
+    closed_port,
+    self_signed_tls,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -245,16 +250,50 @@ def test_proxy_from_the_environment_is_used(server, payload, monkeypatch, tmp_pa
     assert (tmp_path / "model.pth").read_bytes() == payload
 
 
-def test_system_certificate_store_is_injected_once_for_https(monkeypatch, tmp_path):
-    calls: list[int] = []
-    fake = types.ModuleType("truststore")
-    fake.inject_into_ssl = lambda: calls.append(1)
-    monkeypatch.setitem(sys.modules, "truststore", fake)
-    monkeypatch.setattr(download, "_truststore_state", None)
+def test_system_certificate_store_is_injected_once_for_https(fake_truststore, tmp_path):
     port = closed_port()
 
     for _ in range(2):
         with pytest.raises(ModelDownloadError, match="refused"):
             download_file(f"https://127.0.0.1:{port}/model.pth", tmp_path / "m.pth", timeout=5)
 
-    assert calls == [1]
+    assert fake_truststore == [1]
+
+
+@pytest.fixture
+def fake_truststore(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count injections instead of patching the process's ssl module for real."""
+    calls: list[int] = []
+    fake = types.ModuleType("truststore")
+    fake.inject_into_ssl = lambda: calls.append(1)
+    monkeypatch.setitem(sys.modules, "truststore", fake)
+    monkeypatch.setattr(download, "_truststore_state", None)
+    return calls
+
+
+def test_untrusted_certificate_is_explained(payload, fake_truststore, tmp_path):
+    pytest.importorskip("cryptography")
+    tls, _ = self_signed_tls(tmp_path)
+    dest = tmp_path / "models" / "model.pth"
+    with (
+        ModelServer(payload, tls=tls) as server,
+        pytest.raises(ModelDownloadError, match="certificate could not be verified") as caught,
+    ):
+        download_file(server.url(), dest, timeout=5)
+
+    assert "root certificate in the system store" in str(caught.value)
+    assert fake_truststore == [1]
+    assert not part_path(dest).exists()
+
+
+def test_https_download_trusting_a_ca_bundle_from_the_environment(
+    payload, fake_truststore, monkeypatch, tmp_path
+):
+    pytest.importorskip("cryptography")
+    tls, certificate = self_signed_tls(tmp_path)
+    # The variable a company sets for its own root certificate; requests reads it.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate))
+    with ModelServer(payload, tls=tls) as server:
+        download_file(server.url(), tmp_path / "model.pth", sha256=sha(payload))
+
+    assert (tmp_path / "model.pth").read_bytes() == payload
