@@ -63,8 +63,34 @@ class LoadedImage:
 
     @property
     def is_region(self) -> bool:
-        """True if ``pixels`` is only part of the page."""
-        return self.size != self.full_size
+        """True if ``pixels`` covers only part of the page."""
+        return self.region != (0, 0, self.full_size[1], self.full_size[0])
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """``(sy, sx)``: pixels per image pixel (1.0 unless this is a reduced overview).
+
+        Pixel ``(row, col)`` of ``pixels`` covers image point
+        ``(region[1] + (row + 0.5) / sy, region[0] + (col + 0.5) / sx)`` (its centre).
+        """
+        x0, y0, x1, y1 = self.region
+        h, w = self.size
+        return h / (y1 - y0), w / (x1 - x0)
+
+
+#: Longest side Qt can draw in one QImage/QPixmap; larger images need a tiled view.
+QT_MAX_SIDE = 32_767
+
+
+def needs_tiled_view(size: tuple[int, int]) -> bool:
+    """True if an image of ``(H, W)`` should be shown tiled (from an overview plus regions).
+
+    That is when a side exceeds :data:`QT_MAX_SIDE` or the pixel count exceeds
+    :func:`pixel_limit`, so that :func:`samlabel.io.images.read_image` would refuse it whole.
+    """
+    limit = pixel_limit()
+    h, w = size
+    return max(h, w) > QT_MAX_SIDE or (limit is not None and h * w > limit)
 
 
 def pixel_limit() -> int | None:

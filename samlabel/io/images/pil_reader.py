@@ -49,7 +49,7 @@ def open_unchecked(path: Path, fmt: str) -> Image.Image:
     return factory(os.fspath(path), None)
 
 
-def _orientation(image: Image.Image, loaded: bool) -> int:
+def orientation_of(image: Image.Image, loaded: bool) -> int:
     """EXIF orientation, without decoding pixels of a file not yet loaded.
 
     Pillow's PNG ``getexif()`` decodes the whole image when no eXIf chunk came before the
@@ -66,7 +66,7 @@ def size_of(path: Path, fmt: str) -> tuple[int, int]:
     """Upright ``(H, W)`` from the header (and the EXIF orientation)."""
     with open_unchecked(path, fmt) as image:
         w, h = image.size
-        return oriented_size((h, w), _orientation(image, loaded=False))
+        return oriented_size((h, w), orientation_of(image, loaded=False))
 
 
 def _png_is_deep_colour(path: Path) -> bool:
@@ -87,7 +87,7 @@ def _decode_deep_png(path: Path) -> np.ndarray:
     return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
 
 
-def _pixels_of(image: Image.Image) -> tuple[np.ndarray, str, int, bool]:
+def pixels_of(image: Image.Image) -> tuple[np.ndarray, str, int, bool]:
     """Decoded pixels -> (array, mode description, bit depth, has_alpha). Deterministic."""
     mode = image.mode
     has_transparency = "transparency" in image.info
@@ -132,13 +132,13 @@ def read(path: Path, fmt: str, page: int, region: Region | None, allow_huge: boo
         w, h = image.size
         check_pixel_count(path, (h, w), allow_huge, "header")
         image.load()  # also for deep PNGs: Pillow catches truncation the same way for all
-        orientation = _orientation(image, loaded=True)
+        orientation = orientation_of(image, loaded=True)
         if fmt == "PNG" and _png_is_deep_colour(path):
             pixels, mode, depth = _decode_deep_png(path), "RGB 16-bit", 16
             has_alpha = pixels.shape[2] == 4
             mode = "RGBA 16-bit" if has_alpha else mode
         else:
-            pixels, mode, depth, has_alpha = _pixels_of(image)
+            pixels, mode, depth, has_alpha = pixels_of(image)
     full_size = oriented_size((h, w), orientation)
     box = validate_region(path, region, full_size)
     # Crop in the stored frame first, so only the region is turned upright.

@@ -35,20 +35,40 @@ _ORIENTATION_TAG = 274
 _ALPHA_EXTRASAMPLES = (1, 2)  # associated / unassociated alpha
 
 
-def _orientation(page: tifffile.TiffPage) -> int:
+def orientation_of(page: tifffile.TiffPage) -> int:
     tag = page.tags.get(_ORIENTATION_TAG)
     return normalize_orientation(tag.value if tag is not None else 1)
 
 
-def _page(tf: tifffile.TiffFile, path: Path, index: int) -> tifffile.TiffPage:
-    count = len(tf.pages)
-    if not 0 <= index < count:
-        raise ImageReadError(f"Cannot open page {index + 1} of {path}: it has {count} page(s).")
-    page = tf.pages[index]
-    return page.aspage() if not isinstance(page, tifffile.TiffPage) else page
+def _main_pages(tf: tifffile.TiffFile) -> list[int]:
+    """Indices of full-resolution image pages: reduced-resolution copies (GDAL overviews)
+    and transparency masks are levels of a page, not pages of their own."""
+    return [i for i, page in enumerate(tf.pages) if not (page.is_reduced or page.is_mask)]
 
 
-def _tifffile_can_decode(page: tifffile.TiffPage) -> bool:
+def page_of(tf: tifffile.TiffFile, path: Path, index: int) -> tuple[tifffile.TiffPage, int]:
+    """The ``index``-th full-resolution page and how many there are."""
+    main = _main_pages(tf)
+    if not 0 <= index < len(main):
+        raise ImageReadError(
+            f"Cannot open page {index + 1} of {path}: it has {len(main)} page(s).", path
+        )
+    page = tf.pages[main[index]]
+    page = page.aspage() if not isinstance(page, tifffile.TiffPage) else page
+    return page, len(main)
+
+
+def reduced_levels(tf: tifffile.TiffFile, page: tifffile.TiffPage) -> list[tifffile.TiffPage]:
+    """Lower-resolution copies of ``page`` (SubIFD pyramid or following reduced pages)."""
+    levels = list(page.pages) if page.pages is not None else []
+    for following in tf.pages[page.index + 1 :]:
+        if not following.is_reduced:
+            break
+        levels.append(following)
+    return [lvl if isinstance(lvl, tifffile.TiffPage) else lvl.aspage() for lvl in levels]
+
+
+def tifffile_can_decode(page: tifffile.TiffPage) -> bool:
     return (
         int(page.photometric) in (_MINISWHITE, _MINISBLACK, _RGB, _PALETTE)
         and page.compression in tifffile.TIFF.DECOMPRESSORS
@@ -56,7 +76,7 @@ def _tifffile_can_decode(page: tifffile.TiffPage) -> bool:
     )
 
 
-def _check_not_truncated(path: Path, page: tifffile.TiffPage) -> None:
+def check_not_truncated(path: Path, page: tifffile.TiffPage) -> None:
     """Refuse a page whose pixel data ends beyond the end of the file."""
     ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False) if c]
     if ends and max(ends) > path.stat().st_size:
@@ -70,11 +90,11 @@ def _check_not_truncated(path: Path, page: tifffile.TiffPage) -> None:
 def size_of(path: Path, page_index: int = 0) -> tuple[int, int]:
     """Upright ``(H, W)`` of one page, from its tags only."""
     with tifffile.TiffFile(path) as tf:
-        page = _page(tf, path, page_index)
-        return oriented_size((page.imagelength, page.imagewidth), _orientation(page))
+        page, _count = page_of(tf, path, page_index)
+        return oriented_size((page.imagelength, page.imagewidth), orientation_of(page))
 
 
-def _samples_last(values: np.ndarray, page: tifffile.TiffPage) -> np.ndarray:
+def samples_last(values: np.ndarray, page: tifffile.TiffPage) -> np.ndarray:
     """Decoded page as ``(H, W)`` or ``(H, W, S)`` whatever the planar configuration."""
     axes = page.axes
     if axes.startswith("S"):
@@ -139,17 +159,15 @@ def _read_stored(
     """Pixels of the stored-frame region ``box`` as ``(h, w)`` or ``(h, w, S)``."""
     x0, y0, x1, y1 = box
     if box == (0, 0, page.imagewidth, page.imagelength):
-        return _samples_last(page.asarray(), page)
+        return samples_last(page.asarray(), page)
     if page.is_memmappable:
         # Uncompressed, contiguous: map the file, copy out only the rows of the region.
-        mapped = _samples_last(tifffile.memmap(path, page=page_index, mode="r"), page)
+        mapped = samples_last(tifffile.memmap(path, page=page_index, mode="r"), page)
         return np.array(mapped[y0:y1, x0:x1])
     return _read_segments(path, tf, page, box, allow_huge)
 
 
-def _to_display_samples(
-    values: np.ndarray, page: tifffile.TiffPage
-) -> tuple[np.ndarray, str, bool]:
+def describe_samples(values: np.ndarray, page: tifffile.TiffPage) -> tuple[np.ndarray, str, bool]:
     """Palette -> RGB; describe the bands; tell whether the last band is alpha."""
     bits = int(page.bitspersample)
     if int(page.photometric) == _PALETTE and page.colormap is not None:
@@ -177,13 +195,12 @@ def _to_display_samples(
 def read(path: Path, page_index: int, region: Region | None, allow_huge: bool) -> LoadedImage:
     """Decode one TIFF page (or a region of it), upright."""
     with tifffile.TiffFile(path) as tf:
-        page = _page(tf, path, page_index)
-        page_count = len(tf.pages)
-        if not _tifffile_can_decode(page):
+        page, page_count = page_of(tf, path, page_index)
+        if not tifffile_can_decode(page):
             loaded = pil_reader.read(path, "TIFF", page_index, region, allow_huge)
             return _with_format(loaded, page_count)
         stored = (int(page.imagelength), int(page.imagewidth))
-        orientation = _orientation(page)
+        orientation = orientation_of(page)
         full_size = oriented_size(stored, orientation)
         box = validate_region(path, region, full_size)
         check_pixel_count(
@@ -192,10 +209,10 @@ def read(path: Path, page_index: int, region: Region | None, allow_huge: bool) -
             allow_huge,
             "header" if region is None else "requested region",
         )
-        _check_not_truncated(path, page)
+        check_not_truncated(path, page)
         stored_box = region_to_stored(box, stored, orientation)
         values = _read_stored(path, tf, page, page_index, stored_box, allow_huge)
-        values, mode, has_alpha = _to_display_samples(values, page)
+        values, mode, has_alpha = describe_samples(values, page)
         inverted = int(page.photometric) == _MINISWHITE
         bit_depth = int(page.bitspersample)
     pixels = normalize_dtype(apply_orientation(values, orientation))
