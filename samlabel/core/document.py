@@ -319,12 +319,17 @@ class Document:
         self._commit("Delete category", state)
 
     # ------------------------------------------------------------ annotations
-    def _check_mask(self, image: ImageRecord, mask: np.ndarray) -> None:
+    def _check_mask(self, image: ImageRecord, mask: np.ndarray) -> np.ndarray:
+        """The mask as bool (a 0/255 uint8 mask is fine too), checked against the image."""
+        mask = np.asarray(mask)
+        if mask.dtype != bool:
+            mask = mask != 0  # keeps the memory order, so Fortran input stays cheap
         if mask.shape != image.size:
             raise ValueError(
                 f"mask of shape {mask.shape} does not fit image {image.file_name!r} "
                 f"of size (H, W) = {image.size}"
             )
+        return mask
 
     def add_annotation(
         self,
@@ -343,7 +348,7 @@ class Document:
         """
         image = self.image(image_id)
         self.category(category_id)
-        self._check_mask(image, mask)
+        mask = self._check_mask(image, mask)
         if score is not None and not math.isfinite(score):
             raise ValueError(f"the mask's score must be a finite number, got {score}")
         if prompts is not None:
@@ -417,7 +422,7 @@ class Document:
     def set_mask(self, annotation_id: int, mask: np.ndarray, label: str = "Edit mask") -> None:
         """Replace an annotation's mask (an empty mask deletes the annotation)."""
         annotation = self.annotation(annotation_id)
-        self._check_mask(self.image(annotation.image_id), mask)
+        mask = self._check_mask(self.image(annotation.image_id), mask)
         self._set_rle(annotation, masks.encode_mask(mask), label)
 
     def _set_rle(self, annotation: Annotation, rle: masks.Rle, label: str) -> Annotation | None:

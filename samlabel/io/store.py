@@ -175,17 +175,20 @@ class AnnotationStore:
         """Save pending changes now, regardless of the debounce delay."""
         return self.save_if_dirty()
 
-    def close(self) -> None:
-        """Save what is unsaved and release the lock (the lock is released even on error)."""
+    def close(self, save: bool = True) -> None:
+        """Save what is unsaved, then release the lock.
+
+        If the save fails, AnnotationFileError propagates and the store stays open, so the
+        user can free space and retry, or call ``close(save=False)`` to discard the changes.
+        """
         if self.closed:
             return
-        try:
+        if save:
             self.flush()
-        finally:
-            self._unsubscribe()
-            if self._lock is not None:
-                self._lock.release()
-            self.closed = True
+        self._unsubscribe()
+        if self._lock is not None:
+            self._lock.release()
+        self.closed = True
 
     def __enter__(self) -> AnnotationStore:
         return self

@@ -244,6 +244,9 @@ def test_full_disk_loses_nothing_and_leaves_no_temp_file(tmp_path, monkeypatch):
     assert path.read_bytes() == before
     assert store.dirty  # still unsaved: the next save retries
     assert not list(tmp_path.glob("*.tmp"))
+    with pytest.raises(AnnotationFileError):
+        store.close()  # closing would lose the change: it refuses and stays open
+    assert not store.closed
     monkeypatch.undo()
     store.close()
     assert [c.name for c in load_coco(path).document.categories] == ["x"]

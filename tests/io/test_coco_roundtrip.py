@@ -17,8 +17,9 @@ from pycocotools.cocoeval import COCOeval
 
 from samlabel.core.document import Document
 from samlabel.core.masks import empty_mask, encode_mask
-from samlabel.io.coco import coco_dict, load_coco, parse_coco, save_coco
+from samlabel.io.coco import coco_dict, dumps_coco, load_coco, parse_coco, save_coco
 from samlabel.io.polygons import mask_to_polygons, polygons_to_rle
+from tests.core.test_document import H, W, _apply, _ops
 
 
 def _document_with(masks_: list[np.ndarray]) -> Document:
@@ -242,3 +243,19 @@ def test_state_of_the_document_survives_exactly(tmp_path):
     assert loaded.document.state == doc.state
     assert loaded.schema_version == (1, 0)
     assert loaded.document.annotation(1).rle == encode_mask(np.eye(6, dtype=bool))
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops=st.lists(_ops, min_size=1, max_size=12))
+def test_any_edited_document_survives_save_and_load_exactly(ops):
+    doc = Document(clock=lambda: "2026-01-01T00:00:00+00:00")
+    doc.add_images([("a.png", W, H), ("b.png", W, H)], undoable=False)
+    doc.add_category("cell")
+    doc.add_category("nucleus", color="#00aa00", supercategory="bio")
+    for op in ops:
+        _apply(doc, op)
+    text = dumps_coco(coco_dict(doc, {"info": {"year": 2026}}))
+    loaded = parse_coco(json.loads(text))
+    assert loaded.document.state.images == doc.state.images
+    assert loaded.document.state.categories == doc.state.categories
+    assert loaded.document.state.annotations == doc.state.annotations
