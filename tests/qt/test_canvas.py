@@ -1,0 +1,113 @@
+"""The canvas on its own: coordinates, the live mask at screen resolution, zoom and pan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from samlabel.qt.canvas import ImageCanvas
+from samlabel.qt.overlays import build_mask_overlay
+from tests.qt.fakes import FakePredictor
+from tests.qt.images import make_image
+
+
+@pytest.fixture
+def canvas(qtbot) -> ImageCanvas:
+    widget = ImageCanvas()
+    qtbot.addWidget(widget)
+    widget.resize(640, 480)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_image(make_image(300, 400, 1))
+    widget.fit()
+    return widget
+
+
+def _sample(mask: np.ndarray, region, shape) -> np.ndarray:
+    x0, y0, x1, y1 = region
+    height, width = shape
+    cols = (x0 + (np.arange(width) + 0.5) * (x1 - x0) / width).astype(int)
+    rows = (y0 + (np.arange(height) + 0.5) * (y1 - y0) / height).astype(int)
+    return mask[np.ix_(np.clip(rows, 0, mask.shape[0] - 1), np.clip(cols, 0, mask.shape[1] - 1))]
+
+
+@pytest.mark.parametrize("zoom", [1.0, 3.0, 0.5])
+def test_live_mask_on_screen_matches_the_full_size_mask(canvas, zoom: float) -> None:
+    predictor = FakePredictor()
+    embedding = predictor.encode(make_image(300, 400, 1))
+    prediction = predictor.decode(embedding, points=[(150.0, 120.0, 1), (190.0, 120.0, 0)])
+    canvas.zoom_by(zoom, canvas.image_to_widget(150, 120))
+    canvas.set_live_prediction(prediction, 2)
+    shown, region = canvas.live_mask_view()
+    full = prediction.masks[2]
+    agreement = (_sample(full, region, shown.shape) == shown).mean()
+    assert agreement > 0.99
+    assert shown.any() and not shown.all()
+
+
+def test_clicks_report_image_coordinates(qtbot, canvas) -> None:
+    points = []
+    canvas.pointClicked.connect(lambda x, y, label: points.append((x, y, label)))
+    pos = canvas.image_to_widget(100.5, 50.5).toPoint()
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseClick(canvas, Qt.MouseButton.RightButton, pos=pos)
+    assert [p[2] for p in points] == [1, 0]
+    assert points[0][0] == pytest.approx(100.5, abs=1 / canvas.scale)
+    # Outside the image: nothing.
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=QPoint(2, 2))
+    assert len(points) == 2
+
+
+def test_zoom_keeps_the_point_under_the_cursor(canvas) -> None:
+    anchor = QPointF(200, 150)
+    before = canvas.widget_to_image(anchor)
+    canvas.zoom_by(2.0, anchor)
+    after = canvas.widget_to_image(anchor)
+    assert after == pytest.approx(before)
+
+
+def test_space_tap_accepts_but_space_drag_pans(qtbot, canvas) -> None:
+    taps = []
+    canvas.spaceTapped.connect(lambda: taps.append(1))
+    qtbot.keyPress(canvas, Qt.Key.Key_Space)
+    qtbot.keyRelease(canvas, Qt.Key.Key_Space)
+    assert taps == [1]
+    offset = canvas.offset
+    qtbot.keyPress(canvas, Qt.Key.Key_Space)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas.rect().center())
+    qtbot.mouseMove(canvas, canvas.rect().center() + canvas.rect().center() / 4)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.rect().center())
+    qtbot.keyRelease(canvas, Qt.Key.Key_Space)
+    assert taps == [1] and canvas.offset != offset
+
+
+def test_large_image_pyramid_and_paint_are_fast(qtbot) -> None:
+    """A 12 MP image: pan/zoom repaints stay well under a frame budget."""
+    import time
+
+    widget = ImageCanvas()
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_image(np.full((3000, 4000, 3), 90, np.uint8))
+    mask = np.zeros((3000, 4000), bool)
+    mask[1000:2000, 1500:2600] = True
+    from PySide6.QtGui import QColor
+
+    from samlabel.qt.canvas import AnnotationView
+
+    widget.set_annotations(
+        [AnnotationView(1, build_mask_overlay(mask, QColor("#e6194b")), QColor("#e6194b"))]
+    )
+    widget.fit()
+    widget.repaint()
+    times = []
+    for step in range(10):
+        widget.zoom_by(1.15 if step < 5 else 1 / 1.15)
+        widget.pan_by(7, 3)
+        start = time.perf_counter()
+        widget.repaint()
+        times.append(time.perf_counter() - start)
+    assert np.median(times) < 0.05, f"median repaint {np.median(times) * 1000:.0f} ms"
