@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from torch import nn
@@ -53,8 +56,42 @@ def build_image_encoder(encoder_cfg: object) -> nn.Module:
     return TinyViT.from_config(encoder_cfg)
 
 
-def build_sam(cfg: SamConfig) -> SamModel:
-    """A SAM with random weights for ``cfg`` (load a state dict into it afterwards)."""
+_INIT_FUNCTIONS = ("uniform_", "normal_", "kaiming_uniform_", "trunc_normal_", "zeros_", "ones_")
+_init_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _skip_weight_init() -> Iterator[None]:
+    """Make ``torch.nn.init``'s random/constant fills no-ops while modules are built.
+
+    Layers call these through the ``torch.nn.init`` module at construction time; filling
+    ViT-H's 636M parameters with random numbers that a checkpoint overwrites at once costs
+    seconds and doubles peak memory.
+    """
+    originals = {name: getattr(nn.init, name) for name in _INIT_FUNCTIONS}
+    with _init_lock:
+        try:
+            for name in _INIT_FUNCTIONS:
+                setattr(nn.init, name, lambda tensor, *args, **kwargs: tensor)
+            yield
+        finally:
+            for name, func in originals.items():
+                setattr(nn.init, name, func)
+
+
+def build_sam(cfg: SamConfig, init_weights: bool = True) -> SamModel:
+    """A SAM for ``cfg``.
+
+    With ``init_weights`` False the parameters are left uninitialised (arbitrary memory):
+    only for loading a complete state dict right after.
+    """
+    if not init_weights:
+        with _skip_weight_init():
+            return _build_sam(cfg)
+    return _build_sam(cfg)
+
+
+def _build_sam(cfg: SamConfig) -> SamModel:
     dec = cfg.decoder
     image_size = 1024
     grid = image_size // 16

@@ -244,9 +244,8 @@ def _mismatch_message(path: Path, expected: Mapping[str, torch.Tensor], state: M
 
 
 def _expected_tensors(cfg: SamConfig) -> dict[str, torch.Tensor]:
-    """Names and shapes a model of ``cfg`` has, built on the meta device (no memory)."""
-    with torch.device("meta"):
-        return build_sam(cfg).state_dict()
+    """Names and shapes a model of ``cfg`` has (weights left uninitialised: cheap)."""
+    return build_sam(cfg, init_weights=False).state_dict()
 
 
 def infer_sam_config(state: Mapping[str, torch.Tensor], path: str | Path = "") -> SamConfig:
@@ -312,9 +311,10 @@ def load_sam_model(path: str | Path) -> tuple[SamModel, ModelInfo]:
     path = Path(path)
     state = read_state_dict(path)
     cfg = infer_sam_config(state, path)
-    # Built for real (not on the meta device): the first meta build in a process costs
-    # seconds of lazy imports inside torch, more than initialising the weights.
-    model = build_sam(cfg)
+    # Built on the CPU without random init (every weight is overwritten below; the strict
+    # check guarantees it). Not on the meta device: its first use in a process costs seconds
+    # of lazy imports inside torch.
+    model = build_sam(cfg, init_weights=False)
     check_state_dict(model.state_dict(), state, path)
     model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
     model.eval()
