@@ -187,3 +187,14 @@ def test_copy_with_other_suffix_loads(tmp_path, vit_checkpoint):
     shutil.copyfile(vit_checkpoint, copy)
     _, info = load_sam_model(copy)
     assert info.encoder_kind == "vit"
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [("2.13.0+cpu", (2, 13)), ("2.9.1+cu121", (2, 9)), ("2.10.0a0+git123", (2, 10)), ("x", (0, 0))],
+)
+def test_torch_version_parsing_for_the_minimum_check(version, expected):
+    from samlabel.sam.checkpoint import _MIN_TORCH, _version_tuple
+
+    assert _version_tuple(version) == expected
+    assert (_version_tuple(version) >= _MIN_TORCH) == (expected >= (2, 10))
