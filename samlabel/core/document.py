@@ -12,8 +12,9 @@ encoded. They are held as compressed COCO RLE and decoded on demand by :meth:`Do
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -93,6 +94,8 @@ class Document:
         self._versioned = (0, self._state)
         self._listeners: list[Listener] = []
         self._clock = clock
+        self._group_depth = 0
+        self._group_before: DocumentState | None = None
 
     # ----------------------------------------------------------------- reading
     @property
@@ -201,8 +204,27 @@ class Document:
         for listener in list(self._listeners):
             listener(event)
 
+    @contextlib.contextmanager
+    def group(self, label: str) -> Iterator[None]:
+        """Make every operation inside the ``with`` block one undo step named ``label``.
+
+        E.g. accepting a mask and marking the image done. If the block raises, what it did
+        so far still becomes one undoable step. Groups nest (the outermost one counts).
+        """
+        if self._group_depth == 0:
+            self._group_before = self._state
+        self._group_depth += 1
+        try:
+            yield
+        finally:
+            self._group_depth -= 1
+            if self._group_depth == 0:
+                before, self._group_before = self._group_before, None
+                if before is not None and before is not self._state:
+                    self.history.push(_StateChange(self, label, before, self._state))
+
     def _commit(self, label: str, after: DocumentState, undoable: bool = True) -> None:
-        if undoable:
+        if undoable and self._group_depth == 0:
             self.history.push(_StateChange(self, label, self._state, after))
         self._set_state(after, "edit", label)
 
@@ -244,6 +266,8 @@ class Document:
                 if isinstance(command, _StateChange):
                     command.before = with_images(command.before)
                     command.after = with_images(command.after)
+            if self._group_before is not None:
+                self._group_before = with_images(self._group_before)
         self._commit("Add images", with_images(self._state), undoable)
         return new
 

@@ -231,3 +231,16 @@ def test_undo_of_any_operation_sequence_restores_each_earlier_document(ops):
     for annotation in doc.annotations:
         mask = doc.mask(annotation.id)
         assert mask.sum() == annotation.area > 0
+
+
+def test_a_group_of_operations_is_one_undo_step(doc):
+    before = doc.state
+    with doc.group("Accept and finish"):
+        ann = doc.add_annotation(1, 1, _box(0, 4, 0, 4))
+        doc.set_image_status(1, "done")
+    assert doc.image(1).status is ImageStatus.DONE and doc.history.undo_label == "Accept and finish"
+    after = doc.state
+    assert doc.undo()
+    assert doc.state == before and not doc.can_undo
+    assert doc.redo()
+    assert doc.state == after and doc.annotation(ann.id) == ann
