@@ -239,9 +239,10 @@ class ModelStore:
             ModelDownloadError: see :func:`~samlabel.inference.download.download_file`.
         """
         spec = self._spec(name)
+        installed = self._official_entry(spec)
+        if installed.installed and not force:
+            return installed.path
         dest = self.folder / spec.file_name
-        if dest.exists() and not force:
-            return dest
         return download_file(
             spec.url,
             dest,
@@ -287,6 +288,12 @@ class ModelStore:
         digest = file_sha256(source)
         spec = next((s for s in self.models.values() if s.sha256 == digest), None)
         file_name = spec.file_name if spec else _custom_file_name(name or source.stem, source)
+        if spec is None and any(s.file_name == file_name for s in self.models.values()):
+            raise ModelFolderError(
+                f"{file_name} is the name of an official model file, and {source} is not that "
+                "model: give it another name with --name.",
+                source,
+            )
         dest = self.folder / file_name
         if dest.is_file() and file_sha256(dest) == digest:
             # The very same file was imported (and checked) before: nothing to copy or load.

@@ -242,3 +242,22 @@ def test_writable_probe_tries_a_real_file(tmp_path):
     assert folder_is_writable(tmp_path / "does" / "not" / "exist")
     (tmp_path / "f").write_text("x")
     assert not folder_is_writable(tmp_path / "f" / "models")
+
+
+def test_import_cannot_take_an_official_file_name(checkpoint, fake_loader, tmp_path):
+    store = ModelStore(tmp_path / "models")
+
+    with pytest.raises(ModelFolderError, match="official model file"):
+        store.import_checkpoint(checkpoint, name="sam_vit_b_01ec64", export_onnx=False)
+
+    assert not store.get("vit_b").installed
+
+
+def test_download_finds_a_model_already_in_a_shared_folder(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "sam_vit_b_01ec64.pth").write_bytes(b"x")
+    store = ModelStore(tmp_path / "mine", read_only_folders=[shared])
+
+    # No server is running: the shared copy is returned without any network.
+    assert store.download("vit_b") == shared / "sam_vit_b_01ec64.pth"
