@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +86,17 @@ def test_dicom_without_pixels(tmp_path: Path) -> None:
     ds.save_as(path)
     with pytest.raises(ImageReadError, match=r"sr\.dcm: the DICOM file holds no pixel data"):
         read_image(path)
+
+
+def test_one_frame_of_a_long_cine_reads_only_that_frame(tmp_path: Path) -> None:
+    frames = np.arange(60 * 256 * 256, dtype=np.uint32).reshape(60, 256, 256)
+    frames = (frames % 4096).astype(np.uint16)  # 7.5 MB of pixel data in the file
+    path = write_dicom(tmp_path / "cine.dcm", frames, bits_stored=12)
+    tracemalloc.start()
+    try:
+        frame = read_image(path, page=41)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(frame.pixels, frames[41])
+    assert peak < 2_500_000  # one 128 kB frame and its window, not the 7.5 MB series

@@ -8,6 +8,7 @@ display inverts it after windowing, so window values keep their meaning.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,18 @@ from samlabel.io.images.model import (
     validate_region,
 )
 
+#: Elements larger than this are read only when used (above all the pixel data).
+_DEFER_BYTES = 64 * 1024
+
 
 def _open(path: Path, with_pixels: bool) -> pydicom.Dataset:
-    # force=True also accepts old files without the 128-byte preamble and "DICM".
-    return pydicom.dcmread(path, stop_before_pixels=not with_pixels, force=True)
+    """The header; pixel data stays on disk (deferred) so a 2 GB cine costs one frame.
+
+    ``force=True`` also accepts old files without the 128-byte preamble and "DICM".
+    """
+    if not with_pixels:
+        return pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    return pydicom.dcmread(path, defer_size=_DEFER_BYTES, force=True)
 
 
 def _frames(ds: pydicom.Dataset) -> int:
@@ -85,7 +94,8 @@ def _needs_rescale(ds: pydicom.Dataset) -> bool:
 
 def _decode_frame(path: Path, ds: pydicom.Dataset, page: int) -> np.ndarray:
     try:
-        return pydicom.pixels.pixel_array(ds, index=page if _frames(ds) > 1 else None)
+        # Given the path, pydicom reads only the bytes of the requested frame.
+        return pydicom.pixels.pixel_array(os.fspath(path), index=page if _frames(ds) > 1 else None)
     except (NotImplementedError, RuntimeError) as err:
         syntax = getattr(ds.file_meta, "TransferSyntaxUID", None)
         name = syntax.name if syntax is not None else "an unknown transfer syntax"
