@@ -1,6 +1,6 @@
 """The open annotations file: loaded once, locked, and saved after every change.
 
-Saving is debounced (:data:`SAVE_DELAY_MS` after the last change) and runs in a background
+Saving is batched (at most :data:`SAVE_DELAY_MS` after the first unsaved change) and runs in a background
 thread on the document's immutable snapshot, so the GUI never waits for the disk; each write
 is atomic (:func:`samlabel.io.coco.save_coco`), so a crash leaves the previous or the new
 file, never half of one. An unreadable file is reported and never overwritten. A lock file
@@ -62,7 +62,10 @@ class AnnotationStore(QObject):
         self._closed = False
 
     def _on_change(self, event: DocumentChanged) -> None:
-        self._timer.start()  # restart: save once the user pauses
+        # Not restarted by later changes: a steady stream of edits must not postpone the save
+        # forever; at most SAVE_DELAY_MS of work waits for the disk.
+        if not self._timer.isActive():
+            self._timer.start()
 
     def is_saved(self) -> bool:
         """Whether the file on disk holds the document's current revision."""
