@@ -31,3 +31,9 @@ def fixtures_dir() -> Path:
             pytest.fail(f"reference fixtures missing at {FIXTURES_DIR}")
         pytest.skip(f"reference fixtures missing at {FIXTURES_DIR}")
     return FIXTURES_DIR
+
+
+@pytest.fixture(scope="session")
+def onnx_export_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export cache for the whole test session (exporting costs seconds per model)."""
+    return tmp_path_factory.getbasetemp() / "user" / "cache" / "onnx"

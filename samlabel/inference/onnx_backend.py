@@ -1,0 +1,123 @@
+"""The default backend: SAM's two halves exported to ONNX and run by ONNX Runtime on the CPU."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from samlabel.core.errors import InferenceError
+from samlabel.inference.api import Box, ImageEmbedding, Point, Prediction, Predictor
+from samlabel.inference.onnx_folder import OnnxModelFolder
+from samlabel.inference.prompts import decoder_mask_input, decoder_point_inputs, select_outputs
+from samlabel.inference.transforms import preprocess
+
+
+def _session(path, threads: int | None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # ORT raises its own exception types per failure
+        raise InferenceError(f"ONNX Runtime could not load {path}: {error}", path) from None
+
+
+class OnnxPredictor(Predictor):
+    """SAM in ONNX Runtime on the CPU.
+
+    Sessions are thread-safe, and no per-image state is kept, so one instance serves the
+    background encoder and the per-click decoder at the same time.
+    """
+
+    backend = "onnxruntime"
+
+    def __init__(self, folder: OnnxModelFolder, threads: int | None = None) -> None:
+        self.folder = folder
+        self.model_name = folder.model_name
+        self.model_id = folder.model_id
+        self.device = "cpu"
+        threads = threads or int(os.environ.get("SAMLABEL_THREADS", "0")) or None
+        self._encoder = _session(folder.files["encoder"], threads)
+        self._decoder = _session(folder.files["decoder"], threads)
+        # The split decoder: prompt-independent work once per image, the rest per click.
+        self._decoder_image = None
+        self._decoder_prompt = None
+        if "decoder_image" in folder.files and "decoder_prompt" in folder.files:
+            self._decoder_image = _session(folder.files["decoder_image"], threads)
+            self._decoder_prompt = _session(folder.files["decoder_prompt"], threads)
+
+    def encode(self, image: np.ndarray) -> ImageEmbedding:
+        """Embedding of ``image`` (``HxW`` or ``HxWxC``, uint8 or uint16)."""
+        tensor, input_size = preprocess(image)
+        (features,) = self._encoder.run(None, {"image": tensor})
+        embedding = ImageEmbedding(
+            features=np.ascontiguousarray(features, dtype=np.float32),
+            original_size=(int(image.shape[0]), int(image.shape[1])),
+            input_size=input_size,
+        )
+        self.prepare(embedding)
+        return embedding
+
+    def prepare(self, embedding: ImageEmbedding) -> None:
+        """Compute the decoder's per-image work (once; cheap, but better off the GUI thread).
+
+        Embeddings loaded from the disk cache arrive without it; the first click computes it.
+        """
+        if self._decoder_image is None or "layer0_kv" in embedding.extras:
+            return
+        keys, values = self._decoder_image.run(None, {"image_embeddings": embedding.features})
+        embedding.extras["layer0_kv"] = (keys, values)
+
+    def decode(
+        self,
+        embedding: ImageEmbedding,
+        points: Sequence[Point] | None = None,
+        box: Box | None = None,
+        mask_input: np.ndarray | None = None,
+        multimask: bool = True,
+    ) -> Prediction:
+        """Masks for prompts; see :meth:`Predictor.decode`."""
+        coords, labels = decoder_point_inputs(
+            points, box, embedding.original_size, embedding.input_size
+        )
+        if mask_input is None and self._decoder_prompt is not None:
+            self.prepare(embedding)
+            keys, values = embedding.extras["layer0_kv"]
+            scores, low_res = self._decoder_prompt.run(
+                None,
+                {
+                    "image_embeddings": embedding.features,
+                    "layer0_keys": keys,
+                    "layer0_values": values,
+                    "point_coords": coords,
+                    "point_labels": labels,
+                },
+            )
+            return self._prediction(embedding, scores, low_res, multimask)
+        mask, has_mask = decoder_mask_input(mask_input)
+        feeds = {
+            "image_embeddings": embedding.features,
+            "point_coords": coords,
+            "point_labels": labels,
+            "mask_input": mask,
+            "has_mask_input": has_mask,
+        }
+        scores, low_res = self._decoder.run(None, feeds)
+        return self._prediction(embedding, scores, low_res, multimask)
+
+    @staticmethod
+    def _prediction(
+        embedding: ImageEmbedding, scores: np.ndarray, low_res: np.ndarray, multimask: bool
+    ) -> Prediction:
+        scores, low_res = select_outputs(scores, low_res, multimask)
+        return Prediction(
+            scores=scores,
+            low_res_logits=low_res,
+            original_size=embedding.original_size,
+            input_size=embedding.input_size,
+        )

@@ -1,0 +1,352 @@
+"""Export a SAM checkpoint to ONNX once, verify it against torch, and cache it.
+
+The cache lives under ``cache_dir()/onnx/<sha256 of the checkpoint>/`` so a second start
+does not export again, and a changed checkpoint (new digest) is exported anew. Files:
+
+- ``encoder.onnx``: image ``(1, 3, 1024, 1024)`` -> image_embeddings ``(1, 256, 64, 64)``
+- ``decoder.onnx``: the whole decoder (any prompt, mask input allowed); inputs
+  image_embeddings, point_coords ``(1, N, 2)``, point_labels ``(1, N)``, mask_input
+  ``(1, 1, 256, 256)``, has_mask_input ``(1,)``; outputs iou_predictions ``(1, 4)`` and
+  low_res_masks ``(1, 4, 256, 256)``. Upsampling stays out of the graph.
+- ``decoder_image.onnx``: the decoder's prompt-independent work for one image (the first
+  two-way layer's image keys and values, computed once per image).
+- ``decoder_prompt.onnx``: the decoder without a mask input, taking those keys and values.
+
+torch is imported only here and in the torch backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from samlabel.core.errors import InferenceError
+from samlabel.core.paths import cache_dir
+from samlabel.inference.onnx_folder import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME
+
+ProgressCallback = Callable[[str, float], None]
+
+DECODER_INPUTS = [
+    "image_embeddings",
+    "point_coords",
+    "point_labels",
+    "mask_input",
+    "has_mask_input",
+]
+DECODER_OUTPUTS = ["iou_predictions", "low_res_masks"]
+#: Largest error (relative to the reference's largest magnitude) accepted after export.
+VERIFY_TOLERANCE = 1e-3
+
+
+def onnx_cache_root() -> Path:
+    return cache_dir() / "onnx"
+
+
+def checkpoint_sha256(path: str | Path) -> str:
+    """sha256 of a checkpoint, remembered per (path, size, mtime) so big files hash once."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    index_path = onnx_cache_root() / "digests.json"
+    key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+    try:
+        index = json.loads(index_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        index = {}
+    if isinstance(index, dict) and isinstance(index.get(key), str):
+        return index[key]
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    value = digest.hexdigest()
+    index = index if isinstance(index, dict) else {}
+    index[key] = value
+    with contextlib.suppress(OSError):  # a read-only cache only costs a re-hash next time
+        index_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = index_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(index), encoding="utf-8")
+        os.replace(tmp, index_path)
+    return value
+
+
+def _is_complete(folder: Path) -> bool:
+    try:
+        manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    files = manifest.get("files", {}) if isinstance(manifest, dict) else {}
+    return (
+        manifest.get("version") == FORMAT_VERSION
+        and bool(files)
+        and all((folder / name).is_file() for name in files.values())
+    )
+
+
+def ensure_onnx(
+    checkpoint: str | Path,
+    progress: ProgressCallback | None = None,
+    cache_root: Path | None = None,
+) -> Path:
+    """The folder of exported ONNX files for ``checkpoint``, exporting it if needed.
+
+    Args:
+        checkpoint: a SAM / MobileSAM checkpoint file.
+        progress: called with ``(message, fraction in [0, 1])``.
+        cache_root: where exports are kept (default ``cache_dir()/onnx``).
+
+    Raises:
+        CheckpointError: the checkpoint cannot be loaded.
+        InferenceError: the export failed or does not reproduce torch.
+    """
+    from filelock import FileLock
+
+    report = progress or (lambda message, fraction: None)
+    checkpoint = Path(checkpoint)
+    report("Checking the model file", 0.0)
+    digest = checkpoint_sha256(checkpoint)
+    root = cache_root or onnx_cache_root()
+    target = root / digest
+    if _is_complete(target):
+        report("Model ready", 1.0)
+        return target
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InferenceError(
+            f"cannot create the model cache folder {root}: {error}", root
+        ) from None
+    # Two windows opening the same new model export it once.
+    with FileLock(str(root / f"{digest}.lock")):
+        if _is_complete(target):
+            report("Model ready", 1.0)
+            return target
+        staging = root / f".staging-{digest}-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        try:
+            export_checkpoint(checkpoint, staging, digest, report)
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    report("Model ready", 1.0)
+    return target
+
+
+def export_checkpoint(
+    checkpoint: Path, out_dir: Path, digest: str, report: ProgressCallback
+) -> None:
+    """Load ``checkpoint``, write the ONNX files and manifest into ``out_dir``, verify them."""
+    import torch
+
+    from samlabel.sam.checkpoint import load_sam_model
+    from samlabel.sam.onnx_modules import (
+        DecoderImageSide,
+        DecoderPromptSide,
+        EncoderForExport,
+        FullDecoder,
+        example_decoder_inputs,
+    )
+
+    report("Loading the model", 0.05)
+    model, info = load_sam_model(checkpoint)
+    model.eval()
+    encoder = EncoderForExport(model)
+    decoder = FullDecoder(model)
+    image_side = DecoderImageSide(model)
+    prompt_side = DecoderPromptSide(model)
+    embedding, coords, labels, mask, has_mask = example_decoder_inputs()
+    with torch.no_grad():
+        keys, values = image_side(embedding)
+
+    report("Converting the image encoder (once per model)", 0.1)
+    _export(
+        encoder,
+        (torch.zeros(1, 3, 1024, 1024),),
+        out_dir / "encoder.onnx",
+        ["image"],
+        ["image_embeddings"],
+        points_axis=None,
+    )
+    report("Converting the mask decoder", 0.5)
+    _export(
+        decoder,
+        (embedding, coords, labels, mask, has_mask),
+        out_dir / "decoder.onnx",
+        DECODER_INPUTS,
+        DECODER_OUTPUTS,
+        points_axis={1: 1, 2: 1},
+    )
+    _export(
+        image_side,
+        (embedding,),
+        out_dir / "decoder_image.onnx",
+        ["image_embeddings"],
+        ["layer0_keys", "layer0_values"],
+        points_axis=None,
+    )
+    _export(
+        prompt_side,
+        (embedding, keys, values, coords, labels),
+        out_dir / "decoder_prompt.onnx",
+        ["image_embeddings", "layer0_keys", "layer0_values", "point_coords", "point_labels"],
+        DECODER_OUTPUTS,
+        points_axis={3: 1, 4: 1},
+    )
+
+    report("Checking the converted model against the original", 0.7)
+    verify_export(model, out_dir)
+    manifest = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "model_name": info.name,
+        "encoder_kind": info.encoder_kind,
+        "checkpoint_sha256": digest,
+        "checkpoint_file": checkpoint.name,
+        "files": {
+            "encoder": "encoder.onnx",
+            "decoder": "decoder.onnx",
+            "decoder_image": "decoder_image.onnx",
+            "decoder_prompt": "decoder_prompt.onnx",
+        },
+    }
+    (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+
+
+def _export(module, args, path: Path, input_names, output_names, points_axis) -> None:
+    """torch.onnx.export with the dynamo exporter, quietly; the legacy one if that fails.
+
+    ``points_axis`` maps argument index -> dimension that is the (dynamic) number of points.
+    """
+    import torch
+
+    module.eval()
+    buffer_out, buffer_err = io.StringIO(), io.StringIO()
+    dynamo_error: Exception | None = None
+    exporter_logger = logging.getLogger("torch.onnx")
+    old_level = exporter_logger.level
+    exporter_logger.setLevel(logging.ERROR)
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(buffer_out),
+            contextlib.redirect_stderr(buffer_err),
+            torch.no_grad(),
+        ):
+            warnings.simplefilter("ignore")
+            try:
+                dynamic_shapes = None
+                if points_axis:
+                    points = torch.export.Dim("num_points", min=1, max=256)
+                    dynamic_shapes = [
+                        {points_axis[i]: points} if i in points_axis else {}
+                        for i in range(len(args))
+                    ]
+                torch.onnx.export(
+                    module,
+                    args,
+                    str(path),
+                    dynamo=True,
+                    input_names=input_names,
+                    output_names=output_names,
+                    dynamic_shapes=dynamic_shapes,
+                    verbose=False,
+                    external_data=False,
+                    optimize=True,
+                )
+                return
+            except Exception as error:  # the exporter raises many types; try the other one
+                dynamo_error = error
+            dynamic_axes = None
+            if points_axis:
+                dynamic_axes = {input_names[i]: {points_axis[i]: "num_points"} for i in points_axis}
+            torch.onnx.export(
+                module,
+                args,
+                str(path),
+                dynamo=False,
+                opset_version=17,
+                input_names=input_names,
+                output_names=output_names,
+                dynamic_axes=dynamic_axes,
+            )
+    except Exception as error:
+        raise InferenceError(
+            f"converting the model to ONNX failed: {error}"
+            + (f" (first attempt: {dynamo_error})" if dynamo_error else "")
+        ) from error
+    finally:
+        exporter_logger.setLevel(old_level)
+
+
+def _relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    scale = float(np.abs(expected).max()) or 1.0
+    return float(np.abs(actual - expected).max()) / scale
+
+
+def verify_export(model, out_dir: Path) -> None:
+    """Run each ONNX file and its torch module on the same random inputs; raise if they differ."""
+    import onnxruntime as ort
+    import torch
+
+    from samlabel.sam.onnx_modules import example_decoder_inputs
+
+    generator = torch.Generator().manual_seed(0)
+    image = torch.randn(1, 3, 1024, 1024, generator=generator)
+    embedding, coords, labels, mask, has_mask = example_decoder_inputs(num_points=4, seed=1)
+
+    def session(name: str):
+        return ort.InferenceSession(str(out_dir / name), providers=["CPUExecutionProvider"])
+
+    checks: list[tuple[str, float]] = []
+    with torch.no_grad():
+        expected = model.image_encoder(image).numpy()
+    (actual,) = session("encoder.onnx").run(None, {"image": image.numpy()})
+    checks.append(("image encoder", _relative_error(actual, expected)))
+
+    with torch.no_grad():
+        ref_masks, ref_iou = model.decode(embedding, coords, labels, mask, has_mask)
+    feeds = dict(
+        zip(
+            DECODER_INPUTS,
+            (t.numpy() for t in (embedding, coords, labels, mask, has_mask)),
+            strict=True,
+        )
+    )
+    iou, masks = session("decoder.onnx").run(None, feeds)
+    checks.append(("mask decoder", _relative_error(masks, ref_masks.numpy())))
+    checks.append(("IoU head", _relative_error(iou, ref_iou.numpy())))
+
+    no_mask = torch.zeros(1)
+    with torch.no_grad():
+        ref_masks, _ = model.decode(embedding, coords, labels, mask, no_mask)
+    keys, values = session("decoder_image.onnx").run(None, {"image_embeddings": embedding.numpy()})
+    _, masks = session("decoder_prompt.onnx").run(
+        None,
+        {
+            "image_embeddings": embedding.numpy(),
+            "layer0_keys": keys,
+            "layer0_values": values,
+            "point_coords": coords.numpy(),
+            "point_labels": labels.numpy(),
+        },
+    )
+    checks.append(("split mask decoder", _relative_error(masks, ref_masks.numpy())))
+    failed = [
+        f"{name} differs by {error:.2%}" for name, error in checks if error > VERIFY_TOLERANCE
+    ]
+    if failed:
+        raise InferenceError(
+            "the converted model does not reproduce the original: " + ", ".join(failed)
+        )

@@ -1,0 +1,95 @@
+"""Thin torch modules with the exact inputs and outputs of the exported ONNX graphs.
+
+They hold no weights of their own: each wraps a :class:`~samlabel.sam.sam_model.SamModel`.
+Point coordinates are pixels in the 1024 frame; labels 1/0 include/exclude, 2/3 box corners,
+-1 padding (see :mod:`samlabel.sam.prompt_encoder`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from samlabel.sam.sam_model import SamModel
+
+
+class EncoderForExport(nn.Module):
+    """image ``(1, 3, 1024, 1024)`` normalised and padded -> ``(1, 256, 64, 64)``."""
+
+    def __init__(self, model: SamModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.model.image_encoder(image)
+
+
+class FullDecoder(nn.Module):
+    """Whole decoder: returns ``(iou_predictions (1, 4), low_res_masks (1, 4, 256, 256))``."""
+
+    def __init__(self, model: SamModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input):
+        masks, iou = self.model.decode(
+            image_embeddings, point_coords, point_labels, mask_input, has_mask_input
+        )
+        return iou, masks
+
+
+def _image_tokens_without_mask(model: SamModel, image_embeddings: torch.Tensor):
+    """Flattened ``(1, 4096, 256)`` image tokens plus no-mask embedding, and their pe."""
+    prompt_encoder = model.prompt_encoder
+    no_mask = prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
+    src = image_embeddings + no_mask
+    pe = prompt_encoder.get_dense_pe()
+    return src, pe
+
+
+class DecoderImageSide(nn.Module):
+    """Per-image work of the decoder without mask input: the first two-way layer's projected
+    image keys and values, each ``(1, heads, 4096, head_dim)``."""
+
+    def __init__(self, model: SamModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image_embeddings: torch.Tensor):
+        src, pe = _image_tokens_without_mask(self.model, image_embeddings)
+        keys = src.flatten(2).permute(0, 2, 1)
+        key_pe = pe.flatten(2).permute(0, 2, 1)
+        return self.model.mask_decoder.transformer.layers[0].image_kv(keys, key_pe)
+
+
+class DecoderPromptSide(nn.Module):
+    """Per-click work of the decoder (no mask input) given :class:`DecoderImageSide`'s output.
+
+    Returns ``(iou_predictions (1, 4), low_res_masks (1, 4, 256, 256))``.
+    """
+
+    def __init__(self, model: SamModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image_embeddings, layer0_keys, layer0_values, point_coords, point_labels):
+        decoder = self.model.mask_decoder
+        sparse = self.model.prompt_encoder.embed_points(point_coords, point_labels)
+        tokens = torch.cat([decoder.output_tokens(1), sparse], dim=1)
+        src, pe = _image_tokens_without_mask(self.model, image_embeddings)
+        hs, image_tokens = decoder.transformer(
+            src, pe, tokens, first_layer_image_kv=(layer0_keys, layer0_values)
+        )
+        masks, iou = decoder.predict_from_tokens(hs, image_tokens, tuple(src.shape[-2:]))
+        return iou, masks
+
+
+def example_decoder_inputs(num_points: int = 3, seed: int = 0):
+    """Random decoder inputs for tracing and checking: embedding, coords, labels, mask, has_mask."""
+    generator = torch.Generator().manual_seed(seed)
+    embedding = torch.randn(1, 256, 64, 64, generator=generator)
+    coords = torch.rand(1, num_points, 2, generator=generator) * 1024
+    labels = torch.tensor([[1.0, 0.0, 2.0, 3.0, -1.0][i % 5] for i in range(num_points)])[None]
+    mask = torch.randn(1, 1, 256, 256, generator=generator)
+    has_mask = torch.ones(1)
+    return embedding, coords, labels, mask, has_mask
