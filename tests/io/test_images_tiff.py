@@ -210,3 +210,22 @@ def test_window_of_a_30000_by_20000_orthomosaic_costs_only_the_window(
     marker = (ys >= my) & (ys < my + 10) & (xs >= mx) & (xs < mx + 10)
     assert len(found) == 100 and marker.all()  # the whole marker, at its full-image place
     assert part.pixels[0, 0] == (mx - 300) % tile % 251  # and the ramp around it
+
+
+def test_second_page_after_a_reduced_page_region_and_pillow_fallback(tmp_path: Path) -> None:
+    """Pages are counted without overview levels, for every way a page is decoded."""
+    second = _ramp((40, 50), np.uint8)
+    with tifffile.TiffWriter(tmp_path / "raw.tif") as tw:
+        tw.write(np.zeros((60, 80), np.uint8))
+        tw.write(np.ones((30, 40), np.uint8), subfiletype=1)  # overview of page 1
+        tw.write(second)  # page 2: uncompressed, memory-mapped for regions
+    part = read_image(tmp_path / "raw.tif", page=1, region=(5, 6, 30, 33))
+    np.testing.assert_array_equal(part.pixels, second[6:33, 5:30])
+
+    frames = [Image.fromarray(np.zeros((60, 80), np.uint8)), Image.fromarray(second)]
+    frames[0].save(
+        tmp_path / "lzw.tif", save_all=True, append_images=frames[1:], compression="tiff_lzw"
+    )
+    loaded = read_image(tmp_path / "lzw.tif", page=1)  # LZW: Pillow decodes it here
+    assert (loaded.page, loaded.page_count, loaded.source_format) == (1, 2, "TIFF")
+    np.testing.assert_array_equal(loaded.pixels, second)

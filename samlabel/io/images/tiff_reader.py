@@ -8,6 +8,7 @@ Pages tifffile cannot decode here (LZW or JPEG compression without the optional
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -149,12 +150,7 @@ def _read_segments(
 
 
 def _read_stored(
-    path: Path,
-    tf: tifffile.TiffFile,
-    page: tifffile.TiffPage,
-    page_index: int,
-    box: Region,
-    allow_huge: bool,
+    path: Path, tf: tifffile.TiffFile, page: tifffile.TiffPage, box: Region, allow_huge: bool
 ) -> np.ndarray:
     """Pixels of the stored-frame region ``box`` as ``(h, w)`` or ``(h, w, S)``."""
     x0, y0, x1, y1 = box
@@ -162,7 +158,7 @@ def _read_stored(
         return samples_last(page.asarray(), page)
     if page.is_memmappable:
         # Uncompressed, contiguous: map the file, copy out only the rows of the region.
-        mapped = samples_last(tifffile.memmap(path, page=page_index, mode="r"), page)
+        mapped = samples_last(tifffile.memmap(path, page=page.index, mode="r"), page)
         return np.array(mapped[y0:y1, x0:x1])
     return _read_segments(path, tf, page, box, allow_huge)
 
@@ -197,8 +193,9 @@ def read(path: Path, page_index: int, region: Region | None, allow_huge: bool) -
     with tifffile.TiffFile(path) as tf:
         page, page_count = page_of(tf, path, page_index)
         if not tifffile_can_decode(page):
-            loaded = pil_reader.read(path, "TIFF", page_index, region, allow_huge)
-            return _with_format(loaded, page_count)
+            # Pillow numbers every IFD (reduced-resolution ones too), as tifffile's pages do.
+            loaded = pil_reader.read(path, "TIFF", page.index, region, allow_huge)
+            return replace(loaded, source_format="TIFF", page=page_index, page_count=page_count)
         stored = (int(page.imagelength), int(page.imagewidth))
         orientation = orientation_of(page)
         full_size = oriented_size(stored, orientation)
@@ -211,7 +208,7 @@ def read(path: Path, page_index: int, region: Region | None, allow_huge: bool) -
         )
         check_not_truncated(path, page)
         stored_box = region_to_stored(box, stored, orientation)
-        values = _read_stored(path, tf, page, page_index, stored_box, allow_huge)
+        values = _read_stored(path, tf, page, stored_box, allow_huge)
         values, mode, has_alpha = describe_samples(values, page)
         inverted = int(page.photometric) == _MINISWHITE
         bit_depth = int(page.bitspersample)
@@ -231,9 +228,3 @@ def read(path: Path, page_index: int, region: Region | None, allow_huge: bool) -
         has_alpha=has_alpha,
         inverted=inverted,
     )
-
-
-def _with_format(loaded: LoadedImage, page_count: int) -> LoadedImage:
-    from dataclasses import replace
-
-    return replace(loaded, source_format="TIFF", page_count=page_count)
