@@ -8,9 +8,11 @@ say how to install the file by hand when the machine is offline.
   to ``dest`` (``os.replace``, so ``dest`` is either absent or complete).
 - A transfer that breaks off is resumed with ``Range: bytes=<done>-`` (a few times in one
   call; a ``.part`` left by a cancelled or failed run is resumed by the next call).
-- Proxies come from the environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``) exactly as
-  requests reads them; HTTPS certificates are checked against the operating system's store
-  (truststore), so company proxies that re-sign traffic work when IT installed their root.
+- Proxies are found as requests finds them: ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY``,
+  and on Windows and macOS the system proxy settings (urllib's ``getproxies``). HTTPS
+  certificates are checked against the operating system's store (truststore), so company
+  proxies that re-sign traffic work when IT installed their root; ``REQUESTS_CA_BUNDLE`` still
+  adds a bundle of its own.
 """
 
 from __future__ import annotations
