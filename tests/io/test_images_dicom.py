@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from pydicom.dataset import Dataset
 
 from samlabel.core.errors import ImageReadError
 from samlabel.core.windowing import Window
@@ -100,3 +101,27 @@ def test_one_frame_of_a_long_cine_reads_only_that_frame(tmp_path: Path) -> None:
         tracemalloc.stop()
     np.testing.assert_array_equal(frame.pixels, frames[41])
     assert peak < 2_500_000  # one 128 kB frame and its window, not the 7.5 MB series
+
+
+def test_enhanced_multi_frame_per_frame_rescale_and_shared_window(tmp_path: Path) -> None:
+    frames = np.full((2, 3, 4), 100, dtype=np.uint16)
+    path = write_dicom(tmp_path / "enhanced.dcm", frames)
+    ds = pydicom.dcmread(path)
+    per_frame = []
+    for slope in (1.0, 2.0):
+        transform = Dataset()
+        transform.RescaleSlope, transform.RescaleIntercept = slope, -50
+        group = Dataset()
+        group.PixelValueTransformationSequence = [transform]
+        per_frame.append(group)
+    ds.PerFrameFunctionalGroupsSequence = per_frame
+    voi = Dataset()
+    voi.WindowCenter, voi.WindowWidth = 100, 50
+    shared = Dataset()
+    shared.FrameVOILUTSequence = [voi]
+    ds.SharedFunctionalGroupsSequence = [shared]
+    ds.save_as(path)
+
+    first, second = read_image(path, page=0), read_image(path, page=1)
+    assert (first.pixels == 50).all() and (second.pixels == 150).all()
+    assert first.default_window == second.default_window == Window(75, 125)

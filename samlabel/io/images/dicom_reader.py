@@ -72,12 +72,22 @@ def _first(value: Any) -> float | None:
         return None
 
 
-def _file_window(ds: pydicom.Dataset) -> Window | None:
-    """Window Center/Width of the file (top level, or the shared functional groups)."""
-    holders = [ds]
-    for group in ds.get("SharedFunctionalGroupsSequence", []):
-        holders.extend(group.get("FrameVOILUTSequence", []))
-    for holder in holders:
+def _holders(ds: pydicom.Dataset, page: int, sequence: str) -> list[pydicom.Dataset]:
+    """Where an attribute of frame ``page`` may sit, most specific first: the frame's own
+    functional group, the shared functional group (enhanced multi-frame), the top level."""
+    found: list[pydicom.Dataset] = []
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+    if page < len(per_frame):
+        found.extend(per_frame[page].get(sequence) or [])
+    for shared in ds.get("SharedFunctionalGroupsSequence") or []:
+        found.extend(shared.get(sequence) or [])
+    found.append(ds)
+    return found
+
+
+def _file_window(ds: pydicom.Dataset, page: int) -> Window | None:
+    """The first Window Center/Width the file gives for this frame, if any."""
+    for holder in _holders(ds, page, "FrameVOILUTSequence"):
         center = _first(holder.get("WindowCenter"))
         width = _first(holder.get("WindowWidth"))
         if center is not None and width is not None and width > 0:
@@ -85,11 +95,14 @@ def _file_window(ds: pydicom.Dataset) -> Window | None:
     return None
 
 
-def _needs_rescale(ds: pydicom.Dataset) -> bool:
-    slope = _first(ds.get("RescaleSlope"))
-    intercept = _first(ds.get("RescaleIntercept"))
-    has_groups = "SharedFunctionalGroupsSequence" in ds or "PerFrameFunctionalGroupsSequence" in ds
-    return has_groups or slope not in (None, 1.0) or intercept not in (None, 0.0)
+def _rescale(ds: pydicom.Dataset, page: int) -> tuple[float, float]:
+    """(slope, intercept) of the modality rescale for this frame; (1, 0) if none."""
+    for holder in _holders(ds, page, "PixelValueTransformationSequence"):
+        slope = _first(holder.get("RescaleSlope"))
+        intercept = _first(holder.get("RescaleIntercept"))
+        if slope is not None or intercept is not None:
+            return (1.0 if slope is None else slope), (0.0 if intercept is None else intercept)
+    return 1.0, 0.0
 
 
 def _decode_frame(path: Path, ds: pydicom.Dataset, page: int) -> np.ndarray:
@@ -97,7 +110,7 @@ def _decode_frame(path: Path, ds: pydicom.Dataset, page: int) -> np.ndarray:
         # Given the path, pydicom reads only the bytes of the requested frame.
         return pydicom.pixels.pixel_array(os.fspath(path), index=page if _frames(ds) > 1 else None)
     except (NotImplementedError, RuntimeError) as err:
-        syntax = getattr(ds.file_meta, "TransferSyntaxUID", None)
+        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
         name = syntax.name if syntax is not None else "an unknown transfer syntax"
         raise ImageReadError(
             f"Cannot open {path}: its pixel data ({name}) cannot be decoded here ({err}).", path
@@ -126,14 +139,16 @@ def read(path: Path, page: int, region: Region | None, allow_huge: bool) -> Load
     elif values.ndim == 3:
         mode = f"RGB {bits}-bit" + (f" (from {photometric})" if photometric != "RGB" else "")
     else:
-        if _needs_rescale(ds):
-            values = pydicom.pixels.apply_rescale(values, ds).astype(np.float32)
+        slope, intercept = _rescale(ds, page)
+        if (slope, intercept) != (1.0, 0.0):
+            # Modality units (CT: Hounsfield); float32 is exact for 16-bit stored values.
+            values = values.astype(np.float32) * np.float32(slope) + np.float32(intercept)
         mode = f"{photometric} {bits}-bit" + (" (rescaled)" if values.dtype.kind == "f" else "")
     values = normalize_dtype(values)
     if values.dtype == np.uint16 and bits <= 8:
         values = values.astype(np.uint8)
     pixels = crop(values, box)
-    window = _file_window(ds) if pixels.ndim == 2 else None
+    window = _file_window(ds, page) if pixels.ndim == 2 else None
     return LoadedImage(
         path=path,
         pixels=pixels,
