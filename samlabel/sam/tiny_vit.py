@@ -113,7 +113,7 @@ class PatchMerging(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim == 3:
             r = self.resolution
-            x = x.view(x.shape[0], r, r, -1).permute(0, 3, 1, 2)
+            x = x.reshape(x.shape[0], r, r, -1).permute(0, 3, 1, 2)
         x = self.act(self.conv1(x))
         x = self.act(self.conv2(x))
         x = self.conv3(x)
@@ -211,11 +211,11 @@ class TinyViTBlock(nn.Module):
         pad = (w - r % w) % w
         rp = r + pad
         n = rp // w
-        x = x.view(b, r, r, c)
+        x = x.reshape(b, r, r, c)
         if pad:
             x = F.pad(x, (0, 0, 0, pad, 0, pad))
         # (b, n, w, n, w, c) -> (b * n * n, w * w, c)
-        x = x.view(b, n, w, n, w, c).transpose(2, 3).reshape(b * n * n, w * w, c)
+        x = x.reshape(b, n, w, n, w, c).transpose(2, 3).reshape(b * n * n, w * w, c)
         x = self.attn(x)
         x = x.view(b, n, n, w, w, c).transpose(2, 3).reshape(b, rp, rp, c)
         if pad:
@@ -228,7 +228,7 @@ class TinyViTBlock(nn.Module):
         x = x + self._windowed_attention(x)
         # A channels-last view of the tokens: no copy in, and flatten(2).transpose(1, 2) of
         # the channels-last conv output is again contiguous (B, L, C) tokens.
-        x = self.local_conv(x.view(b, r, r, c).permute(0, 3, 1, 2))
+        x = self.local_conv(x.reshape(b, r, r, c).permute(0, 3, 1, 2))
         x = x.flatten(2).transpose(1, 2)
         return x + self.mlp(x)
 
@@ -310,12 +310,21 @@ class TinyViT(nn.Module):
         return cls(cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, in_chans, S, S) float32 normalised image -> (B, out_chans, S/16, S/16)."""
+        """(B, in_chans, S, S) float32 normalised image -> (B, out_chans, S/16, S/16).
+
+        S/16 holds for four stages; in general the output side is ``config.out_resolution``.
+        """
+        size = self.config.img_size
+        if x.ndim != 4 or x.shape[1] != self.config.in_chans or x.shape[-2:] != (size, size):
+            raise ValueError(
+                f"TinyViT expects a (B, {self.config.in_chans}, {size}, {size}) image batch, "
+                f"got {tuple(x.shape)}"
+            )
         # Channels-last runs the convolutions about twice as fast on CPU (oneDNN) and lets
         # conv outputs turn into (B, L, C) tokens without copies. No-op for ONNX export.
         x = self.patch_embed(x.contiguous(memory_format=torch.channels_last))
         for layer in self.layers:
             x = layer(x)
         r = self.config.out_resolution
-        x = x.view(x.shape[0], r, r, -1).permute(0, 3, 1, 2)
+        x = x.reshape(x.shape[0], r, r, -1).permute(0, 3, 1, 2)
         return self.neck(x).contiguous()

@@ -17,14 +17,14 @@ from samlabel.sam.tiny_vit import Conv2dBN, TinyViT, TinyViTConfig, infer_tiny_v
 PREFIX = "image_encoder."
 
 # A small architecture that still exercises every path: windows that need padding (stage 1:
-# 32 -> 35, stage 2: 16 -> 18), a window equal to the grid (stage 3), the stride-1 merge into
-# the last stage, odd ratios, a 5x5 local conv and a non-default classifier head.
+# 16 -> 20 tokens a side, stage 2: 8 -> 9), a window equal to the grid (stage 3), the stride-1
+# merge into the last stage, odd ratios, a 5x5 local conv and a non-default classifier head.
 SMALL = TinyViTConfig(
-    img_size=256,
+    img_size=128,
     embed_dims=(16, 32, 48, 64),
     depths=(1, 2, 3, 1),
     num_heads=(1, 2, 3, 4),
-    window_sizes=(7, 5, 3, 16),
+    window_sizes=(7, 5, 3, 8),
     mlp_ratio=3.0,
     mbconv_expand_ratio=2.0,
     local_conv_size=5,
@@ -127,13 +127,19 @@ def test_small_config_round_trips_through_a_saved_state_dict(tmp_path):
 
     rebuilt = TinyViT.from_config(cfg)
     rebuilt.load_state_dict(encoder_weights(state), strict=True)
-    x = torch.randn(2, 3, 256, 256, generator=torch.Generator().manual_seed(2))
+    x = torch.randn(2, 3, 128, 128, generator=torch.Generator().manual_seed(2))
     with torch.inference_mode():
         out = model(x)
-        assert out.shape == (2, 32, 16, 16)
+        assert out.shape == (2, 32, 8, 8)
         torch.testing.assert_close(rebuilt.eval()(x), out, rtol=0, atol=0)
         # Windows must never mix images of a batch.
         torch.testing.assert_close(model(x[1:]), out[1:], rtol=1e-4, atol=1e-5)
+
+
+def test_wrong_input_size_is_refused_with_the_expected_shape():
+    model = TinyViT(SMALL).eval()
+    with pytest.raises(ValueError, match=r"\(B, 3, 128, 128\).*\(1, 3, 120, 128\)"):
+        model(torch.zeros(1, 3, 120, 128))
 
 
 def test_inference_folds_batchnorm_like_the_unfused_layers():
@@ -171,7 +177,7 @@ def test_onnx_export_reproduces_torch(tmp_path):
     # stride-1 merge) at a fraction of the export time; the full size exports the same way.
     ort = pytest.importorskip("onnxruntime")
     model = randomize(TinyViT(SMALL), seed=4)
-    x = torch.randn(1, 3, 256, 256, generator=torch.Generator().manual_seed(5))
+    x = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(5))
     path = tmp_path / "tiny_vit.onnx"
     torch.onnx.export(
         model,
@@ -186,6 +192,6 @@ def test_onnx_export_reproduces_torch(tmp_path):
     (onnx_out,) = session.run(None, {"image": x.numpy()})
     with torch.inference_mode():
         torch_out = model(x).numpy()
-    assert onnx_out.shape == (1, 32, 16, 16)
+    assert onnx_out.shape == (1, 32, 8, 8)
     error = float(np.abs(onnx_out - torch_out).max() / np.abs(torch_out).max())
     assert error < 1e-3
