@@ -79,6 +79,8 @@ class AnnotationStore:
                 exactly as it is.
         """
         path = Path(path)
+        if not path.parent.is_dir():
+            raise AnnotationFileError(f"{path}: its folder does not exist.", path)
         lock = None
         reason = "opened read-only on request" if read_only else None
         if not read_only:
