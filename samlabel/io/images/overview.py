@@ -93,8 +93,8 @@ def _tiff_overview(
     """Overview of a TIFF page tifffile can decode, or None to use the generic path."""
     with tifffile.TiffFile(path) as tf:
         page, page_count = tiff_reader.page_of(tf, path, page_index)
-        if not tiff_reader.tifffile_can_decode(page):
-            return None
+        if not tiff_reader.tifffile_can_decode(page) or int(page.photometric) == 3:
+            return None  # palette indices must not be averaged: generic path
         tiff_reader.check_not_truncated(path, page)
         stored = (int(page.imagelength), int(page.imagewidth))
         orientation = tiff_reader.orientation_of(page)
@@ -109,6 +109,7 @@ def _tiff_overview(
         source = min(usable, key=lambda lvl: lvl.imagelength * lvl.imagewidth, default=page)
         # A pyramid level small enough (<= 4x the target per side) is read whole.
         small = source.imagelength * source.imagewidth <= 16 * target[0] * target[1]
+        tiff_reader.check_not_truncated(path, source)
         if source is not page and small:
             values = normalize_dtype(tiff_reader.samples_last(source.asarray(), source))
             values = resize_area(values, target)

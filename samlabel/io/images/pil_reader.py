@@ -122,7 +122,8 @@ def pixels_of(image: Image.Image) -> tuple[np.ndarray, str, int, bool]:
 def read(path: Path, fmt: str, page: int, region: Region | None, allow_huge: bool) -> LoadedImage:
     """Decode one frame of a Pillow-supported file, upright, optionally a region of it."""
     with open_unchecked(path, fmt) as image:
-        page_count = int(getattr(image, "n_frames", 1))
+        # A phone JPEG may carry extra MPO frames (previews, depth maps): not pages to label.
+        page_count = 1 if fmt == "JPEG" else int(getattr(image, "n_frames", 1))
         if not 0 <= page < page_count:
             raise ImageReadError(
                 f"Cannot open page {page + 1} of {path}: it has {page_count} page(s).", path
