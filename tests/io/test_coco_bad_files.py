@@ -109,10 +109,8 @@ def test_bad_files_get_a_clear_error_and_stay_untouched(tmp_path, name):
     with pytest.raises(AnnotationFileError):
         AnnotationStore.open(path)
     assert path.read_text() == text
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "annotations.json",
-        "annotations.json.lock",
-    ]
+    left = sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".lock")
+    assert left == ["annotations.json"]
 
 
 def test_truncated_json_names_the_file_and_position(tmp_path):

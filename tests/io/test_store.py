@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import signal
+import sys
 import time
 
 import pytest
@@ -89,6 +90,7 @@ def _hold_lock_then_wait(path: str, ready) -> None:
     time.sleep(60)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="needs fork and SIGKILL")
 def test_lock_of_a_killed_process_is_taken_over(tmp_path):
     path = tmp_path / "annotations.json"
     context = multiprocessing.get_context("fork")
@@ -162,3 +164,8 @@ def test_autosaver_thread_saves_after_a_quiet_period(tmp_path):
     saver.close()  # saves what is pending at once
     assert load_coco(path).document.annotations == ()
     store.close()
+
+
+def test_a_missing_folder_is_an_error_not_a_silent_read_only_store(tmp_path):
+    with pytest.raises(AnnotationFileError, match="folder does not exist"):
+        AnnotationStore.open(tmp_path / "nope" / "annotations.json")
