@@ -22,7 +22,6 @@ import hashlib
 import logging
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,13 @@ import requests
 import urllib3.exceptions
 
 from samlabel.core.errors import ModelDownloadError
+from samlabel.inference.download_errors import (
+    disk_full_error,
+    folder_error,
+    http_error,
+    manual_install_hint,
+    network_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +101,6 @@ def file_sha256(path: str | Path, cancel: threading.Event | None = None) -> str:
                 raise DownloadCancelled(f"Checking {path} was cancelled.", path)
             digest.update(block)
     return digest.hexdigest()
-
-
-def manual_install_hint(url: str, dest: str | Path) -> str:
-    """The sentence telling a person how to put the file in place without samlabel."""
-    dest = Path(dest)
-    return (
-        f"To install it by hand, download {url} on a computer with internet access and copy "
-        f"the file to {dest.parent} as {dest.name} "
-        f"(or open it with `samlabel models import FILE`)."
-    )
 
 
 def download_file(
@@ -225,37 +221,7 @@ def _prepare_folder(dest: Path) -> None:
         with open(part_path(dest), "ab"):
             pass
     except OSError as error:
-        raise _folder_error(folder, error) from error
-
-
-def _folder_error(folder: Path, error: OSError) -> ModelDownloadError:
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return _disk_full_error(folder, None)
-    if isinstance(error, (NotADirectoryError, FileExistsError)) or error.errno == errno.ENOTDIR:
-        reason = "a file is in the way of that folder"
-    elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        reason = "it is read-only"
-    else:
-        reason = error.strerror or str(error)
-    return ModelDownloadError(
-        f"Cannot save models in {folder}: {reason}. Choose a writable models folder in the "
-        "settings or with the SAMLABEL_MODELS_DIR environment variable (a shared read-only "
-        "folder can only be read).",
-        folder,
-    )
-
-
-def _disk_full_error(folder: Path, needed: int | None) -> ModelDownloadError:
-    need = f" (it needs {_mib(needed)} more)" if needed else ""
-    return ModelDownloadError(
-        f"Not enough free disk space in {folder} for the model{need}. Free some space and "
-        "run the download again: it resumes where it stopped.",
-        folder,
-    )
-
-
-def _mib(n: int | None) -> str:
-    return "?" if n is None else f"{n / (1 << 20):.1f} MiB"
+        raise folder_error(folder, error) from error
 
 
 def _fetch_once(
@@ -284,7 +250,7 @@ def _fetch_once(
     try:
         response = session.get(url, headers=headers, stream=True, timeout=timeout)
     except requests.RequestException as error:
-        raise _network_error(error, url, dest) from error
+        raise network_error(error, url, dest) from error
 
     with response:
         if response.status_code == 416 and offset:
@@ -293,7 +259,9 @@ def _fetch_once(
                 return  # the .part already holds the whole file
             part.unlink()
             raise _TransferInterrupted("the server rejected the resume offset; starting over")
-        _raise_for_status(response, url, dest)
+        error = http_error(response, url, dest)
+        if error is not None:
+            raise error
 
         if response.status_code == 206:
             start = _content_range_start(response.headers.get("Content-Range", ""))
@@ -338,8 +306,8 @@ def _fetch_once(
                 os.fsync(handle.fileno())
         except OSError as error:
             if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise _disk_full_error(dest.parent, None) from error
-            raise _folder_error(dest.parent, error) from error
+                raise disk_full_error(dest.parent, None) from error
+            raise folder_error(dest.parent, error) from error
     if total is not None and done < total:
         raise _TransferInterrupted(f"the connection closed after {done} of {total} bytes")
 
@@ -368,7 +336,7 @@ def _check_free_space(folder: Path, needed: int | None) -> None:
     except OSError:
         return  # cannot tell; the write itself will report a full disk
     if free < needed + FREE_SPACE_MARGIN:
-        raise _disk_full_error(folder, needed + FREE_SPACE_MARGIN - free)
+        raise disk_full_error(folder, needed + FREE_SPACE_MARGIN - free)
 
 
 def _content_range_start(header: str) -> int | None:
@@ -385,77 +353,6 @@ def _content_range_total(header: str) -> int | None:
         return int(header.rsplit("/", 1)[1])
     except (IndexError, ValueError):
         return None
-
-
-def _raise_for_status(response: requests.Response, url: str, dest: Path) -> None:
-    code = response.status_code
-    if code < 400:
-        return
-    hint = manual_install_hint(url, dest)
-    if code == 404:
-        message = (
-            f"The file {url} was not found on the server (HTTP 404): the address may have "
-            f"moved. {hint}"
-        )
-    elif code == 407:
-        message = (
-            f"The proxy refused the download of {url} (HTTP 407, proxy authentication "
-            "required): put the user name and password in the proxy setting, as "
-            f"http://user:password@proxy:port in HTTPS_PROXY. {hint}"
-        )
-    else:
-        message = f"The server answered HTTP {code} {response.reason} for {url}. {hint}"
-    raise ModelDownloadError(message, dest)
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    """``error`` and everything it wraps (causes, contexts, urllib3 reasons, args), bounded."""
-    pending, seen = [error], set()
-    while pending and len(seen) < 32:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
-        linked.extend(arg for arg in current.args if isinstance(arg, BaseException))
-        pending.extend(item for item in linked if isinstance(item, BaseException))
-
-
-def _network_error(error: requests.RequestException, url: str, dest: Path) -> ModelDownloadError:
-    """A sentence for a failed connection; offline-looking failures explain the manual route."""
-    parts = urlsplit(url)
-    host = parts.hostname or url
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    hint = manual_install_hint(url, dest)
-    chain = list(_causes(error))
-
-    def wraps(*kinds: type[BaseException]) -> bool:
-        return any(isinstance(item, kinds) for item in chain)
-
-    if isinstance(error, requests.exceptions.ProxyError):
-        message = (
-            f"Could not reach {url} through the proxy set in HTTPS_PROXY / HTTP_PROXY "
-            f"({error.__class__.__name__}). Check the proxy address, or work offline. {hint}"
-        )
-    elif isinstance(error, requests.exceptions.SSLError):
-        message = (
-            f"The secure connection to {host} failed: its certificate could not be verified "
-            "with this computer's certificate store. If your network inspects HTTPS traffic, "
-            f"ask IT to install its root certificate in the system store. {hint}"
-        )
-    elif wraps(socket.gaierror, urllib3.exceptions.NameResolutionError):
-        message = (
-            f"Cannot look up the server {host}: this computer seems to be offline, or its DNS "
-            f"does not work. {hint}"
-        )
-    elif wraps(ConnectionRefusedError):
-        message = f"The server {host} refused the connection on port {port}. {hint}"
-    elif isinstance(error, requests.exceptions.Timeout):
-        message = f"The server {host} did not answer in time: the network may be down. {hint}"
-    else:
-        message = f"Could not connect to {host} to download {url}: {error}. {hint}"
-    return ModelDownloadError(message, dest)
 
 
 def _verify_and_install(
