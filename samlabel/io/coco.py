@@ -211,8 +211,8 @@ def _parse_annotations(
         if iscrowd not in (0, 1) or isinstance(iscrowd, float):
             raise _Problem(f"{where} has iscrowd = {iscrowd!r}; it must be 0 or 1")
         score = entry.get("samlabel_score")
-        if score is not None and not _is_number(score):
-            raise _Problem(f"{where} has a samlabel_score that is not a number")
+        if score is not None and not (_is_number(score) and abs(score) < float("inf")):
+            raise _Problem(f"{where} has a samlabel_score that is not a finite number")
         prompts = entry.get("samlabel_prompts")
         if prompts is not None and not isinstance(prompts, dict):
             raise _Problem(f"{where} has samlabel_prompts that are not an object")
@@ -265,6 +265,12 @@ def parse_coco(data: Any, path: str | Path = "<memory>") -> LoadedCoco:
     return LoadedCoco(Document(state), foreign, version)
 
 
+def _reject_constant(token: str) -> Any:
+    # Python's json reads NaN/Infinity although JSON has no such values; a file holding them
+    # would load but could never be saved again, so refuse it up front.
+    raise _Problem(f"holds {token}, which is not a valid JSON number")
+
+
 def load_coco(path: str | Path) -> LoadedCoco:
     """Read an annotations file; AnnotationFileError names the file and what is wrong."""
     path = Path(path)
@@ -275,7 +281,9 @@ def load_coco(path: str | Path) -> LoadedCoco:
     except OSError as error:
         raise AnnotationFileError(f"{path}: cannot be read ({error.strerror}).", path) from None
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except _Problem as problem:
+        raise AnnotationFileError(f"{path}: {problem}.", path) from None
     except UnicodeDecodeError:
         raise AnnotationFileError(f"{path}: is not UTF-8 text.", path) from None
     except json.JSONDecodeError as error:

@@ -124,6 +124,16 @@ def test_truncated_json_names_the_file_and_position(tmp_path):
         load_coco(path)
 
 
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_in_a_file_are_refused_at_load(tmp_path, token):
+    path = tmp_path / "annotations.json"
+    text = json.dumps(_valid()).replace('"iscrowd": 0', f'"iscrowd": 0, "samlabel_score": {token}')
+    path.write_text(text)
+    with pytest.raises(AnnotationFileError, match=f"annotations.json: holds {token}"):
+        load_coco(path)
+    assert path.read_text() == text
+
+
 def test_not_utf8_and_missing_file(tmp_path):
     path = tmp_path / "a.json"
     path.write_bytes(b"\xff\xfe{")
