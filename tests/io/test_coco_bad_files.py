@@ -14,7 +14,7 @@ from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
 from samlabel.core.masks import empty_mask
 from samlabel.io import atomic
-from samlabel.io.coco import load_coco, save_coco
+from samlabel.io.coco import load_coco, parse_coco, save_coco
 from samlabel.io.store import AnnotationStore
 
 
@@ -86,7 +86,7 @@ CASES = {
     ),
     "polygon with NaN": (
         _set(["annotations", 0, "segmentation"], [[0, 0, 3, 0, 3, float("nan")]]),
-        "non-finite",
+        "holds NaN",
     ),
     "no segmentation": (_set(["annotations", 0, "segmentation"], []), "no usable segmentation"),
     "iscrowd 2": (_set(["annotations", 0, "iscrowd"], 2), "iscrowd"),
@@ -132,6 +132,12 @@ def test_nan_and_infinity_in_a_file_are_refused_at_load(tmp_path, token):
     with pytest.raises(AnnotationFileError, match=f"annotations.json: holds {token}"):
         load_coco(path)
     assert path.read_text() == text
+
+
+def test_parsed_data_with_an_infinite_polygon_coordinate():
+    data = _broken(_set(["annotations", 0, "segmentation"], [[0, 0, 3, 0, float("inf"), 2]]))
+    with pytest.raises(AnnotationFileError, match="non-finite coordinate"):
+        parse_coco(data, "given.json")
 
 
 def test_not_utf8_and_missing_file(tmp_path):
