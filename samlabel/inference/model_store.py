@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -27,8 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from samlabel.core import paths
-from samlabel.core.errors import CheckpointError, SamlabelError
+from samlabel.core.errors import CheckpointError
 from samlabel.inference import registry
 from samlabel.inference.download import (
     ProgressCallback,
@@ -36,17 +34,30 @@ from samlabel.inference.download import (
     file_sha256,
     part_path,
 )
+from samlabel.inference.model_folder import (
+    CHECKPOINT_SUFFIXES,
+    ModelFolderError,
+    custom_file_name,
+    custom_name,
+    folder_error,
+    folder_is_writable,
+    models_folder,
+    size_on_disk,
+)
 from samlabel.inference.registry import ModelSpec, UnknownModelError
 
-CHECKPOINT_SUFFIXES = (".pth", ".pt", ".safetensors")
+__all__ = [
+    "ImportResult",
+    "ModelEntry",
+    "ModelFolderError",
+    "ModelStore",
+    "OnnxProgress",
+    "folder_is_writable",
+    "models_folder",
+]
+
 #: The ONNX exporter's progress: ``(message, fraction in [0, 1])``.
 OnnxProgress = Callable[[str, float], None]
-ONNX_MANIFEST = "manifest.json"
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class ModelFolderError(SamlabelError):
-    """The models folder cannot be changed (read-only, a file in the way, disk full)."""
 
 
 @dataclass(frozen=True)
@@ -90,33 +101,6 @@ class ImportResult:
     copied: bool
     onnx_folder: Path | None
     model_name: str | None
-
-
-def models_folder(setting: str | Path | None = None) -> Path:
-    """The models folder: ``setting`` when given, else ``SAMLABEL_MODELS_DIR``, else the default."""
-    if setting is not None and str(setting).strip():
-        return Path(setting).expanduser()
-    return paths.models_dir()
-
-
-def folder_is_writable(folder: Path) -> bool:
-    """Whether files can be created in ``folder`` (or in the folders that would create it).
-
-    Tries to create a temporary file rather than trusting permission bits, which lie for
-    root, network shares and read-only mounts.
-    """
-    probe = folder
-    while not probe.exists():
-        if probe.parent == probe:
-            return False
-        probe = probe.parent
-    if not probe.is_dir():
-        return False
-    try:
-        with tempfile.TemporaryFile(dir=probe):
-            return True
-    except OSError:
-        return False
 
 
 class ModelStore:
@@ -163,7 +147,7 @@ class ModelStore:
             if not folder.is_dir():
                 continue
             for path in sorted(folder.iterdir()):
-                name = _custom_name(path, official_files)
+                name = custom_name(path, official_files)
                 if name is None or name in seen:
                     continue
                 seen.add(name)
@@ -173,7 +157,7 @@ class ModelStore:
                         title=path.name,
                         path=path,
                         installed=True,
-                        size=_size_on_disk(path),
+                        size=size_on_disk(path),
                         official=False,
                         read_only=read_only,
                     )
@@ -287,7 +271,7 @@ class ModelStore:
             )
         digest = file_sha256(source)
         spec = next((s for s in self.models.values() if s.sha256 == digest), None)
-        file_name = spec.file_name if spec else _custom_file_name(name or source.stem, source)
+        file_name = spec.file_name if spec else custom_file_name(name or source.stem, source)
         if spec is None and any(s.file_name == file_name for s in self.models.values()):
             raise ModelFolderError(
                 f"{file_name} is the name of an official model file, and {source} is not that "
@@ -383,7 +367,7 @@ class ModelStore:
             os.replace(temporary, dest)
             temporary = None
         except OSError as error:
-            raise _folder_error(self.folder, error, "import models into") from error
+            raise folder_error(self.folder, error, "import models into") from error
         finally:
             if temporary is not None:
                 temporary.unlink(missing_ok=True)
@@ -395,49 +379,7 @@ class ModelStore:
             else:
                 path.unlink()
         except OSError as error:
-            raise _folder_error(path.parent, error, "remove models from") from error
-
-
-def _custom_name(path: Path, official_files: set[str]) -> str | None:
-    """The model name of a custom file or ONNX folder, or None if ``path`` is not a model."""
-    if path.name.startswith(".") or path.name in official_files:
-        return None
-    if path.is_file() and path.suffix.lower() in CHECKPOINT_SUFFIXES:
-        return path.stem
-    if path.is_dir() and (path / ONNX_MANIFEST).is_file():
-        return path.name
-    return None
-
-
-def _custom_file_name(name: str, source: Path) -> str:
-    """``name`` made safe as a file name, with the source's suffix."""
-    stem = _UNSAFE_NAME.sub("_", name).strip("._") or "model"
-    suffix = source.suffix.lower()
-    if stem.lower().endswith(suffix):
-        stem = stem[: -len(suffix)]
-    return stem + suffix
-
-
-def _size_on_disk(path: Path) -> int:
-    if path.is_dir():
-        return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
-    return path.stat().st_size
-
-
-def _folder_error(folder: Path, error: OSError, action: str) -> ModelFolderError:
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        reason = "the disk is full"
-    elif isinstance(error, (NotADirectoryError, FileExistsError)):
-        reason = "a file is in the way of that folder"
-    elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        reason = "it is read-only"
-    else:
-        reason = error.strerror or str(error)
-    return ModelFolderError(
-        f"Cannot {action} {folder}: {reason}. Choose a writable models folder in the settings "
-        "or with the SAMLABEL_MODELS_DIR environment variable.",
-        folder,
-    )
+            raise folder_error(path.parent, error, "remove models from") from error
 
 
 def _export_onnx(checkpoint: Path, progress: OnnxProgress | None) -> Path:
