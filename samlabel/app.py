@@ -80,9 +80,11 @@ def run_app(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from samlabel.qt.assets import icon, stylesheet
+    from samlabel.qt.compat import protect_none_refcount
     from samlabel.qt.exception_hook import ExceptionReporter, install_exception_hooks
 
     log_path = _setup_logging()
+    protect_none_refcount()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("samlabel")
     app.setStyle("Fusion")

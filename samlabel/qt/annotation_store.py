@@ -1,8 +1,8 @@
 """The open annotations file: loaded once, locked, and saved after every change.
 
-Saving is batched (at most :data:`SAVE_DELAY_MS` after the first unsaved change) and runs in a background
-thread on the document's immutable snapshot, so the GUI never waits for the disk; each write
-is atomic (:func:`samlabel.io.coco.save_coco`), so a crash leaves the previous or the new
+Saving is batched (at most :data:`SAVE_DELAY_MS` after the first unsaved change) and runs in a
+background thread on the document's immutable snapshot, so the GUI never waits for the disk;
+each write is atomic (:func:`samlabel.io.coco.save_coco`), so a crash leaves the previous or the new
 file, never half of one. An unreadable file is reported and never overwritten. A lock file
 beside the annotations keeps a second samlabel from writing the same file; the operating
 system releases it when the process dies, even by SIGKILL.
