@@ -240,6 +240,46 @@ def test_not_enough_disk_space_is_refused_before_writing(server, payload, monkey
     assert list(tmp_path.iterdir()) == []
 
 
+def test_disk_filling_up_mid_download_keeps_the_part_for_later(
+    server, payload, monkeypatch, tmp_path
+):
+    real_open = open
+
+    class FillsUp:
+        """A file that takes 3 MiB, then reports a full disk."""
+
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data: bytes) -> int:
+            if self.handle.tell() + len(data) > 3 << 20:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.handle.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+    def small_disk_open(file, mode="r", *args, **kwargs):
+        handle = real_open(file, mode, *args, **kwargs)
+        return FillsUp(handle) if "b" in mode and "r" not in mode else handle
+
+    monkeypatch.setattr(download, "open", small_disk_open, raising=False)
+    dest = tmp_path / "model.pth"
+
+    with pytest.raises(ModelDownloadError, match="Not enough free disk space") as caught:
+        download_file(server.url(), dest, sha256=sha(payload))
+
+    assert "resumes where it stopped" in str(caught.value)
+    assert 0 < part_path(dest).stat().st_size <= 3 << 20
+    assert not dest.exists()
+
+
 def test_proxy_from_the_environment_is_used(server, payload, monkeypatch, tmp_path):
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
     url = "http://models.example.org/model.pth"
