@@ -25,7 +25,14 @@ from samlabel.core.document import Document, annotation_from_rle
 from samlabel.core.errors import AnnotationFileError
 from samlabel.core.jsonsafe import check_json_safe
 from samlabel.core.masks import Rle, check_rle, decode_rle, rle_from_counts
-from samlabel.core.model import PALETTE, Annotation, Category, ImageRecord, ImageStatus
+from samlabel.core.model import (
+    PALETTE,
+    Annotation,
+    Category,
+    ImageRecord,
+    ImageStatus,
+    normalize_color,
+)
 from samlabel.core.state import DocumentState
 from samlabel.io.atomic import atomic_write_bytes
 from samlabel.io.polygons import mask_to_polygons, polygons_to_rle
@@ -136,14 +143,15 @@ def _parse_categories(entries: list) -> tuple[Category, ...]:
             raise _Problem(f"category id {category_id} appears more than once")
         seen.add(category_id)
         name = _get(entry, "name", lambda v: isinstance(v, str), "a string", where)
-        color = entry.get("samlabel_color")
-        if not (isinstance(color, str) and len(color) == 7 and color.startswith("#")):
+        try:
+            color = normalize_color(entry["samlabel_color"])
+        except (KeyError, ValueError):  # absent (another tool's file) or unusable
             color = PALETTE[n % len(PALETTE)]
         supercategory = entry.get("supercategory")
         if supercategory is not None and not isinstance(supercategory, str):
             raise _Problem(f"{where} has a supercategory that is not a string")
         extra = _extra(entry, _CATEGORY_KEYS)
-        categories.append(Category(category_id, name, color.lower(), supercategory or None, extra))
+        categories.append(Category(category_id, name, color, supercategory or None, extra))
     return tuple(categories)
 
 
