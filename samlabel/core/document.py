@@ -12,6 +12,7 @@ encoded. They are held as compressed COCO RLE and decoded on demand by :meth:`Do
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -111,7 +112,8 @@ class Document(CategoryEditing):
         if score is not None and not math.isfinite(score):
             raise ValueError(f"the mask's score must be a finite number, got {score}")
         if prompts is not None:
-            # Refuse here what the file could not hold, rather than fail every later save.
+            # Refuse here what the file could not hold, rather than fail every later save;
+            # keep a copy, so the caller changing its dict later cannot rewrite history.
             check_json_safe(dict(prompts), "prompts")
         if not mask.any():
             raise ValueError("cannot add an empty mask")
@@ -121,7 +123,7 @@ class Document(CategoryEditing):
             category_id,
             masks.encode_mask(mask),
             score=None if score is None else float(score),
-            prompts=prompts,
+            prompts=copy.deepcopy(dict(prompts)) if prompts is not None else None,
             created=self._clock(),
         )
         changes: dict[str, Any] = {"next_annotation_id": annotation.id + 1}
