@@ -67,3 +67,16 @@ def test_natural_key_orders_numbers_by_value() -> None:
         "frame_20.png",
         "frame_100.png",
     ]
+
+
+def test_our_own_mask_export_inside_the_folder_is_not_listed(tmp_path: Path) -> None:
+    _touch(
+        tmp_path,
+        "field/img1.png",
+        "field/export/instances/img1.png",
+        "field/export/semantic/img1.png",
+        "field/export/instances.json",
+        "field/export/categories.json",
+    )
+    found = [p.relative_to(tmp_path).as_posix() for p in list_images(tmp_path, recursive=True)]
+    assert found == ["field/img1.png"]
