@@ -1,98 +1,91 @@
-"""The open annotations file: loaded once, locked, and saved after every change.
+"""Autosave for the window: drives :class:`samlabel.io.store.AnnotationStore` from Qt.
 
-Saving is batched (at most :data:`SAVE_DELAY_MS` after the first unsaved change) and runs in a
-background thread on the document's immutable snapshot, so the GUI never waits for the disk;
-each write is atomic (:func:`samlabel.io.coco.save_coco`), so a crash leaves the previous or the new
-file, never half of one. An unreadable file is reported and never overwritten. A lock file
-beside the annotations keeps a second samlabel from writing the same file; the operating
-system releases it when the process dies, even by SIGKILL.
+The store owns the file (lock, load, atomic save with backup, read-only when another process
+holds it). This wrapper decides *when* to save: at most :data:`SAVE_DELAY_MS` after the first
+unsaved change (a steady stream of edits must not postpone the save forever), in a background
+thread, so the GUI never waits for the disk. A failed save is reported through ``failed`` and
+retried at the next change; the work stays in memory.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
-from filelock import FileLock, Timeout
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from samlabel.core.document import Document
-from samlabel.core.errors import AnnotationFileError, SamlabelError
-from samlabel.core.state import DocumentChanged, DocumentState
-from samlabel.io.coco import load_coco, save_coco
+from samlabel.core.errors import AnnotationFileError
+from samlabel.core.state import DocumentChanged
+from samlabel.io.store import AnnotationStore
 
 log = logging.getLogger(__name__)
 
-#: Milliseconds between the last change and the save: well under a second of work at risk.
+#: Milliseconds from the first unsaved change to the save: well under a second at risk.
 SAVE_DELAY_MS = 250
 
 
-class AnnotationStore(QObject):
-    """One annotations file and its document.
+class QtAutosave(QObject):
+    """An open annotations file with autosave.
 
     Signals:
-        saved(revision): the document at ``revision`` is on disk.
-        failed(message): a save failed (the work stays in memory and is retried).
+        saved(): a save finished.
+        failed(message): a save failed (the changes stay unsaved and are retried).
     """
 
-    saved = Signal(int)
+    saved = Signal()
     failed = Signal(str)
 
-    def __init__(
-        self, path: Path, document: Document, foreign: dict[str, Any], lock: FileLock
-    ) -> None:
+    def __init__(self, store: AnnotationStore) -> None:
         super().__init__()
-        self.path = path
-        self.document = document
-        self.foreign = foreign
-        self._lock = lock
-        self._saved_revision = document.revision
-        self._pending: Future | None = None
-        self._guard = threading.Lock()
+        self.store = store
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="samlabel-save")
+        self._pending: Future | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SAVE_DELAY_MS)
         self._timer.timeout.connect(self.save_soon)
-        self._unsubscribe = document.subscribe(self._on_change)
+        self._unsubscribe = store.document.subscribe(self._on_change)
         self._closed = False
 
+    @property
+    def document(self) -> Document:
+        """The document being edited."""
+        return self.store.document
+
+    @property
+    def path(self) -> Path:
+        """The annotations file."""
+        return self.store.path
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why nothing is saved (another process holds the file, ...), or None."""
+        return self.store.read_only_reason
+
     def _on_change(self, event: DocumentChanged) -> None:
-        # Not restarted by later changes: a steady stream of edits must not postpone the save
-        # forever; at most SAVE_DELAY_MS of work waits for the disk.
         if not self._timer.isActive():
             self._timer.start()
 
     def is_saved(self) -> bool:
-        """Whether the file on disk holds the document's current revision."""
-        with self._guard:
-            return self._saved_revision == self.document.revision
+        """Whether the file holds the document's current revision."""
+        return not self.store.dirty
 
     def save_soon(self) -> None:
-        """Write the current snapshot in the background (skipped when already saved)."""
-        if self.is_saved():
+        """Save the current snapshot in the background (nothing when clean or read-only)."""
+        if self.store.read_only or not self.store.dirty or self._closed:
             return
-        state, revision = self.document.state, self.document.revision
-        self._pending = self._executor.submit(self._write, state, revision)
+        self._pending = self._executor.submit(self._save)
 
-    def _write(self, state: DocumentState, revision: int) -> None:
+    def _save(self) -> None:
         try:
-            save_coco(state, self.path, self.foreign)
-        except SamlabelError as error:
+            if self.store.save_if_dirty():
+                self.saved.emit()
+        except AnnotationFileError as error:
             log.error("%s", error)
             self.failed.emit(str(error))
-            return
-        except OSError as error:  # save_coco reports OSErrors itself; this is belt and braces
-            log.error("saving %s failed: %s", self.path, error)
-            self.failed.emit(f"{self.path}: not saved ({error}).")
-            return
-        with self._guard:
-            self._saved_revision = max(self._saved_revision, revision)
-        self.saved.emit(revision)
 
     def flush(self) -> None:
         """Save now and wait for the disk (closing, tests)."""
@@ -100,11 +93,11 @@ class AnnotationStore(QObject):
         pending = self._pending
         if pending is not None:
             pending.result()
-        if not self.is_saved():
-            self._write(self.document.state, self.document.revision)
+        if not self.store.read_only:
+            self._save()
 
     def close(self) -> None:
-        """Flush, stop listening, release the lock."""
+        """Save what is left, stop the thread, release the file."""
         if self._closed:
             return
         self._closed = True
@@ -113,36 +106,22 @@ class AnnotationStore(QObject):
         finally:
             self._unsubscribe()
             self._executor.shutdown(wait=True)
-            self._lock.release()
+            try:
+                self.store.close()
+            except AnnotationFileError as error:
+                # The store stays open (and locked until the process ends) rather than drop
+                # the unsaved work; the user was told when the save failed.
+                log.error("%s", error)
 
 
-def open_store(path: str | Path, on_error: Callable[[str], None] | None = None) -> AnnotationStore:
-    """Open (or start) the annotations file ``path``.
+def open_store(path: str | Path, on_error: Callable[[str], None] | None = None) -> QtAutosave:
+    """Open (or start) the annotations file ``path`` with autosave.
 
     Raises:
-        AnnotationFileError: the file exists but cannot be read (it is left as it is), or
-            another samlabel has it open.
+        AnnotationFileError: the file exists but cannot be read (it is left as it is).
     """
-    path = Path(path)
-    lock = FileLock(str(path.with_name(f".{path.name}.lock")))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise AnnotationFileError(
-            f"{path}: another samlabel window has this annotations file open.", path
-        ) from None
-    except OSError as error:
-        raise AnnotationFileError(f"{path}: cannot be locked ({error}).", path) from None
-    try:
-        if path.exists():
-            loaded = load_coco(path)
-            document, foreign = loaded.document, loaded.foreign
-        else:
-            document, foreign = Document(), {}
-    except BaseException:
-        lock.release()
-        raise
-    store = AnnotationStore(path, document, foreign, lock)
+    store = AnnotationStore.open(path)
+    autosave = QtAutosave(store)
     if on_error is not None:
-        store.failed.connect(on_error)
-    return store
+        autosave.failed.connect(on_error)
+    return autosave

@@ -135,6 +135,8 @@ class LabelController(QObject):
         annotations_path = Path(annotations) if annotations else folder / "annotations.json"
         annotations_path = annotations_path.resolve()
         paths = [Path(p).resolve() for p in files] if files else list_images(folder)
+        if annotations_path == self.annotations_path:
+            self.close_folder()  # our own lock would make the file read-only
         store = open_store(annotations_path, lambda text: self.message.emit("error", text))
         self.close_folder()
         self.store = store
@@ -145,6 +147,8 @@ class LabelController(QObject):
         names = [relative_name(path, root) for path in paths]
         sizes = {name: path for name, path in zip(names, paths, strict=True)}
         report = sync_images(self.document, names, lambda name: image_size(sizes[name]))
+        if store.read_only_reason:
+            self.message.emit("warning", f"Changes will not be saved: {store.read_only_reason}")
         if report.missing:
             self.message.emit(
                 "warning",

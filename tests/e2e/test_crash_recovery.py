@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from samlabel.io.coco import load_coco
+from samlabel.io.store import AnnotationStore
 from tests.qt.images import write_images
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,3 +63,9 @@ def test_sigkill_loses_at_most_the_last_second(tmp_path: Path) -> None:
     done_a_second_before = max(n for n, when in accepted if when <= killed_at - 1.0)
     assert saved >= done_a_second_before, (saved, accepted[-5:])
     assert saved <= accepted[-1][0]
+    # The killed process's lock is free: the file opens for writing again.
+    store = AnnotationStore.open(annotations)
+    try:
+        assert not store.read_only, store.read_only_reason
+    finally:
+        store.close()
