@@ -35,6 +35,7 @@ from samlabel.qt.assets import icon
 from samlabel.qt.candidate_strip import CandidateStrip
 from samlabel.qt.canvas import ImageCanvas
 from samlabel.qt.controller import LabelController
+from samlabel.qt.exporting import run_export
 from samlabel.qt.image_list import ImageListView
 from samlabel.qt.layer_overlays import LayerOverlays
 from samlabel.qt.message_bar import MessageBar
@@ -409,14 +410,18 @@ class MainWindow(QMainWindow):
         self._export("yolo")
 
     def _export(self, kind: str) -> None:
-        from samlabel.qt.exporting import run_export
-
         if self.controller.folder is None:
             self.show_message("info", "Open a folder first.")
             return
         target = QFileDialog.getExistingDirectory(self, "Export into folder")
         if target:
-            self.show_message("info", run_export(self.controller, kind, Path(target)))
+            self.export_to(kind, Path(target))
+
+    def export_to(self, kind: str, target: Path) -> bool:
+        """Export the document (``"coco-polygons"``, ``"png"``, ``"yolo"``) into ``target``."""
+        ok, text = run_export(self.controller, kind, target)
+        self.show_message("info" if ok else "error", text)
+        return ok
 
     def undo(self) -> None:
         self.controller.undo()

@@ -295,3 +295,38 @@ def test_menus_and_shortcuts_are_data(window) -> None:
     menu_titles = [a.text() for a in window.menuBar().actions()]
     assert menu_titles[:2] == ["&File", "&Edit"]
     assert window.actions["accept"].shortcut().toString() == "Return"
+
+
+def test_exports_write_files_a_trainer_can_read(qtbot, window, tmp_path) -> None:
+    click_image(qtbot, window, 80, 60)
+    key(qtbot, window, Qt.Key.Key_Return)
+    out = tmp_path / "export"
+    out.mkdir()
+    assert window.export_to("coco-polygons", out)
+    polygons = __import__("json").loads((out / "annotations_polygons.json").read_text())
+    assert isinstance(polygons["annotations"][0]["segmentation"], list)
+    assert window.export_to("png", out)
+    assert window.export_to("yolo", out)
+    label = next((out / "labels").glob("*.txt")).read_text().split()
+    assert label[0] == "0" and all(0.0 <= float(v) <= 1.0 for v in label[1:])
+
+
+def test_damaged_annotations_file_is_reported_and_kept(qtbot, tmp_path, image_folder) -> None:
+    annotations = image_folder / "annotations.json"
+    annotations.write_text('{"images": [', encoding="utf-8")
+    win = open_window(qtbot, tmp_path / "s.ini", FakePredictor())
+    assert not win.open_folder(image_folder)
+    assert "annotations.json" in win.message_bar.text
+    assert annotations.read_text(encoding="utf-8") == '{"images": ['
+
+
+def test_file_held_by_another_window_opens_read_only(qtbot, tmp_path, image_folder) -> None:
+    from samlabel.io.store import AnnotationStore
+
+    other = AnnotationStore.open(image_folder / "annotations.json")
+    try:
+        win = open_window(qtbot, tmp_path / "s.ini", FakePredictor())
+        assert win.open_folder(image_folder)
+        assert "will not be saved" in win.message_bar.text
+    finally:
+        other.close()
