@@ -10,7 +10,7 @@ import numpy as np
 from samlabel.core.errors import InferenceError
 from samlabel.inference.api import Box, ImageEmbedding, Point, Prediction, Predictor
 from samlabel.inference.onnx_folder import OnnxModelFolder
-from samlabel.inference.prompts import decoder_mask_input, decoder_point_inputs, select_outputs
+from samlabel.inference.prompts import build_prompt_arrays, decoder_mask_input, select_outputs
 from samlabel.inference.transforms import preprocess
 
 
@@ -82,9 +82,14 @@ class OnnxPredictor(Predictor):
         multimask: bool = True,
     ) -> Prediction:
         """Masks for prompts; see :meth:`Predictor.decode`."""
-        coords, labels = decoder_point_inputs(
+        coords, labels = build_prompt_arrays(
             points, box, embedding.original_size, embedding.input_size
         )
+        if coords.shape[1] == 0:
+            # No prompt at all: the exported graphs need one token; a padding point adds
+            # nothing but the "not a point" embedding (Meta's ONNX demo does the same).
+            coords = np.zeros((1, 1, 2), np.float32)
+            labels = np.full((1, 1), -1.0, np.float32)
         if mask_input is None and self._decoder_prompt is not None:
             self.prepare(embedding)
             keys, values = embedding.extras["layer0_kv"]

@@ -225,69 +225,82 @@ def export_checkpoint(
 
 
 def _export(module, args, path: Path, input_names, output_names, points_axis) -> None:
-    """torch.onnx.export with the dynamo exporter, quietly; the legacy one if that fails.
+    """Write ``module`` to ``path`` as ONNX, quietly.
+
+    The TorchScript-based exporter goes first: on these models it is about four times faster
+    than the torch.export-based one (seconds instead of a minute for MobileSAM on a laptop)
+    and its graphs run as fast. torch has deprecated it, so when it fails or is gone, the
+    torch.export-based exporter takes over. Models over 2 GB (ViT-H) get their weights in a
+    file beside the graph, inside the same folder.
 
     ``points_axis`` maps argument index -> dimension that is the (dynamic) number of points.
     """
     import torch
 
     module.eval()
-    buffer_out, buffer_err = io.StringIO(), io.StringIO()
-    dynamo_error: Exception | None = None
     exporter_logger = logging.getLogger("torch.onnx")
     old_level = exporter_logger.level
     exporter_logger.setLevel(logging.ERROR)
+    errors: list[str] = []
     try:
         with (
             warnings.catch_warnings(),
-            contextlib.redirect_stdout(buffer_out),
-            contextlib.redirect_stderr(buffer_err),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
             torch.no_grad(),
         ):
             warnings.simplefilter("ignore")
-            try:
-                dynamic_shapes = None
-                if points_axis:
-                    points = torch.export.Dim("num_points", min=1, max=256)
-                    dynamic_shapes = [
-                        {points_axis[i]: points} if i in points_axis else {}
-                        for i in range(len(args))
-                    ]
-                torch.onnx.export(
-                    module,
-                    args,
-                    str(path),
-                    dynamo=True,
-                    input_names=input_names,
-                    output_names=output_names,
-                    dynamic_shapes=dynamic_shapes,
-                    verbose=False,
-                    external_data=False,
-                    optimize=True,
-                )
-                return
-            except Exception as error:  # the exporter raises many types; try the other one
-                dynamo_error = error
-            dynamic_axes = None
-            if points_axis:
-                dynamic_axes = {input_names[i]: {points_axis[i]: "num_points"} for i in points_axis}
-            torch.onnx.export(
-                module,
-                args,
-                str(path),
-                dynamo=False,
-                opset_version=17,
-                input_names=input_names,
-                output_names=output_names,
-                dynamic_axes=dynamic_axes,
-            )
-    except Exception as error:
-        raise InferenceError(
-            f"converting the model to ONNX failed: {error}"
-            + (f" (first attempt: {dynamo_error})" if dynamo_error else "")
-        ) from error
+            for exporter in (_export_torchscript, _export_dynamo):
+                try:
+                    exporter(module, args, path, input_names, output_names, points_axis)
+                    return
+                except Exception as error:  # exporters raise many types; try the next one
+                    errors.append(f"{exporter.__name__.removeprefix('_export_')}: {error}")
     finally:
         exporter_logger.setLevel(old_level)
+    raise InferenceError("converting the model to ONNX failed (" + "; ".join(errors) + ")")
+
+
+def _export_torchscript(module, args, path, input_names, output_names, points_axis) -> None:
+    import torch
+
+    dynamic_axes = None
+    if points_axis:
+        dynamic_axes = {input_names[i]: {points_axis[i]: "num_points"} for i in points_axis}
+    torch.onnx.export(
+        module,
+        args,
+        str(path),
+        dynamo=False,
+        opset_version=17,
+        input_names=input_names,
+        output_names=output_names,
+        dynamic_axes=dynamic_axes,
+    )
+
+
+def _export_dynamo(module, args, path, input_names, output_names, points_axis) -> None:
+    import torch
+
+    dynamic_shapes = None
+    if points_axis:
+        points = torch.export.Dim("num_points", min=1, max=256)
+        dynamic_shapes = [
+            {points_axis[i]: points} if i in points_axis else {} for i in range(len(args))
+        ]
+    size = sum(p.numel() * p.element_size() for p in module.parameters())
+    torch.onnx.export(
+        module,
+        args,
+        str(path),
+        dynamo=True,
+        input_names=input_names,
+        output_names=output_names,
+        dynamic_shapes=dynamic_shapes,
+        verbose=False,
+        external_data=size > (1 << 31) - (1 << 26),
+        optimize=True,
+    )
 
 
 def _relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
@@ -305,6 +318,8 @@ def verify_export(model, out_dir: Path) -> None:
     generator = torch.Generator().manual_seed(0)
     image = torch.randn(1, 3, 1024, 1024, generator=generator)
     embedding, coords, labels, mask, has_mask = example_decoder_inputs(num_points=4, seed=1)
+
+    model.eval()  # an exporter may leave modules in training mode (BatchNorm would then differ)
 
     def session(name: str):
         return ort.InferenceSession(str(out_dir / name), providers=["CPUExecutionProvider"])

@@ -14,14 +14,14 @@ import numpy as np
 import torch
 
 from samlabel.inference.api import (
-    LOW_RES_SIZE,
     Box,
     ImageEmbedding,
     Point,
     Prediction,
     Predictor,
 )
-from samlabel.inference.transforms import preprocess, transform_box, transform_coords
+from samlabel.inference.prompts import build_prompt_arrays, decoder_mask_input
+from samlabel.inference.transforms import preprocess
 from samlabel.sam.checkpoint import ModelInfo, load_sam_model
 from samlabel.sam.mask_decoder import select_masks
 from samlabel.sam.sam_model import SamModel
@@ -38,48 +38,6 @@ def describe_device(device: torch.device) -> str:
 def default_device() -> str:
     """``"cuda"`` when torch sees a CUDA device, else ``"cpu"``."""
     return "cuda" if torch.cuda.is_available() and torch.cuda.device_count() > 0 else "cpu"
-
-
-def build_prompt_arrays(
-    points: Sequence[Point] | None,
-    box: Box | None,
-    original_size: tuple[int, int],
-    input_size: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Prompt set as the decoder takes it: ``(coords (1, N, 2) float32, labels (1, N) float32)``.
-
-    Coordinates are in the 1024 frame. Order as in the reference prompt encoder: the points,
-    then the box corners (labels 2, 3); a lone padding point (label -1) when there are no box
-    corners. With neither points nor box, ``N`` is 0. A box given with its corners swapped
-    (dragged up or left) is normalised to top-left / bottom-right.
-
-    Raises:
-        ValueError: a label other than 0 / 1, or a coordinate that is not finite.
-    """
-    coords: list[np.ndarray] = []
-    labels: list[np.ndarray] = []
-    if points:
-        pts = np.asarray([(p[0], p[1]) for p in points], dtype=np.float64)
-        point_labels = np.asarray([p[2] for p in points], dtype=np.float32)
-        if not np.isin(point_labels, (0.0, 1.0)).all():
-            raise ValueError("point labels must be 1 (include) or 0 (exclude)")
-        coords.append(transform_coords(pts, original_size, input_size))
-        labels.append(point_labels)
-        if box is None:
-            coords.append(np.zeros((1, 2), dtype=np.float32))
-            labels.append(np.array([-1.0], dtype=np.float32))
-    if box is not None:
-        x0, y0, x1, y1 = (float(v) for v in box)
-        ordered = np.array([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)])
-        corners = transform_box(ordered, original_size, input_size)
-        coords.append(corners.reshape(2, 2))
-        labels.append(np.array([2.0, 3.0], dtype=np.float32))
-    if not coords:
-        return np.zeros((1, 0, 2), np.float32), np.zeros((1, 0), np.float32)
-    all_coords = np.concatenate(coords)
-    if not np.isfinite(all_coords).all():
-        raise ValueError("prompt coordinates must be finite numbers")
-    return all_coords[None], np.concatenate(labels)[None]
 
 
 class TorchPredictor(Predictor):
@@ -126,15 +84,7 @@ class TorchPredictor(Predictor):
         coords, labels = build_prompt_arrays(
             points, box, embedding.original_size, embedding.input_size
         )
-        if mask_input is None:
-            mask = np.zeros((1, 1, LOW_RES_SIZE, LOW_RES_SIZE), np.float32)
-            has_mask = np.zeros((1,), np.float32)
-        else:
-            mask = np.asarray(mask_input, dtype=np.float32)
-            if mask.shape not in ((LOW_RES_SIZE, LOW_RES_SIZE), (1, LOW_RES_SIZE, LOW_RES_SIZE)):
-                raise ValueError(f"mask_input must be 256x256 low-res logits, not {mask.shape}")
-            mask = mask.reshape(1, 1, LOW_RES_SIZE, LOW_RES_SIZE)
-            has_mask = np.ones((1,), np.float32)
+        mask, has_mask = decoder_mask_input(mask_input)
         dev = self._device
         with torch.inference_mode():
             masks, iou = self.model.decode(

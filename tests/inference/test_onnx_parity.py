@@ -24,7 +24,7 @@ def reference(request, fixtures_dir, onnx_export_root):
 
 
 def test_embedding_matches_reference(reference):
-    cases, predictor, embedding = reference
+    cases, _, embedding = reference
     assert embedding.original_size == cases.image.shape[:2]
     cases.check_embedding(embedding.features)
 

@@ -16,7 +16,8 @@ import torch
 from PIL import Image
 
 from samlabel.inference.api import ImageEmbedding
-from samlabel.inference.torch_backend import TorchPredictor, build_prompt_arrays
+from samlabel.inference.prompts import build_prompt_arrays
+from samlabel.inference.torch_backend import TorchPredictor
 from samlabel.sam.build import SamConfig, build_sam
 from samlabel.sam.image_encoder import ViTConfig
 
