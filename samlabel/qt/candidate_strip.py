@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWi
 from samlabel.inference.api import Prediction
 from samlabel.qt.overlays import mask_contours, mask_to_qimage, rgb_to_qimage
 
-THUMB_SIZE = 84
+THUMB_SIZE = 96
 
 
 def candidates_region(
@@ -59,7 +59,7 @@ def render_candidate(
     mask = prediction.mask_logits_for_view(index, (size, size), region) > 0
     pixmap = QPixmap.fromImage(base.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied))
     painter = QPainter(pixmap)
-    painter.drawImage(0, 0, mask_to_qimage(mask, color, 120))
+    painter.drawImage(0, 0, mask_to_qimage(mask, color, 150))
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     painter.setPen(QPen(QColor(255, 255, 255), 1.2))
     for polygon in mask_contours(mask):
@@ -103,6 +103,13 @@ class CandidateStrip(QWidget):
             self.buttons.append(button)
             self.score_labels.append(label)
         layout.addStretch(1)
+        self.hint = QLabel(
+            "Click: include · Right click / Shift+click: exclude · Drag: box\n"
+            "1 2 3 / Tab: choose · Enter / Space: accept · Esc: discard · Ctrl+Z: undo"
+        )
+        self.hint.setObjectName("candidateHint")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        layout.addWidget(self.hint)
         self.selected = -1
         self.scores: list[float] = []
         self.show_prediction(None, None, 0)

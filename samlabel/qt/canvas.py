@@ -245,7 +245,7 @@ class ImageCanvas(QWidget):
             return self._live_cache
         logits = self._prediction.mask_logits_for_view(self._live_index, view_size, region)
         self._live_mask = logits > 0.0
-        image = mask_to_qimage(self._live_mask, self._live_color, 105)
+        image = mask_to_qimage(self._live_mask, self._live_color, 135)
         outlines = mask_contours(self._live_mask)
         self._live_cache = (key, image, outlines)
         return self._live_cache
@@ -316,13 +316,17 @@ class ImageCanvas(QWidget):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             painter.drawImage(QRectF(0, 0, width, height), view.overlay.image)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            pen = QPen(view.color.lighter(135) if view.selected else view.color)
-            pen.setCosmetic(True)
-            pen.setWidthF(3.0 if view.selected else 1.6)
-            painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            for polygon in view.overlay.outlines:
-                painter.drawPolyline(polygon)
+            # A dark halo under the coloured outline keeps it visible on any background,
+            # including an object of the category's own colour.
+            width = 3.0 if view.selected else 1.6
+            for color, pen_width in ((QColor(0, 0, 0, 150), width + 2.0), (view.color, width)):
+                pen = QPen(color.lighter(140) if view.selected and color is view.color else color)
+                pen.setCosmetic(True)
+                pen.setWidthF(pen_width)
+                painter.setPen(pen)
+                for polygon in view.overlay.outlines:
+                    painter.drawPolyline(polygon)
             painter.restore()
 
     def _paint_live(self, painter: QPainter) -> None:
