@@ -16,10 +16,12 @@ def test_screenshot_script_draws_the_window_with_a_mask(qtbot, tmp_path: Path) -
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(["--out", str(tmp_path)]) == 0
-    window = np.asarray(Image.open(tmp_path / "window.png").convert("RGB"))
+    with Image.open(tmp_path / "window.png") as image:
+        window = np.asarray(image.convert("RGB"))
     assert window.shape[0] >= 800 and window.shape[1] >= 1400
     for name in ("candidates.png", "layers.png"):
-        assert Image.open(tmp_path / name).size[0] > 200
+        with Image.open(tmp_path / name) as image:
+            assert image.size[0] > 200
     # The colour-region stand-in segments the scene's house: its prompts are on it.
     predictor = module.ColourRegionPredictor()
     scene = module.draw_scene()
