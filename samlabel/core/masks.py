@@ -82,26 +82,30 @@ def _runs_from_string(counts: bytes) -> np.ndarray:
     sign-extended from bit 0x10 of its last character; numbers after the second are deltas
     to the number two places before.
     """
-    chars = np.frombuffer(counts, dtype=np.uint8).astype(np.int64) - 48
-    if chars.size == 0:
+    c = np.frombuffer(counts, dtype=np.uint8) - np.uint8(48)  # wraps below "0" to > 63
+    if c.size == 0:
         return np.zeros(0, dtype=np.int64)
-    if (chars < 0).any() or (chars > 63).any():
+    if c.max() > 63:
         raise ValueError("RLE counts string holds characters outside the COCO alphabet")
-    last = (chars & 0x20) == 0
-    if not last[-1]:
+    ends = np.flatnonzero(c < 32)  # bit 0x20 clear: the last character of a number
+    if ends.size == 0 or ends[-1] != c.size - 1:
         raise ValueError("RLE counts string ends in the middle of a number")
-    starts = np.flatnonzero(np.concatenate(([True], last[:-1])))
-    number = np.cumsum(np.concatenate(([0], last[:-1].astype(np.int64))))
-    digit = np.arange(chars.size) - starts[number]
-    values = np.add.reduceat((chars & 0x1F) << (5 * digit), starts)
-    lengths = digit[last] + 1
-    negative = (chars[last] & 0x10) != 0
-    values[negative] -= np.int64(1) << (5 * lengths[negative])
-    runs = values.copy()
+    if ends.size == c.size:  # every number is one character
+        values = (c & 31).astype(np.int64)
+        values[(c & 16) != 0] -= 32
+    else:
+        starts = np.empty_like(ends)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        lengths = ends - starts + 1
+        digit = np.arange(c.size) - np.repeat(starts, lengths)
+        values = np.add.reduceat((c & 31).astype(np.int64) << (5 * digit), starts)
+        negative = (c[ends] & 16) != 0
+        values[negative] -= np.int64(1) << (5 * lengths[negative])
     # runs[m] = values[m] + runs[m - 2] for m > 2: running sums over each parity from 1 and 2.
-    runs[1::2] = np.cumsum(values[1::2])
-    runs[2::2] = np.cumsum(values[2::2])
-    return runs
+    values[1::2] = np.cumsum(values[1::2])
+    values[2::2] = np.cumsum(values[2::2])
+    return values
 
 
 def _encode_band(crop: np.ndarray, y0: int, x0: int, height: int, width: int) -> Rle:

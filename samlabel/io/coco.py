@@ -16,15 +16,13 @@ computed from the mask. The annotations are written in draw order.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from samlabel.core.document import Document, annotation_from_rle
 from samlabel.core.errors import AnnotationFileError
-from samlabel.core.jsonsafe import check_json_safe
-from samlabel.core.masks import Rle, check_rle, decode_rle, rle_from_counts
+from samlabel.core.masks import Rle, check_rle, rle_from_counts
 from samlabel.core.model import (
     PALETTE,
     Annotation,
@@ -34,12 +32,28 @@ from samlabel.core.model import (
     normalize_color,
 )
 from samlabel.core.state import DocumentState
-from samlabel.io.atomic import atomic_write_bytes
-from samlabel.io.polygons import mask_to_polygons, polygons_to_rle
+from samlabel.io.coco_write import (
+    _SECTIONS,
+    SCHEMA_MAJOR,
+    SCHEMA_VERSION,
+    CocoSerializer,
+    coco_dict,
+    dumps_coco,
+    save_coco,
+)
+from samlabel.io.polygons import polygons_to_rle
 
-#: Version of samlabel's fields in the file, "MAJOR.MINOR". A newer MAJOR opens read-only.
-SCHEMA_VERSION = "1.0"
-SCHEMA_MAJOR = 1
+__all__ = [
+    "SCHEMA_MAJOR",
+    "SCHEMA_VERSION",
+    "CocoSerializer",
+    "LoadedCoco",
+    "coco_dict",
+    "dumps_coco",
+    "load_coco",
+    "parse_coco",
+    "save_coco",
+]
 
 _IMAGE_KEYS = {"id", "file_name", "width", "height", "samlabel_status"}
 _CATEGORY_KEYS = {"id", "name", "supercategory", "samlabel_color"}
@@ -55,7 +69,6 @@ _ANNOTATION_KEYS = {
     "samlabel_prompts",
     "samlabel_created",
 }
-_SECTIONS = ("images", "categories", "annotations")
 
 
 @dataclass
@@ -301,95 +314,3 @@ def load_coco(path: str | Path) -> LoadedCoco:
             path,
         ) from None
     return parse_coco(data, path)
-
-
-def _segmentation(annotation: Annotation, polygons: bool) -> Any:
-    if polygons and not annotation.iscrowd:
-        outline = mask_to_polygons(decode_rle(annotation.rle))
-        if outline is not None:
-            return outline
-    return annotation.rle.to_coco()
-
-
-def coco_dict(
-    state: DocumentState | Document,
-    foreign: Mapping[str, Any] | None = None,
-    polygons: bool = False,
-) -> dict[str, Any]:
-    """The COCO JSON object of a document state (foreign top-level keys first)."""
-    if isinstance(state, Document):
-        state = state.state
-    data: dict[str, Any] = {k: v for k, v in (foreign or {}).items() if k not in _SECTIONS}
-    info = data.get("info")
-    info = dict(info) if isinstance(info, dict) else {}
-    info["samlabel_schema_version"] = SCHEMA_VERSION
-    data["info"] = info
-    data["images"] = [
-        {
-            "id": i.id,
-            "file_name": i.file_name,
-            "width": i.width,
-            "height": i.height,
-            **i.extra,
-            "samlabel_status": i.status.value,
-        }
-        for i in state.images
-    ]
-    data["categories"] = [
-        {
-            "id": c.id,
-            "name": c.name,
-            "supercategory": c.supercategory if c.supercategory is not None else "",
-            **c.extra,
-            "samlabel_color": c.color,
-        }
-        for c in state.categories
-    ]
-    annotations = []
-    for a in state.annotations:
-        entry = {
-            "id": a.id,
-            "image_id": a.image_id,
-            "category_id": a.category_id,
-            "segmentation": _segmentation(a, polygons),
-            "area": a.area,
-            "bbox": list(a.bbox),
-            "iscrowd": int(a.iscrowd),
-            **a.extra,
-        }
-        for key, value in (
-            ("samlabel_score", a.score),
-            ("samlabel_prompts", a.prompts),
-            ("samlabel_created", a.created),
-        ):
-            if value is not None:
-                entry[key] = value
-        annotations.append(entry)
-    data["annotations"] = annotations
-    return data
-
-
-def dumps_coco(data: Mapping[str, Any], path: str | Path = "<memory>") -> bytes:
-    """Serialise after checking every value is plain JSON (no NaN, inf or numpy scalars)."""
-    try:
-        check_json_safe(data)
-    except ValueError as error:
-        raise AnnotationFileError(
-            f"{path}: not saved, nothing was written: {error}.", path
-        ) from None
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-
-
-def save_coco(
-    document: Document | DocumentState,
-    path: str | Path,
-    foreign: Mapping[str, Any] | None = None,
-    polygons: bool = False,
-    backup: bool = False,
-) -> None:
-    """Write a document atomically as COCO JSON (RLE masks, or polygons where possible).
-
-    With ``backup`` the file being replaced is kept as ``<name>.bak``.
-    """
-    data = coco_dict(document, foreign, polygons)
-    atomic_write_bytes(Path(path), dumps_coco(data, path), backup=backup)

@@ -25,7 +25,8 @@ from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
 from samlabel.core.state import DocumentChanged
 from samlabel.io.atomic import remove_stale_temp_files
-from samlabel.io.coco import SCHEMA_MAJOR, LoadedCoco, load_coco, save_coco
+from samlabel.io.coco import SCHEMA_MAJOR, LoadedCoco, load_coco
+from samlabel.io.coco_write import CocoSerializer, save_coco, save_state
 from samlabel.io.lock import AnnotationLock, LockOwner
 
 
@@ -57,6 +58,7 @@ class AnnotationStore:
         self.removed_temp_files: list[Path] = []
         self._lock = lock
         self._save_lock = threading.Lock()
+        self._serializer = CocoSerializer()
         self._saved_revision = self.document.revision
         self._due: float | None = None
         self._unsubscribe = self.document.subscribe(self._on_change)
@@ -153,7 +155,10 @@ class AnnotationStore:
             raise AnnotationFileError(f"{self.path}: not saved: {self.read_only_reason}", self.path)
         with self._save_lock:
             revision, state = self.document.versioned_state
-            save_coco(state, self.path, self.foreign, polygons=polygons, backup=True)
+            if polygons:
+                save_coco(state, self.path, self.foreign, polygons=True, backup=True)
+            else:
+                save_state(self._serializer, state, self.path, self.foreign)
             self._saved_revision = revision
             if revision == self.document.revision:
                 self._due = None

@@ -80,6 +80,10 @@ CASES = {
         _set(["annotations", 0, "segmentation"], {"size": [3, 4], "counts": "12"}),
         "broken RLE",
     ),
+    "compressed RLE with foreign characters": (
+        _set(["annotations", 0, "segmentation"], {"size": [3, 4], "counts": "1 ~"}),
+        "outside the COCO alphabet",
+    ),
     "polygon with 2 points": (
         _set(["annotations", 0, "segmentation"], [[0, 0, 3, 2]]),
         "at least 3",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,8 +17,16 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from samlabel.core.document import Document
+from samlabel.core.errors import AnnotationFileError
 from samlabel.core.masks import empty_mask, encode_mask
-from samlabel.io.coco import coco_dict, dumps_coco, load_coco, parse_coco, save_coco
+from samlabel.io.coco import (
+    CocoSerializer,
+    coco_dict,
+    dumps_coco,
+    load_coco,
+    parse_coco,
+    save_coco,
+)
 from samlabel.io.polygons import mask_to_polygons, polygons_to_rle
 from tests.core.test_document import H, W, _apply, _ops
 
@@ -259,3 +268,18 @@ def test_any_edited_document_survives_save_and_load_exactly(ops):
     assert loaded.document.state.images == doc.state.images
     assert loaded.document.state.categories == doc.state.categories
     assert loaded.document.state.annotations == doc.state.annotations
+
+
+def test_the_caching_serializer_writes_the_same_bytes_and_reencodes_only_changes():
+    doc = _document_with([np.eye(8, dtype=bool), np.tri(8, dtype=bool)])
+    foreign = {"info": {"year": 2026}, "licenses": []}
+    serializer = CocoSerializer()
+    assert serializer.dumps(doc.state, foreign) == dumps_coco(coco_dict(doc, foreign))
+    doc.set_category(1, 1)
+    doc.brush_stroke(2, [(1.0, 6.0)], 1.5, erase=True)
+    doc.add_category("late")
+    assert serializer.dumps(doc.state, foreign) == dumps_coco(coco_dict(doc, foreign))
+    # A bad value in one new annotation is found with its position, nothing is cached for it.
+    bad = replace(doc.annotations[1], prompts={"x": float("nan")})
+    with pytest.raises(AnnotationFileError, match=r"annotations\[1\]\.samlabel_prompts\.x is nan"):
+        serializer.dumps(replace(doc.state, annotations=(doc.annotations[0], bad)))
