@@ -79,6 +79,20 @@ class Prediction:
         """``(K, H, W)`` bool masks at the original image size."""
         return self.mask_logits > 0.0
 
+    def full_mask(self, index: int) -> np.ndarray:
+        """``(H, W)`` bool mask ``index`` at the original size (for saving), computed alone.
+
+        Same values as ``masks[index]`` without upsampling the other candidates.
+        """
+        if "masks" in self.__dict__:
+            return self.masks[index]
+        from samlabel.inference.postprocess import upsample_logits
+
+        logits = upsample_logits(
+            self.low_res_logits[index : index + 1], self.input_size, self.original_size
+        )
+        return logits[0] > 0.0
+
     def best_index(self) -> int:
         """Index of the mask with the highest score."""
         return int(np.argmax(self.scores))

@@ -36,7 +36,20 @@ class OnnxPredictor(Predictor):
 
     backend = "onnxruntime"
 
-    def __init__(self, folder: OnnxModelFolder, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        folder: OnnxModelFolder,
+        threads: int | None = None,
+        decoder_precision: str = "fp32",
+    ) -> None:
+        """Open the sessions of ``folder``.
+
+        Args:
+            folder: a checked folder of exported ONNX files.
+            threads: CPU threads per session (default: ONNX Runtime's choice, all cores).
+            decoder_precision: ``"fp32"`` or ``"int8"`` (a dynamically quantised per-click
+                decoder: faster, slightly different masks; see ``samlabel bench``).
+        """
         self.folder = folder
         self.model_name = folder.model_name
         self.model_id = folder.model_id
@@ -49,7 +62,15 @@ class OnnxPredictor(Predictor):
         self._decoder_prompt = None
         if "decoder_image" in folder.files and "decoder_prompt" in folder.files:
             self._decoder_image = _session(folder.files["decoder_image"], threads)
-            self._decoder_prompt = _session(folder.files["decoder_prompt"], threads)
+            prompt_path = folder.files["decoder_prompt"]
+            if decoder_precision == "int8":
+                from samlabel.inference.quantize import ensure_int8_decoder
+
+                prompt_path = ensure_int8_decoder(prompt_path)
+            elif decoder_precision != "fp32":
+                raise InferenceError(f"unknown decoder precision {decoder_precision!r}")
+            self._decoder_prompt = _session(prompt_path, threads)
+        self.decoder_precision = decoder_precision
 
     def encode(self, image: np.ndarray) -> ImageEmbedding:
         """Embedding of ``image`` (``HxW`` or ``HxWxC``, uint8 or uint16)."""

@@ -148,9 +148,43 @@ def export_checkpoint(
     checkpoint: Path, out_dir: Path, digest: str, report: ProgressCallback
 ) -> None:
     """Load ``checkpoint``, write the ONNX files and manifest into ``out_dir``, verify them."""
+    from samlabel.sam.checkpoint import load_sam_model
+
+    report("Loading the model", 0.05)
+    model, info = load_sam_model(checkpoint)
+    export_model(
+        model,
+        out_dir,
+        model_name=info.name,
+        manifest_extra={
+            "encoder_kind": info.encoder_kind,
+            "checkpoint_sha256": digest,
+            "checkpoint_file": checkpoint.name,
+        },
+        report=report,
+    )
+
+
+def export_model(
+    model,
+    out_dir: Path,
+    model_name: str,
+    manifest_extra: dict | None = None,
+    report: ProgressCallback | None = None,
+    verify: bool = True,
+) -> None:
+    """Write the ONNX files of a :class:`~samlabel.sam.sam_model.SamModel` and a manifest.
+
+    Args:
+        model: the torch model (put in eval mode here).
+        out_dir: an existing, empty folder.
+        model_name: human name for the manifest.
+        manifest_extra: more manifest entries (checkpoint digest, encoder kind).
+        report: progress callback ``(message, fraction)``.
+        verify: run both and compare (:func:`verify_export`); raise when they differ.
+    """
     import torch
 
-    from samlabel.sam.checkpoint import load_sam_model
     from samlabel.sam.onnx_modules import (
         DecoderImageSide,
         DecoderPromptSide,
@@ -159,20 +193,16 @@ def export_checkpoint(
         example_decoder_inputs,
     )
 
-    report("Loading the model", 0.05)
-    model, info = load_sam_model(checkpoint)
+    report = report or (lambda message, fraction: None)
     model.eval()
-    encoder = EncoderForExport(model)
-    decoder = FullDecoder(model)
     image_side = DecoderImageSide(model)
-    prompt_side = DecoderPromptSide(model)
     embedding, coords, labels, mask, has_mask = example_decoder_inputs()
     with torch.no_grad():
         keys, values = image_side(embedding)
 
     report("Converting the image encoder (once per model)", 0.1)
     _export(
-        encoder,
+        EncoderForExport(model),
         (torch.zeros(1, 3, 1024, 1024),),
         out_dir / "encoder.onnx",
         ["image"],
@@ -181,7 +211,7 @@ def export_checkpoint(
     )
     report("Converting the mask decoder", 0.5)
     _export(
-        decoder,
+        FullDecoder(model),
         (embedding, coords, labels, mask, has_mask),
         out_dir / "decoder.onnx",
         DECODER_INPUTS,
@@ -197,23 +227,21 @@ def export_checkpoint(
         points_axis=None,
     )
     _export(
-        prompt_side,
+        DecoderPromptSide(model),
         (embedding, keys, values, coords, labels),
         out_dir / "decoder_prompt.onnx",
         ["image_embeddings", "layer0_keys", "layer0_values", "point_coords", "point_labels"],
         DECODER_OUTPUTS,
         points_axis={3: 1, 4: 1},
     )
-
-    report("Checking the converted model against the original", 0.7)
-    verify_export(model, out_dir)
+    if verify:
+        report("Checking the converted model against the original", 0.7)
+        verify_export(model, out_dir)
     manifest = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
-        "model_name": info.name,
-        "encoder_kind": info.encoder_kind,
-        "checkpoint_sha256": digest,
-        "checkpoint_file": checkpoint.name,
+        "model_name": model_name,
+        **(manifest_extra or {}),
         "files": {
             "encoder": "encoder.onnx",
             "decoder": "decoder.onnx",

@@ -93,3 +93,34 @@ def example_decoder_inputs(num_points: int = 3, seed: int = 0):
     mask = torch.randn(1, 1, 256, 256, generator=generator)
     has_mask = torch.ones(1)
     return embedding, coords, labels, mask, has_mask
+
+
+class DecoderWithUpsampling(nn.Module):
+    """The naive decoder, as Meta's ONNX export builds it: masks upsampled to the original
+    image size inside the graph. Used only to measure what keeping upsampling out saves.
+
+    Extra input ``orig_im_size`` ``(2,)`` float ``(H, W)``; outputs ``(iou (1, 4),
+    masks (1, 4, H, W) logits)``.
+    """
+
+    def __init__(self, model: SamModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input, orig_im_size
+    ):
+        low_res, iou = self.model.decode(
+            image_embeddings, point_coords, point_labels, mask_input, has_mask_input
+        )
+        masks = nn.functional.interpolate(
+            low_res, size=(1024, 1024), mode="bilinear", align_corners=False
+        )
+        scale = 1024.0 / orig_im_size.max()
+        resized = (orig_im_size * scale + 0.5).floor().to(torch.int64)
+        masks = masks[..., : resized[0], : resized[1]]
+        size = orig_im_size.to(torch.int64)
+        masks = nn.functional.interpolate(
+            masks, size=(size[0], size[1]), mode="bilinear", align_corners=False
+        )
+        return iou, masks
