@@ -25,21 +25,25 @@ def load_model(path: Path, backend: str = "auto"):
     return load_predictor(path, backend=backend)
 
 
-def _setup_logging() -> Path | None:
-    """Log to stderr and to ``cache_dir()/samlabel.log`` (the file the error message cites)."""
+def _setup_logging() -> tuple[Path | None, list[logging.Handler]]:
+    """Log to stderr and to ``cache_dir()/samlabel.log`` (the file error messages cite).
+
+    Returns the log file (None when it cannot be written) and the handlers added to the
+    ``samlabel`` logger, for :func:`run_app` to remove when the window closes.
+    """
     handlers: list[logging.Handler] = [logging.StreamHandler()]
-    log_path = cache_dir() / "samlabel.log"
+    log_path: Path | None = cache_dir() / "samlabel.log"
     try:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_path, encoding="utf-8"))
     except OSError:
         log_path = None
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=handlers,
-    )
-    return log_path
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return log_path, handlers
 
 
 def create_window(
@@ -83,7 +87,7 @@ def run_app(args: argparse.Namespace) -> int:
     from samlabel.qt.compat import protect_none_refcount
     from samlabel.qt.exception_hook import ExceptionReporter, install_exception_hooks
 
-    log_path = _setup_logging()
+    log_path, log_handlers = _setup_logging()
     protect_none_refcount()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("samlabel")
@@ -117,3 +121,6 @@ def run_app(args: argparse.Namespace) -> int:
         return int(app.exec())
     finally:
         restore_hooks()
+        for handler in log_handlers:
+            log.removeHandler(handler)
+            handler.close()
