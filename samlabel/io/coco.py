@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from samlabel.core.document import Document, annotation_from_rle
+from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
-from samlabel.core.masks import Rle, check_rle, rle_from_counts
+from samlabel.core.masks import Rle, rle_from_counts, scan_rles
 from samlabel.core.model import (
     PALETTE,
     Annotation,
@@ -181,12 +181,11 @@ def _parse_segmentation(seg: Any, image: ImageRecord, where: str) -> Rle:
                 f"{image.file_name!r} is {height}x{width}"
             )
         if isinstance(counts, str):
-            rle = Rle((height, width), counts.encode("ascii", errors="replace"))
+            # Checked later, all strings at once (pycocotools would accept a wrong size).
             try:
-                check_rle(rle)  # pycocotools would silently accept a wrong-sized string
-            except ValueError as error:
-                raise _Problem(f"{where} has a broken RLE: {error}") from None
-            return rle
+                return Rle((height, width), counts.encode("ascii"))
+            except UnicodeEncodeError:
+                raise _Problem(f"{where} has RLE counts with non-ASCII characters") from None
         if isinstance(counts, list) and all(_is_int(v) for v in counts):
             try:
                 return rle_from_counts(counts, height, width)
@@ -211,7 +210,10 @@ def _parse_segmentation(seg: Any, image: ImageRecord, where: str) -> Rle:
 def _parse_annotations(
     entries: list, images: dict[int, ImageRecord], categories: dict[int, Category]
 ) -> tuple[Annotation, ...]:
-    annotations, seen = [], set()
+    seen: set[int] = set()
+    rles: list[Rle] = []
+    places: list[str] = []
+    fields: list[dict[str, Any]] = []
     for n, entry in enumerate(entries):
         where = f"annotations[{n}]"
         annotation_id = _get(entry, "id", _is_int, "an integer", where)
@@ -238,19 +240,31 @@ def _parse_annotations(
         if prompts is not None and not isinstance(prompts, dict):
             raise _Problem(f"{where} has samlabel_prompts that are not an object")
         created = entry.get("samlabel_created")
-        annotation = annotation_from_rle(
-            annotation_id,
-            image_id,
-            category_id,
-            rle,
-            score=None if score is None else float(score),
-            prompts=prompts,
-            created=created if isinstance(created, str) else None,
-            iscrowd=bool(iscrowd),
-            extra=_extra(entry, _ANNOTATION_KEYS),
+        rles.append(rle)
+        places.append(where)
+        fields.append(
+            {
+                "id": annotation_id,
+                "image_id": image_id,
+                "category_id": category_id,
+                "score": None if score is None else float(score),
+                "prompts": prompts,
+                "created": created if isinstance(created, str) else None,
+                "iscrowd": bool(iscrowd),
+                "extra": _extra(entry, _ANNOTATION_KEYS),
+            }
         )
-        annotations.append(annotation)
-    return tuple(annotations)
+    scan = scan_rles(rles)
+    if scan.invalid:
+        first = scan.invalid[0]
+        height, width = rles[first].size
+        raise _Problem(
+            f"{places[first]} has a broken RLE: its counts do not describe a {height}x{width} mask"
+        )
+    return tuple(
+        Annotation(rle=rle, area=area, bbox=box, **f)
+        for rle, area, box, f in zip(rles, scan.areas, scan.bboxes, fields, strict=True)
+    )
 
 
 def parse_coco(data: Any, path: str | Path = "<memory>") -> LoadedCoco:

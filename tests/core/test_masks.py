@@ -112,3 +112,39 @@ def test_decode_of_a_mask_with_very_many_runs():
     rle = masks.encode_mask(checker)
     assert len(masks.counts_from_string(rle.counts)) // 2 > masks._LOOP_RUNS
     np.testing.assert_array_equal(rle.decode(), checker)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cases=st.lists(
+        st.tuples(
+            _masks(12), st.sampled_from(["ok", "cut", "noise", "drop"]), st.binary(max_size=6)
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    chunk=st.integers(1, 200),
+)
+def test_batch_scan_agrees_with_the_single_check(cases, chunk):
+    """Valid and broken counts strings: scan_rles says what check_rle says, area for area."""
+    rles = []
+    for mask, damage, noise in cases:
+        rle = masks.encode_mask(mask)
+        counts = rle.counts
+        if damage == "cut":
+            counts = counts[:-1]
+        elif damage == "noise":
+            counts = noise
+        elif damage == "drop" and len(counts) > 1:
+            counts = counts[: len(counts) // 2] + counts[len(counts) // 2 + 1 :]
+        rles.append(masks.Rle(rle.size, counts))
+    scan = masks.scan_rles(rles, chunk_chars=chunk)
+    for i, rle in enumerate(rles):
+        try:
+            masks.check_rle(rle)
+        except ValueError:
+            assert i in scan.invalid
+            continue
+        assert i not in scan.invalid
+        assert scan.areas[i] == rle.area
+        assert scan.bboxes[i] == rle.bbox

@@ -82,7 +82,7 @@ CASES = {
     ),
     "compressed RLE with foreign characters": (
         _set(["annotations", 0, "segmentation"], {"size": [3, 4], "counts": "1 ~"}),
-        "outside the COCO alphabet",
+        "broken RLE",
     ),
     "polygon with 2 points": (
         _set(["annotations", 0, "segmentation"], [[0, 0, 3, 2]]),
