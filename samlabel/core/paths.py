@@ -12,6 +12,7 @@ read-only models folder can point elsewhere:
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -39,3 +40,19 @@ def models_dir() -> Path:
 def config_dir() -> Path:
     """Folder of settings files."""
     return _from_env_or("SAMLABEL_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME))
+
+
+def bundled_models_dir() -> Path | None:
+    """The read-only ``models`` folder shipped inside a PyInstaller build, if there is one.
+
+    A frozen app unpacks its data under ``sys._MEIPASS``; the build script copies a model
+    (an exported ONNX folder or a checkpoint) to ``<_MEIPASS>/models``. None when not frozen
+    or when the build bundled no model.
+    """
+    if not getattr(sys, "frozen", False):
+        return None
+    base = getattr(sys, "_MEIPASS", None)
+    if not base:
+        return None
+    folder = Path(base) / "models"
+    return folder if folder.is_dir() else None
