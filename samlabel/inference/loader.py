@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,17 @@ def cuda_available() -> bool:
 
         return bool(torch.cuda.is_available()) and torch.cuda.device_count() > 0
     except Exception:  # a broken driver must not stop the CPU path
+        return False
+
+
+def torch_available() -> bool:
+    """Whether torch can be imported here (a "lite" packaged build leaves it out).
+
+    Asks the import system instead of importing torch, which costs seconds at startup.
+    """
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
         return False
 
 
@@ -61,6 +73,15 @@ def load_predictor(
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path} does not exist.", path)
+    if not path.is_dir() and not torch_available():
+        # Reading a checkpoint (and exporting it to ONNX) needs torch; say so plainly.
+        raise CheckpointError(
+            f"{path} is a PyTorch checkpoint, but this samlabel build has no PyTorch: it opens "
+            "only exported ONNX model folders. Open the checkpoint once in a full samlabel "
+            "installation (with PyTorch), which exports it to an ONNX model folder, and open "
+            "that folder here; or use the full build.",
+            path,
+        )
     chosen = choose_backend(backend, path)
     if chosen == "torch":
         if path.is_dir():
