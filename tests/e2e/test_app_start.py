@@ -44,10 +44,16 @@ def _run_and_inspect(qtbot, argv: list[str], wait_for) -> dict:
     guard.setSingleShot(True)
     guard.timeout.connect(QApplication.instance().quit)
     guard.start(60_000)
+    app = QApplication.instance()
+    # Closing the last window would post a Quit event that outlives this app.exec() and
+    # makes every later event loop of the test session return at once.
+    quit_on_close = app.quitOnLastWindowClosed()
+    app.setQuitOnLastWindowClosed(False)
     try:
         assert main(argv) == 0
     finally:
         guard.stop()
+        app.setQuitOnLastWindowClosed(quit_on_close)
         sys.excepthook = restore
     assert seen, "the window never got there"
     return seen
