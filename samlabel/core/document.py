@@ -50,7 +50,11 @@ class Document(CategoryEditing):
         """
         next_id = self._state.next_image_id
         new = []
+        names = {image.file_name for image in self.images}
         for file_name, width, height in records:
+            if file_name in names:
+                raise ValueError(f"image {file_name!r} is already in the document")
+            names.add(file_name)
             if width < 1 or height < 1:
                 raise ValueError(f"image {file_name!r} has an empty size {width}x{height}")
             new.append(ImageRecord(next_id, file_name, int(width), int(height)))

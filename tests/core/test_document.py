@@ -244,3 +244,11 @@ def test_a_group_of_operations_is_one_undo_step(doc):
     assert doc.state == before and not doc.can_undo
     assert doc.redo()
     assert doc.state == after and doc.annotation(ann.id) == ann
+
+
+def test_an_image_cannot_be_added_twice(doc):
+    with pytest.raises(ValueError, match="already in the document"):
+        doc.add_image("a.png", W, H)
+    with pytest.raises(ValueError, match="already in the document"):
+        doc.add_images([("c.png", W, H), ("c.png", W, H)])
+    assert [i.file_name for i in doc.images] == ["a.png", "b.png"]
