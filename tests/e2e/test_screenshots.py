@@ -6,11 +6,13 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "screenshots.py"
 
 
+@pytest.mark.slow
 def test_screenshot_script_draws_the_window_with_a_mask(qtbot, tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("screenshots", SCRIPT)
     module = importlib.util.module_from_spec(spec)

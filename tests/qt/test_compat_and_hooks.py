@@ -51,6 +51,37 @@ def test_exceptions_are_logged_and_shown_once(qtbot, caplog) -> None:
     assert sys.excepthook is not None and threading.excepthook is not reporter
 
 
+def test_exception_in_a_slot_or_shortcut_is_reported_and_the_app_carries_on(qtbot) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QAction, QKeySequence
+    from PySide6.QtWidgets import QWidget
+
+    shown: list[str] = []
+    reporter = ExceptionReporter(lambda title, text: shown.append(text))
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    action = QAction(widget)
+    action.setShortcut(QKeySequence("K"))
+    widget.addAction(action)
+
+    def broken() -> None:
+        raise RuntimeError("handler bug")
+
+    action.triggered.connect(broken)
+    restore = install_exception_hooks(reporter)
+    try:
+        QTimer.singleShot(0, broken)
+        qtbot.wait(50)
+        action.trigger()
+        ticks = []
+        QTimer.singleShot(0, lambda: ticks.append(1))
+        qtbot.waitUntil(lambda: bool(ticks and shown), timeout=2000)
+    finally:
+        restore()
+    assert reporter.count == 2 and len(shown) == 1  # logged twice, shown once
+    assert "handler bug" in shown[0]
+
+
 def test_settings_round_trip_and_bad_values(tmp_path) -> None:
     path = tmp_path / "s.ini"
     settings = SettingsStore(path)
