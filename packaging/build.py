@@ -1,0 +1,190 @@
+"""Build the samlabel app with PyInstaller, then check that the result starts.
+
+Usage::
+
+    python packaging/build.py [--lite] [--model [NAME=]PATH ...] [--dist DIR] [--work DIR]
+                              [--no-check]
+
+Writes ``<dist>/samlabel/`` (default ``dist/samlabel`` in the repository, which git ignores).
+After building it runs the app headless (``QT_QPA_PLATFORM=offscreen``): ``--help``,
+``models list``, the window for a few seconds, and ``predict`` on a drawn test image with each
+bundled model. Prints the build time and the size.
+Exit code 0 when the build and every check succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import bundle_options  # noqa: E402  (next to this file, not an installed package)
+
+#: Seconds the window must stay up in the start check (a missing Qt plugin aborts at once).
+WINDOW_CHECK_SECONDS = 8.0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--lite", action="store_true", help="leave torch out: ONNX model folders only"
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="[NAME=]PATH",
+        help="bundle an exported ONNX model folder (or, full build only, a checkpoint); repeatable",
+    )
+    parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="output folder")
+    parser.add_argument(
+        "--work", type=Path, default=ROOT / "build" / "pyinstaller", help="PyInstaller work folder"
+    )
+    parser.add_argument("--no-check", action="store_true", help="skip running the built app")
+    return parser.parse_args(argv)
+
+
+def build(args: argparse.Namespace) -> Path:
+    """Run PyInstaller on samlabel.spec; returns the app folder ``<dist>/samlabel``."""
+    command = [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        str(HERE / "samlabel.spec"),
+        "--noconfirm",
+        "--clean",
+        "--log-level=WARN",
+        "--distpath",
+        str(args.dist),
+        "--workpath",
+        str(args.work),
+        "--",
+    ]
+    if args.lite:
+        command.append("--lite")
+    for text in args.model:
+        command += ["--model", text]
+    subprocess.run(command, check=True, cwd=ROOT)
+    return args.dist / "samlabel"
+
+
+def executable(app: Path, cli: bool = True) -> Path:
+    """The command-line (``cli``) or window executable in the app folder.
+
+    They are one file on Linux; Windows and macOS builds have a console-less ``samlabel``
+    and a ``samlabel-cli`` for the terminal.
+    """
+    suffix = ".exe" if sys.platform == "win32" else ""
+    console = app / f"samlabel-cli{suffix}"
+    return console if cli and console.exists() else app / f"samlabel{suffix}"
+
+
+def _run(command: list[str], env: dict[str, str], timeout: float = 900) -> str:
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command)} exited with {result.returncode}:\n{result.stdout}{result.stderr}"
+        )
+    return result.stdout
+
+
+def check(app: Path, models: list[bundle_options.BundledModel]) -> None:
+    """Run the built app headless; raises RuntimeError with its output when a check fails."""
+    exe = str(executable(app))
+    with tempfile.TemporaryDirectory(prefix="samlabel-check-") as temp:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+        for var, sub in (
+            ("SAMLABEL_CACHE_DIR", "cache"),
+            ("SAMLABEL_MODELS_DIR", "models"),
+            ("SAMLABEL_CONFIG_DIR", "config"),
+        ):
+            env[var] = str(Path(temp) / sub)
+
+        t0 = time.perf_counter()
+        out = _run([exe, "--help"], env)
+        print(f"check: --help ok ({time.perf_counter() - t0:.1f} s)")
+        if "usage: samlabel" not in out:
+            raise RuntimeError(f"unexpected --help output:\n{out}")
+        out = _run([exe, "models", "list"], env)
+        print("check: models list ok\n" + out.rstrip())
+
+        _check_window(str(executable(app, cli=False)), env)
+
+        for model in models:  # a checkpoint is exported to ONNX first: a minute or more
+            _check_predict(exe, env, app / "_internal" / "models" / model.name, Path(temp))
+
+
+def _check_window(exe: str, env: dict[str, str]) -> None:
+    """The window starts and stays up (Qt platform plugin, icons, stylesheet load)."""
+    process = subprocess.Popen(
+        [exe], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        process.wait(timeout=WINDOW_CHECK_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+        print(f"check: window up for {WINDOW_CHECK_SECONDS:.0f} s ok")
+        if "Could not load the Qt platform plugin" in output:
+            raise RuntimeError(f"the window could not load its Qt plugin:\n{output}") from None
+        return
+    output = process.stdout.read() if process.stdout else ""
+    raise RuntimeError(f"the window exited at once with {process.returncode}:\n{output}")
+
+
+def _check_predict(exe: str, env: dict[str, str], model: Path, temp: Path) -> None:
+    """``predict`` with a bundled model on a drawn image writes three masks."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 240), (40, 60, 90))
+    ImageDraw.Draw(image).ellipse((100, 60, 220, 180), fill=(230, 200, 60))
+    image_path, out_path = temp / "disc.png", temp / "masks.npz"
+    image.save(image_path)
+    t0 = time.perf_counter()
+    command = [exe, "predict", "--model", str(model), "--image", str(image_path)]
+    _run([*command, "--point", "160,120,1", "--out", str(out_path)], env)
+    with np.load(out_path) as result:
+        shape = result["masks"].shape
+    if shape != (3, 240, 320):
+        raise RuntimeError(f"predict wrote masks of shape {shape}, expected (3, 240, 320)")
+    print(f"check: predict with bundled {model.name} ok ({time.perf_counter() - t0:.1f} s)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        models = [bundle_options.parse_model(text, args.lite) for text in args.model]
+    except bundle_options.BundleError as error:
+        print(f"build: {error}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    try:
+        app = build(args)
+    except subprocess.CalledProcessError as error:
+        print(f"build: PyInstaller failed with exit code {error.returncode}", file=sys.stderr)
+        return 1
+    seconds = time.perf_counter() - t0
+    size = bundle_options.total_size([app])
+    variant = "lite (no torch)" if args.lite else "full"
+    print(f"built {variant} app in {seconds:.0f} s: {app} ({size / 2**20:.0f} MiB)")
+    if args.no_check:
+        return 0
+    try:
+        check(app, models)
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        print(f"check failed: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
