@@ -96,8 +96,29 @@ def _run(command: list[str], env: dict[str, str], timeout: float = 900) -> str:
     return result.stdout
 
 
+#: Files the app cannot work without, as globs under ``_internal`` (names differ by platform).
+REQUIRED_FILES = (
+    "samlabel/assets/dark.qss",
+    "samlabel/assets/icons/app.svg",
+    "PySide6/Qt/plugins/platforms/*",
+    "PySide6/Qt/plugins/imageformats/*qsvg*",  # the toolbar icons are SVG
+    "onnxruntime/capi/*onnxruntime*",
+)
+
+
+def check_files(app: Path, models: list[bundle_options.BundledModel]) -> None:
+    """The package data, Qt plugins, ONNX Runtime and bundled models are in the folder."""
+    internal = app / "_internal"
+    patterns = [*REQUIRED_FILES, *(f"models/{m.name}" for m in models)]
+    missing = [pattern for pattern in patterns if not any(internal.glob(pattern))]
+    if missing:
+        raise RuntimeError(f"missing from {internal}: {', '.join(missing)}")
+    print(f"check: {len(patterns)} required files present")
+
+
 def check(app: Path, models: list[bundle_options.BundledModel]) -> None:
     """Run the built app headless; raises RuntimeError with its output when a check fails."""
+    check_files(app, models)
     exe = str(executable(app))
     with tempfile.TemporaryDirectory(prefix="samlabel-check-") as temp:
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
