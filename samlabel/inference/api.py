@@ -133,6 +133,8 @@ class Predictor(abc.ABC):
     device: str = "cpu"
     #: Human name of the model, for example ``"SAM ViT-B"`` or ``"MobileSAM"``.
     model_name: str = ""
+    #: How the backend was picked, for example ``"chosen by measurement"`` ("" if asked for).
+    selection: str = ""
 
     @abc.abstractmethod
     def encode(self, image: np.ndarray) -> ImageEmbedding:
@@ -161,4 +163,5 @@ class Predictor(abc.ABC):
     def describe(self) -> str:
         """One line for the status bar: model, backend and device."""
         name = self.model_name or "model"
-        return f"{name} · {self.backend} on {self.device}"
+        line = f"{name} · {self.backend} on {self.device}"
+        return f"{line} ({self.selection})" if self.selection else line

@@ -10,7 +10,11 @@ from samlabel.core.errors import CheckpointError, InferenceError
 from samlabel.inference.api import Predictor
 
 #: Backends a user can ask for.
-BACKENDS = ("auto", "onnxruntime", "torch")
+BACKENDS = ("auto", "onnxruntime", "openvino", "torch")
+#: Precisions a user can ask for (which ones a backend and device offer is checked on load).
+PRECISIONS = ("fp32", "bf16", "fp16")
+#: Shown after the backend in ``describe()`` when ``auto`` picked it by calibration.
+CHOSEN_BY_MEASUREMENT = "chosen by measurement"
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -37,7 +41,11 @@ def torch_available() -> bool:
 
 
 def choose_backend(requested: str, path: Path) -> str:
-    """The backend ``auto`` means here: torch on a usable CUDA GPU, else ONNX Runtime."""
+    """The backend ``auto`` means before calibration: torch on a usable CUDA GPU, else ONNX.
+
+    ``"onnxruntime"`` for ``auto`` stands for "an exported ONNX folder": :func:`load_predictor`
+    then lets calibration choose between ONNX Runtime and OpenVINO when OpenVINO is installed.
+    """
     if requested not in BACKENDS:
         raise InferenceError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}.")
     if requested != "auto":
@@ -53,22 +61,33 @@ def load_predictor(
     device: str | None = None,
     progress: ProgressCallback | None = None,
     threads: int | None = None,
+    precision: str | None = None,
+    calibrate: bool = True,
 ) -> Predictor:
     """Load a SAM / MobileSAM checkpoint or a folder of exported ONNX files.
 
     Args:
         path: a ``.pth`` / ``.pt`` / ``.safetensors`` checkpoint (architecture read from the
             weights), or a folder written by the ONNX exporter.
-        backend: ``"auto"`` (torch on CUDA when a GPU is usable, ONNX Runtime on the CPU
-            otherwise), ``"onnxruntime"`` or ``"torch"``.
-        device: torch backend only: ``"cpu"``, ``"cuda"``, ``"cuda:1"``; default picks CUDA
-            when available.
-        progress: called with ``(message, fraction)`` during a first-time ONNX export.
-        threads: CPU threads for ONNX Runtime (default: all).
+        backend: ``"auto"``, ``"onnxruntime"``, ``"openvino"`` or ``"torch"``. ``auto`` takes
+            torch on a usable CUDA GPU; on the CPU it takes what calibration measured fastest
+            among ONNX Runtime and OpenVINO's devices and precisions that pass the quality
+            gate (measured once per model and machine, then read from the cache), or ONNX
+            Runtime when OpenVINO is not installed.
+        device: torch: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` (default: CUDA when available);
+            OpenVINO: ``"CPU"``, ``"GPU"``, ``"NPU"`` (default CPU).
+        progress: called with ``(message, fraction)`` during a first-time ONNX export and a
+            first-time calibration.
+        threads: CPU threads for ONNX Runtime and OpenVINO (default: all).
+        precision: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"`` (OpenVINO only, where the
+            device computes it). Giving a backend or a precision skips calibration.
+        calibrate: False: ``auto`` uses a stored calibration when there is one and ONNX
+            Runtime otherwise, without measuring.
 
     Raises:
         CheckpointError: the file is missing, unsafe, or not a SAM checkpoint.
-        InferenceError: the backend could not load or run the model.
+        InferenceError: the backend could not load or run the model, or the precision is not
+            available for it.
     """
     path = Path(path)
     if not path.exists():
@@ -82,22 +101,69 @@ def load_predictor(
             "that folder here; or use the full build.",
             path,
         )
+    if precision is not None and precision not in PRECISIONS:
+        raise InferenceError(
+            f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}."
+        )
     chosen = choose_backend(backend, path)
+    if backend == "auto" and precision not in (None, "fp32"):
+        chosen = "openvino"  # only OpenVINO offers reduced precisions
     if chosen == "torch":
         if path.is_dir():
             raise InferenceError(
                 f"{path} is a folder of ONNX files; the torch backend needs a checkpoint file.",
                 path,
             )
+        if precision not in (None, "fp32"):
+            raise InferenceError(
+                f"the torch backend runs in fp32 only; {precision} is offered by OpenVINO."
+            )
         from samlabel.inference.torch_backend import load_torch_predictor
 
         return load_torch_predictor(path, device=device)
+    folder = _onnx_folder(path, progress)
+    if chosen == "openvino":
+        from samlabel.inference.openvino_backend import OpenVinoPredictor
+
+        return OpenVinoPredictor(folder, device or "CPU", precision or "fp32", threads)
+    if precision not in (None, "fp32"):
+        raise InferenceError(
+            f"ONNX Runtime runs SAM in fp32 only; {precision} is offered by the OpenVINO "
+            "backend (--backend openvino)."
+        )
+    if backend == "auto":
+        return _calibrated(folder, path, threads, progress, calibrate)
     from samlabel.inference.onnx_backend import OnnxPredictor
+
+    return OnnxPredictor(folder, threads=threads)
+
+
+def _onnx_folder(path: Path, progress: ProgressCallback | None):
     from samlabel.inference.onnx_folder import open_onnx_folder
 
     if path.is_dir():
-        return OnnxPredictor(open_onnx_folder(path), threads=threads)
+        return open_onnx_folder(path)
     from samlabel.inference.onnx_export import ensure_onnx
 
-    folder = ensure_onnx(path, progress=progress)
-    return OnnxPredictor(open_onnx_folder(folder, check=False), threads=threads)
+    return open_onnx_folder(ensure_onnx(path, progress=progress), check=False)
+
+
+def _calibrated(folder, path: Path, threads, progress, calibrate: bool) -> Predictor:
+    """``auto`` on the CPU: the measured choice, or ONNX Runtime when there is nothing to choose."""
+    from samlabel.inference import calibration
+    from samlabel.inference.onnx_backend import OnnxPredictor
+    from samlabel.inference.openvino_backend import openvino_available
+
+    if not openvino_available():
+        return OnnxPredictor(folder, threads=threads)
+    stored = calibration.load_calibration(folder.model_id)
+    if stored is None and calibrate:
+        stored = calibration.calibrate(folder, source=path, threads=threads, progress=progress)
+    if stored is None:
+        return OnnxPredictor(folder, threads=threads)
+    try:
+        predictor = calibration.make_predictor(folder, stored.choice, threads)
+    except InferenceError:  # a device that went away since (an unplugged GPU): the safe default
+        return OnnxPredictor(folder, threads=threads)
+    predictor.selection = CHOSEN_BY_MEASUREMENT
+    return predictor

@@ -51,7 +51,7 @@ def _tiny_graph(domain: str = "", external: str | None = None) -> onnx.ModelProt
 
 
 def test_exported_folder_loads_and_segments(exported):
-    predictor = load_predictor(exported)
+    predictor = load_predictor(exported, backend="onnxruntime")
     assert predictor.backend == "onnxruntime" and predictor.device == "cpu"
     assert "onnxruntime" in predictor.describe()
     prediction = predictor.decode(
