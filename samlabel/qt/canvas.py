@@ -35,7 +35,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QWidget
 
 from samlabel.inference.api import Prediction
-from samlabel.qt.overlays import MaskOverlay, image_pyramid, mask_contours, mask_to_qimage
+from samlabel.qt.overlays import MaskOverlay, image_pyramid, outlined_mask_image
 
 INCLUDE_COLOR = QColor(46, 204, 113)
 EXCLUDE_COLOR = QColor(231, 76, 60)
@@ -245,9 +245,9 @@ class ImageCanvas(QWidget):
             return self._live_cache
         logits = self._prediction.mask_logits_for_view(self._live_index, view_size, region)
         self._live_mask = logits > 0.0
-        image = mask_to_qimage(self._live_mask, self._live_color, 135)
-        outlines = mask_contours(self._live_mask)
-        self._live_cache = (key, image, outlines)
+        image = outlined_mask_image(self._live_mask, self._live_color, 135)
+        image.setDevicePixelRatio(self.devicePixelRatioF())
+        self._live_cache = (key, image, [])
         return self._live_cache
 
     # -- painting ----------------------------------------------------------------------
@@ -333,26 +333,10 @@ class ImageCanvas(QWidget):
         cached = self._live_overlay()
         if cached is None:
             return
-        (_, _, region, _), image, outlines = cached
+        (_, _, region, _), image, _ = cached
         x0, y0, x1, y1 = region
-        target = QRectF(self.image_to_widget(x0, y0), self.image_to_widget(x1, y1))
-        painter.drawImage(target, image)
-        painter.save()
-        painter.translate(target.topLeft())
-        painter.scale(target.width() / image.width(), target.height() / image.height())
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        pen = QPen(QColor(255, 255, 255))
-        pen.setCosmetic(True)
-        pen.setWidthF(2.0)
-        painter.setPen(pen)
-        for polygon in outlines:
-            painter.drawPolyline(polygon)
-        pen.setColor(self._live_color)
-        pen.setWidthF(1.0)
-        painter.setPen(pen)
-        for polygon in outlines:
-            painter.drawPolyline(polygon)
-        painter.restore()
+        # The overlay was computed at the screen resolution of this region: no scaling.
+        painter.drawImage(QRectF(self.image_to_widget(x0, y0), self.image_to_widget(x1, y1)), image)
 
     def _paint_prompts(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
