@@ -305,16 +305,14 @@ class ImageCanvas(QWidget):
         painter.scale(self.scale, self.scale)
 
     def _paint_annotations(self, painter: QPainter) -> None:
-        if not self._annotations:
-            return
-        height, width = self._image_size or (0, 0)
         for view in self._annotations:
             if not view.visible:
                 continue
             painter.save()
             self._image_transform_painter(painter)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            painter.drawImage(QRectF(0, 0, width, height), view.overlay.image)
+            x0, y0, x1, y1 = view.overlay.bbox
+            painter.drawImage(QRectF(x0, y0, x1 - x0, y1 - y0), view.overlay.image)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             # A dark halo under the coloured outline keeps it visible on any background,
@@ -480,14 +478,6 @@ class ImageCanvas(QWidget):
     def annotation_at(self, x: float, y: float) -> int | None:
         """Key of the topmost visible annotation covering image point ``(x, y)``."""
         for view in reversed(self._annotations):
-            if not view.visible:
-                continue
-            x0, y0, x1, y1 = view.overlay.bbox
-            if not (x0 <= x < x1 and y0 <= y < y1):
-                continue
-            image = view.overlay.image
-            px = min(int(x * view.overlay.scale), image.width() - 1)
-            py = min(int(y * view.overlay.scale), image.height() - 1)
-            if image.pixelColor(px, py).alpha() > 0:
+            if view.visible and view.overlay.covers(x, y):
                 return view.key
         return None

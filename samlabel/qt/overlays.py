@@ -102,11 +102,12 @@ class MaskOverlay:
     """A reduced coloured overlay and the outlines of one accepted mask.
 
     Attributes:
-        image: ARGB image covering the whole original image, at ``scale`` of its size.
+        image: ARGB image of the mask's bounding box, at ``scale`` of the original size.
         scale: overlay pixels per original pixel (<= 1).
         outlines: polygons in original image pixels.
         area: mask pixels at the original size.
-        bbox: ``(x0, y0, x1, y1)`` of the mask in original pixels (exclusive ends).
+        bbox: ``(x0, y0, x1, y1)`` of the mask in original pixels (exclusive ends); the
+            rectangle ``image`` covers.
     """
 
     image: QImage
@@ -115,19 +116,38 @@ class MaskOverlay:
     area: int
     bbox: tuple[int, int, int, int]
 
+    def covers(self, x: float, y: float) -> bool:
+        """Whether original pixel ``(x, y)`` is inside the mask (at the overlay's resolution)."""
+        x0, y0, x1, y1 = self.bbox
+        if not (x0 <= x < x1 and y0 <= y < y1):
+            return False
+        px = min(int((x - x0) * self.scale), self.image.width() - 1)
+        py = min(int((y - y0) * self.scale), self.image.height() - 1)
+        return self.image.pixelColor(px, py).alpha() > 0
+
 
 def build_mask_overlay(mask: np.ndarray, color: QColor, alpha: int = 85) -> MaskOverlay:
-    """Prepare ``(H, W)`` bool ``mask`` for drawing in ``color``."""
+    """Prepare ``(H, W)`` bool ``mask`` for drawing in ``color``.
+
+    Only the bounding box is kept, reduced so the whole image would be at most
+    :data:`OVERLAY_MAX_SIDE` on its long side: a small object on a 12 MP image costs little.
+    """
     height, width = mask.shape
     scale = min(1.0, OVERLAY_MAX_SIDE / max(height, width))
-    reduced = mask
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0:
+        empty = QImage(1, 1, QImage.Format.Format_ARGB32_Premultiplied)
+        empty.fill(0)
+        return MaskOverlay(empty, scale, [], 0, (0, 0, 0, 0))
+    bbox = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+    x0, y0, x1, y1 = bbox
+    crop = np.ascontiguousarray(mask[y0:y1, x0:x1])
     if scale < 1.0:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        reduced = cv2.resize(mask.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 127
-    ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-    bbox = (int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1) if len(xs) else (0, 0, 0, 0)
+        size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+        crop = cv2.resize(crop.view(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 127
     return MaskOverlay(
-        image=mask_to_qimage(reduced, color, alpha),
+        image=mask_to_qimage(crop, color, alpha),
         scale=scale,
         outlines=_outlines_in_bbox(mask, bbox),
         area=int(np.count_nonzero(mask)),

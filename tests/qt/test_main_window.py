@@ -330,3 +330,19 @@ def test_file_held_by_another_window_opens_read_only(qtbot, tmp_path, image_fold
         assert "will not be saved" in win.message_bar.text
     finally:
         other.close()
+
+
+def test_ctrl_click_selects_the_mask_under_the_cursor(qtbot, window) -> None:
+    c = window.controller
+    click_image(qtbot, window, 40, 40)
+    key(qtbot, window, Qt.Key.Key_Return)
+    first = c.selected_annotation
+    click_image(qtbot, window, 120, 80)
+    key(qtbot, window, Qt.Key.Key_Return)
+    assert c.selected_annotation != first
+    pos = window.canvas.image_to_widget(40, 40).toPoint()
+    qtbot.mouseClick(
+        window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, pos
+    )
+    assert c.selected_annotation == first and window.layer_panel.selected == first
+    assert c.session.is_empty()  # Ctrl+click selects; it adds no prompt
