@@ -28,14 +28,18 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
-    QPixmap,
     QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QWidget
 
 from samlabel.inference.api import Prediction
-from samlabel.qt.overlays import MaskOverlay, image_pyramid, outlined_mask_image
+from samlabel.qt.overlays import (
+    MaskOverlay,
+    PyramidLevel,
+    image_pyramid,
+    outlined_mask_image,
+)
 
 INCLUDE_COLOR = QColor(46, 204, 113)
 EXCLUDE_COLOR = QColor(231, 76, 60)
@@ -72,7 +76,7 @@ class ImageCanvas(QWidget):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(320, 240)
-        self._levels: list[tuple[float, QPixmap]] = []
+        self._levels: list[PyramidLevel] = []
         self._image_size: tuple[int, int] | None = None  # (H, W)
         self.scale = 1.0
         self.offset = QPointF(0.0, 0.0)
@@ -96,9 +100,16 @@ class ImageCanvas(QWidget):
         self._cursor_pos: QPointF | None = None
 
     # -- content -------------------------------------------------------------------------
-    def set_image(self, rgb: np.ndarray | None) -> None:
-        """Show ``(H, W, 3)`` uint8 RGB (None clears); the view fits on the next paint."""
-        self._levels = image_pyramid(rgb) if rgb is not None else []
+    def set_image(self, rgb: np.ndarray | None, levels: list[PyramidLevel] | None = None) -> None:
+        """Show ``(H, W, 3)`` uint8 RGB (None clears); the view fits on the next paint.
+
+        ``levels`` is the image's pyramid when a worker already built it (see
+        :func:`samlabel.qt.overlays.image_pyramid`); otherwise it is built here.
+        """
+        if rgb is None:
+            self._levels = []
+        else:
+            self._levels = levels if levels is not None else image_pyramid(rgb)
         self._image_size = (int(rgb.shape[0]), int(rgb.shape[1])) if rgb is not None else None
         self._prediction = None
         self._live_cache = None
@@ -289,16 +300,16 @@ class ImageCanvas(QWidget):
         (x0, y0, x1, y1), _ = visible
         # The smallest pyramid level that still has at least one pixel per screen pixel.
         ratio = self.devicePixelRatioF()
-        level_scale, pixmap = self._levels[0]
+        level_scale, picture = self._levels[0]
         for candidate_scale, candidate in self._levels:
             if candidate_scale >= self.scale * ratio:
-                level_scale, pixmap = candidate_scale, candidate
+                level_scale, picture = candidate_scale, candidate
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale < 2.0)
         target = QRectF(self.image_to_widget(x0, y0), self.image_to_widget(x1, y1))
         source = QRectF(
             x0 * level_scale, y0 * level_scale, (x1 - x0) * level_scale, (y1 - y0) * level_scale
         )
-        painter.drawPixmap(target, pixmap, source)
+        painter.drawImage(target, picture, source)
 
     def _image_transform_painter(self, painter: QPainter) -> None:
         painter.translate(self.offset)

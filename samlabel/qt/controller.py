@@ -76,6 +76,8 @@ class LabelController(QObject):
         self.store = None  # the autosaving annotations store, see open_folder
         self.row = -1
         self.source: SourceImage | None = None
+        #: The current image's display pyramid, built by the loader thread.
+        self.pyramid: list = []
         self.embedding: ImageEmbedding | None = None
         self.embedding_status = "none"
         self.current_category: int | None = None
@@ -227,10 +229,13 @@ class LabelController(QObject):
         """Go to the previous image (stays on the first)."""
         self.go_to(max(self.row - 1, 0))
 
-    def _on_image_loaded(self, request_id: int, path: str, image: SourceImage) -> None:
+    def _on_image_loaded(
+        self, request_id: int, path: str, image: SourceImage, pyramid: list
+    ) -> None:
         if request_id != self._load_request:
             return  # an answer for an image the user already left
         self.source = image
+        self.pyramid = pyramid
         self.imageLoaded.emit()
 
     def _on_image_failed(self, request_id: int, path: str, text: str) -> None:

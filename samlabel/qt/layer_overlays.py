@@ -2,17 +2,25 @@
 
 Decoding an RLE mask and tracing its outline costs milliseconds to tens of milliseconds on a
 12 MP image, so each annotation is prepared once and reused until its record (or its
-category's colour) changes. Only the current image's annotations are kept.
+category's colour) changes. Only the current image's annotations are kept. Opening an image
+with many annotations prepares them in slices of :data:`SLICE_SECONDS` between events, so the
+window stays responsive while they appear.
 """
 
 from __future__ import annotations
 
+import time
+
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
 
 from samlabel.core.model import Annotation
 from samlabel.qt.canvas import AnnotationView, ImageCanvas
 from samlabel.qt.controller import LabelController
 from samlabel.qt.overlays import MaskOverlay, build_mask_overlay
+
+#: Longest stretch of overlay preparation between two rounds of event processing.
+SLICE_SECONDS = 0.03
 
 
 class LayerOverlays:
@@ -22,11 +30,21 @@ class LayerOverlays:
         self.controller = controller
         self.canvas = canvas
         self._cache: dict[int, tuple[Annotation, str, MaskOverlay]] = {}
+        self._more = QTimer(canvas)
+        self._more.setSingleShot(True)
+        self._more.setInterval(0)
+        self._more.timeout.connect(self.refresh)
         controller.layers.dataChanged.connect(lambda *_: self.refresh())
+
+    @property
+    def complete(self) -> bool:
+        """Whether every annotation of the current image is drawn (none waits its slice)."""
+        return not self._more.isActive()
 
     def clear(self) -> None:
         """Forget all prepared overlays (another image is current)."""
         self._cache.clear()
+        self._more.stop()
 
     def refresh(self) -> None:
         """Give the canvas the current image's annotations, in drawing order."""
@@ -38,11 +56,16 @@ class LayerOverlays:
         document = c.document
         views = []
         alive = set()
+        started = time.perf_counter()
+        unfinished = False
         for annotation in document.annotations_for_image(image_id):
             alive.add(annotation.id)
             color = document.category(annotation.category_id).color
             cached = self._cache.get(annotation.id)
             if cached is None or cached[0] is not annotation or cached[1] != color:
+                if time.perf_counter() - started > SLICE_SECONDS:
+                    unfinished = True  # the rest in the next slice
+                    continue
                 mask = annotation.rle.decode()
                 if mask.shape != self.canvas.image_size:
                     continue  # a record of another size than the file shown: do not draw it
@@ -60,3 +83,5 @@ class LayerOverlays:
         for stale in set(self._cache) - alive:
             del self._cache[stale]
         self.canvas.set_annotations(views)
+        if unfinished:
+            self._more.start()

@@ -247,7 +247,10 @@ class MainWindow(QMainWindow):
 
     def _on_image_loaded(self) -> None:
         source = self.controller.source
-        self.canvas.set_image(source.display if source is not None else None)
+        if source is not None:
+            self.canvas.set_image(source.display, self.controller.pyramid)
+        else:
+            self.canvas.set_image(None)
         if source is None:
             self.canvas.set_message("This image cannot be shown.")
         else:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QColor, QImage, QPixmap, QPolygonF
+from PySide6.QtGui import QColor, QImage, QPolygonF
 
 #: Longest side of the reduced overlay drawn for an accepted mask: beyond this the screen
 #: could not show more detail at "fit", and zoomed-in detail comes from the outline.
@@ -27,20 +27,25 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
     return image.copy()  # detach from the numpy buffer
 
 
-def image_pyramid(rgb: np.ndarray, min_side: int = 256) -> list[tuple[float, QPixmap]]:
-    """Pixmaps of ``rgb`` at scales 1, 1/2, 1/4, ... down to ``min_side`` on the long side.
+#: One level of an image pyramid: (scale relative to the original, the picture at that scale).
+PyramidLevel = tuple[float, QImage]
+
+
+def image_pyramid(rgb: np.ndarray, min_side: int = 256) -> list[PyramidLevel]:
+    """``rgb`` at scales 1, 1/2, 1/4, ... down to ``min_side`` on the long side.
 
     Drawing a 12 MP image at "fit" from a level close to the screen resolution keeps panning
-    and zooming smooth; each level is made with area averaging, so it does not alias.
+    and zooming smooth; each level is made with area averaging, so it does not alias. Builds
+    QImages only, so it can run in a worker thread (QPixmaps could not).
     """
-    levels = [(1.0, QPixmap.fromImage(rgb_to_qimage(rgb)))]
+    levels = [(1.0, rgb_to_qimage(rgb))]
     current = rgb
     scale = 1.0
     while max(current.shape[:2]) // 2 >= min_side:
         height, width = current.shape[:2]
         current = cv2.resize(current, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
         scale /= 2.0
-        levels.append((scale, QPixmap.fromImage(rgb_to_qimage(current))))
+        levels.append((scale, rgb_to_qimage(current)))
     return levels
 
 

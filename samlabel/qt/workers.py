@@ -24,6 +24,7 @@ from samlabel.core.errors import SamlabelError
 from samlabel.inference.api import ImageEmbedding, Predictor
 from samlabel.inference.embedding_cache import EmbeddingCache, EmbeddingKey
 from samlabel.qt.image_source import SourceImage, read_source_image
+from samlabel.qt.overlays import image_pyramid
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +49,18 @@ class ImageLoader(QObject):
     """Reads image files off the GUI thread; keeps the last few in memory.
 
     Signals:
-        loaded(request_id, path, SourceImage)
+        loaded(request_id, path, SourceImage, pyramid): the image and its display pyramid
+            (:func:`samlabel.qt.overlays.image_pyramid`, built here so the GUI thread only
+            draws)
         failed(request_id, path, message)
     """
 
-    loaded = Signal(int, str, object)
+    loaded = Signal(int, str, object, object)
     failed = Signal(int, str, str)
 
     def __init__(self, memory_items: int = 3, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._memory: OrderedDict[tuple[str, int, int], SourceImage] = OrderedDict()
+        self._memory: OrderedDict[tuple[str, int, int], tuple[SourceImage, list]] = OrderedDict()
         self._memory_items = memory_items
         self._next_id = 0
         self._pending: tuple[int, str] | None = None
@@ -97,21 +100,22 @@ class ImageLoader(QObject):
     def _load(self, request_id: int, path: str) -> None:
         key = _file_key(path)  # an edited file is read again
         with self._cond:
-            image = self._memory.get(key)
-            if image is not None:
+            entry = self._memory.get(key)
+            if entry is not None:
                 self._memory.move_to_end(key)
-        if image is None:
+        if entry is None:
             try:
                 image = read_source_image(path)
             except SamlabelError as error:
                 log.warning("%s", error)
                 self.failed.emit(request_id, path, describe_error(error))
                 return
+            entry = (image, image_pyramid(image.display))
             with self._cond:
-                self._memory[key] = image
+                self._memory[key] = entry
                 while len(self._memory) > self._memory_items:
                     self._memory.popitem(last=False)
-        self.loaded.emit(request_id, path, image)
+        self.loaded.emit(request_id, path, entry[0], entry[1])
 
     def wait_until_idle(self, timeout: float = 10.0) -> bool:
         """Block until nothing runs or waits (tests only); False on timeout."""

@@ -346,3 +346,22 @@ def test_ctrl_click_selects_the_mask_under_the_cursor(qtbot, window) -> None:
     )
     assert c.selected_annotation == first and window.layer_panel.selected == first
     assert c.session.is_empty()  # Ctrl+click selects; it adds no prompt
+
+
+def test_many_annotations_appear_without_freezing_the_window(qtbot, window) -> None:
+    c = window.controller
+    image_id = c.image_id
+    category = c.ensure_category()
+    for index in range(60):
+        mask = np.zeros((120, 160), bool, order="F")
+        mask[
+            (index % 10) * 12 : (index % 10) * 12 + 10, (index // 10) * 25 : (index // 10) * 25 + 20
+        ] = True
+        c.document.add_annotation(image_id, category, mask)
+    key(qtbot, window, Qt.Key.Key_D)
+    wait_ready(qtbot, window)
+    key(qtbot, window, Qt.Key.Key_A)
+    wait_ready(qtbot, window)
+    qtbot.waitUntil(lambda: window.overlays.complete, timeout=5000)
+    assert len(window.canvas._annotations) == 60
+    assert window.canvas.annotation_at(5, 5) is not None

@@ -107,7 +107,7 @@ def test_image_loader_answers_only_the_newest_request_when_busy(qtbot, image_fol
     paths = sorted(image_folder.glob("*.png"))
     loader = ImageLoader()
     answers: list[str] = []
-    loader.loaded.connect(lambda rid, path, image: answers.append(Path(path).name))
+    loader.loaded.connect(lambda rid, path, image, levels: answers.append(Path(path).name))
     gate = threading.Event()
     original = loader._load
 
