@@ -105,7 +105,11 @@ class LabelController(QObject):
         self.embedding = None
         if predictor is not None:
             self.worker = EmbeddingWorker(
-                predictor, model_id or predictor.describe(), cache, parent=self
+                predictor,
+                model_id or predictor.describe(),
+                cache,
+                parent=self,
+                images=self.loader.peek,
             )
             self.worker.started.connect(self._on_encode_started)
             self.worker.ready.connect(self._on_embedding_ready)

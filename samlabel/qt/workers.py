@@ -117,6 +117,13 @@ class ImageLoader(QObject):
                     self._memory.popitem(last=False)
         self.loaded.emit(request_id, path, entry[0], entry[1])
 
+    def peek(self, path: str | Path) -> SourceImage | None:
+        """The image of ``path`` if it is in memory and unchanged on disk (any thread)."""
+        key = _file_key(str(path))
+        with self._cond:
+            entry = self._memory.get(key)
+        return entry[0] if entry is not None else None
+
     def wait_until_idle(self, timeout: float = 10.0) -> bool:
         """Block until nothing runs or waits (tests only); False on timeout."""
         with self._cond:
@@ -160,8 +167,12 @@ class EmbeddingWorker(QObject):
         cache: EmbeddingCache | None = None,
         memory_items: int = 4,
         parent: QObject | None = None,
+        images: Callable[[str], SourceImage | None] | None = None,
     ) -> None:
+        """``images(path)`` may return an already decoded image (the loader's memory), to
+        spare decoding a large file twice; None means read the file."""
         super().__init__(parent)
+        self._images = images
         self._predictor = predictor
         self._model_id = model_id
         self._cache = cache
@@ -245,8 +256,10 @@ class EmbeddingWorker(QObject):
         if embedding is None:
             if not prefetch:
                 self.started.emit(request_id, path)
-            pixels = read_source_image(path).pixels
-            embedding = self._predictor.encode(pixels)
+            image = self._images(path) if self._images is not None else None
+            if image is None:
+                image = read_source_image(path)
+            embedding = self._predictor.encode(image.pixels)
             if self._cache is not None and key is not None:
                 self._cache.put(key, embedding)
         if prefetch:

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from samlabel.core.errors import CheckpointError
 from samlabel.qt.actions import ACTIONS, MENUS
-from tests.qt.fakes import FakePredictor
+from tests.qt.fakes import FakePredictor, image_mean
 from tests.qt.window_helpers import click_image, key, open_window, saved_coco, wait_ready
 
 
@@ -147,7 +147,7 @@ def test_gui_stays_responsive_and_stale_jobs_are_dropped(qtbot, tmp_path, image_
     win.controller.worker.wait_until_idle(10)
     assert encoded_sizes >= 2
     assert win.controller.embedding.features.mean() == pytest.approx(
-        win.controller.source.display.mean() / 255.0, rel=1e-4
+        image_mean(win.controller.source.display) / 255.0, rel=1e-4
     )
 
 

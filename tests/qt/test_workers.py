@@ -5,21 +5,18 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from samlabel.inference.embedding_cache import EmbeddingCache
 from samlabel.qt.workers import EmbeddingWorker, ImageLoader
-from tests.qt.fakes import FakePredictor
+from tests.qt.fakes import FakePredictor, image_mean
 
 
 def _means(paths: list[Path]) -> dict[float, str]:
     """Mean pixel value of each image -> its name (the fake records means)."""
     from samlabel.qt.image_source import read_source_image
 
-    return {
-        float(np.asarray(read_source_image(p).pixels, np.float64).mean()): p.name for p in paths
-    }
+    return {image_mean(read_source_image(p).pixels): p.name for p in paths}
 
 
 def test_stale_request_is_dropped_before_it_starts(qtbot, image_folder: Path) -> None:
