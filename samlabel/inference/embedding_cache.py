@@ -8,10 +8,15 @@ so a crash never leaves a half-written embedding that would be read back later.
 
 Only ``features``, ``original_size`` and ``input_size`` are stored: the backend ``extras`` are
 optional precomputations the decoder recomputes when missing.
+
+An embedding is 4 MiB, so 2,000 images would fill 8 GiB: the cache keeps at most
+``max_bytes`` (default :data:`DEFAULT_MAX_BYTES`) and forgets the least recently used files
+first (a read touches the file's modification time).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -60,6 +65,12 @@ class EmbeddingKey:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+#: Default size limit of the cache (about 500 embeddings).
+DEFAULT_MAX_BYTES = 2 * 2**30
+#: Check the size limit after this many writes (a folder scan costs a few milliseconds).
+PRUNE_EVERY = 16
+
+
 def _model_folder_name(model_id: str) -> str:
     return hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:16]
 
@@ -70,8 +81,10 @@ class EmbeddingCache:
     Safe to use from one writer thread and readers in other threads: files appear atomically.
     """
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.root = Path(root) if root is not None else cache_dir() / "embeddings"
+        self.max_bytes = max_bytes
+        self._writes = 0
 
     def path_for(self, key: EmbeddingKey) -> Path:
         """Where the embedding of ``key`` is (or would be) stored."""
@@ -89,6 +102,8 @@ class EmbeddingCache:
             return None
         if features.ndim != 4 or len(original) != 2 or len(input_size) != 2:
             return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: pruned last
         return ImageEmbedding(features, original, input_size)  # type: ignore[arg-type]
 
     def put(self, key: EmbeddingKey, embedding: ImageEmbedding) -> Path | None:
@@ -111,4 +126,28 @@ class EmbeddingCache:
                 raise
         except OSError:
             return None
+        self._writes += 1
+        if self._writes % PRUNE_EVERY == 0:
+            self.prune()
         return path
+
+    def prune(self) -> int:
+        """Delete the least recently used files until the cache fits ``max_bytes``.
+
+        Returns the number of files deleted.
+        """
+        entries = []
+        for file in self.root.glob("*/*.npz"):
+            with contextlib.suppress(OSError):
+                stat = file.stat()
+                entries.append((stat.st_mtime_ns, stat.st_size, file))
+        total = sum(size for _, size, _ in entries)
+        deleted = 0
+        for _, size, file in sorted(entries):
+            if total <= self.max_bytes:
+                break
+            with contextlib.suppress(OSError):
+                file.unlink()
+                total -= size
+                deleted += 1
+        return deleted

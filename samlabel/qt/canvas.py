@@ -69,6 +69,7 @@ class ImageCanvas(QWidget):
     brushStroke = Signal(object, float, bool)
     annotationClicked = Signal(int)
     spaceTapped = Signal()  # Space pressed and released without panning: "accept"
+    cursorMoved = Signal(float, float)  # image coordinates under the mouse
     viewChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -378,9 +379,17 @@ class ImageCanvas(QWidget):
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         color = QColor(255, 255, 255) if self.tool == "brush" else EXCLUDE_COLOR
+        radius = self.brush_radius * self.scale
+        if len(self._stroke) > 1:
+            # The stroke being dragged, as wide as the brush, until it is applied on release.
+            trail = QColor(color)
+            trail.setAlpha(90)
+            pen = QPen(trail, 2 * radius, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+            painter.setPen(pen)
+            painter.drawPolyline([self.image_to_widget(x, y) for x, y in self._stroke])
         painter.setPen(QPen(color, 1.5))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        radius = self.brush_radius * self.scale
         painter.drawEllipse(self._cursor_pos, radius, radius)
 
     # -- input -------------------------------------------------------------------------
@@ -428,6 +437,8 @@ class ImageCanvas(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         position = event.position()
         self._cursor_pos = position
+        if self._image_size is not None:
+            self.cursorMoved.emit(*self.widget_to_image(position))
         if self._pan_from is not None:
             delta = position - self._pan_from
             self._pan_from = position

@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         self.canvas.spaceTapped.connect(self.accept_mask)
         self.canvas.annotationClicked.connect(self.layer_panel.select)
         self.canvas.viewChanged.connect(self._refresh_zoom)
+        self.canvas.cursorMoved.connect(self._show_position)
         self.candidates.candidateChosen.connect(c.choose_candidate)
         self.image_list.clicked.connect(lambda index: c.go_to(index.row()))
         self.category_panel.currentChanged.connect(c.set_current_category)
@@ -324,6 +325,11 @@ class MainWindow(QMainWindow):
 
     def _refresh_zoom(self) -> None:
         self.status.zoom_label.setText(f"{self.canvas.scale * 100:.0f} %")
+
+    def _show_position(self, x: float, y: float) -> None:
+        size = self.canvas.image_size
+        inside = size is not None and 0 <= x < size[1] and 0 <= y < size[0]
+        self.status.position_label.setText(f"x {int(x)}  y {int(y)}" if inside else "")
 
     def _tick(self) -> None:
         if self.status.encoding:

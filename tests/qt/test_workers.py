@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from samlabel.inference.embedding_cache import EmbeddingCache
@@ -138,3 +139,26 @@ def test_embedding_cache_ignores_damaged_files(tmp_path: Path, corrupt: bytes) -
     path.parent.mkdir(parents=True)
     path.write_bytes(corrupt)
     assert cache.get(key) is None
+
+
+def test_embedding_cache_forgets_the_least_recently_used(tmp_path: Path) -> None:
+    import os
+
+    from samlabel.inference.api import ImageEmbedding
+    from samlabel.inference.embedding_cache import EmbeddingKey
+
+    embedding = ImageEmbedding(np.zeros((1, 256, 64, 64), np.float32), (10, 20), (512, 1024))
+    one_file = 4 * 256 * 64 * 64
+    cache = EmbeddingCache(tmp_path / "cache", max_bytes=int(2.5 * one_file))
+    keys = []
+    for index in range(4):
+        image = tmp_path / f"{index}.png"
+        image.write_bytes(b"x" * (index + 1))
+        key = EmbeddingKey.for_file("m", image)
+        cache.put(key, embedding)
+        os.utime(cache.path_for(key), ns=(index * 10**9, index * 10**9))
+        keys.append(key)
+    assert cache.get(keys[0]) is not None  # reading makes it the most recent
+    assert cache.prune() == 2
+    assert cache.get(keys[0]) is not None and cache.get(keys[3]) is not None
+    assert cache.get(keys[1]) is None and cache.get(keys[2]) is None
