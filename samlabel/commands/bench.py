@@ -6,10 +6,9 @@ No download: full-size networks are built with random weights in this process.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 
-from samlabel.inference.benchmark import MODEL_CHOICES
+from samlabel.inference.benchmark import MODEL_CHOICES, OPENVINO_PRECISIONS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -17,8 +16,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench",
         help="measure encoder and per-click speed on this machine",
-        description="Time the image encoder (torch and ONNX Runtime) and the click-to-mask "
-        "path (naive vs ours) with full-size random-weight models.",
+        description="Time the image encoder (torch, ONNX Runtime, OpenVINO f32 and bf16) and the "
+        "click-to-mask path (naive vs ours, per backend) with full-size random-weight models, "
+        "all in one run.",
     )
     parser.add_argument(
         "--models",
@@ -30,23 +30,38 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--device", default="cpu", help="cpu, or cuda for the torch backend on a GPU"
     )
+    parser.add_argument(
+        "--precision",
+        default=",".join(OPENVINO_PRECISIONS),
+        help="OpenVINO precisions to measure beside ONNX Runtime, comma-separated from "
+        "fp32, bf16, fp16, or 'none' (default: fp32,bf16)",
+    )
+    parser.add_argument(
+        "--openvino-device",
+        default="CPU",
+        help="OpenVINO device: CPU, GPU or NPU where OpenVINO reports one (default: CPU)",
+    )
 
 
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+def _machine_line() -> str:
+    """Processor, cores, and what OpenVINO sees (devices and their precisions)."""
+    import os
+
+    from samlabel.inference import openvino_backend as ovb
+    from samlabel.inference.calibration import cpu_name
+
+    line = f"machine: {cpu_name()}, {os.cpu_count()} logical cores"
+    version = ovb.openvino_version()
+    if version:
+        devices = ", ".join(
+            f"{d} ({'/'.join(ovb.device_precisions(d))})" for d in ovb.available_devices()
+        )
+        line += f"; OpenVINO {version.split('-')[0]}: {devices}"
+    return line
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print the table on stdout (progress on stderr)."""
-    import os
-
     from samlabel.core.errors import SamlabelError
     from samlabel.inference.benchmark import run_benchmark
 
@@ -61,12 +76,19 @@ def run(args: argparse.Namespace) -> int:
 
         if not cuda_available():
             raise SamlabelError("--device cuda was asked for, but torch sees no usable CUDA GPU.")
-    print(f"machine: {_cpu_name()}, {os.cpu_count()} logical cores", flush=True)
+    precisions = tuple(p.strip() for p in args.precision.split(",") if p.strip())
+    if precisions == ("none",):
+        precisions = ()
+    if any(p not in ("fp32", "bf16", "fp16") for p in precisions):
+        raise SamlabelError(f"--precision takes fp32, bf16, fp16 or none, not {args.precision!r}.")
+    print(_machine_line(), flush=True)
     result = run_benchmark(
         models,
         clicks=args.clicks,
         encode_repeats=args.repeats,
         device=args.device,
+        openvino_precisions=precisions,
+        openvino_device=args.openvino_device,
         log=lambda line: print(f"... {line}", file=sys.stderr, flush=True),
     )
     print(result.table())

@@ -98,27 +98,40 @@ def _list(store: ModelStore, out: TextIO) -> int:
     for folder in store.read_only_folders:
         print(f"Also searched (read-only): {folder}", file=out)
     entries = store.entries()
-    rows = [("NAME", "MODEL", "SIZE", "STATUS", "PATH")]
+    rows = [("NAME", "MODEL", "SIZE", "STATUS", "BACKEND", "PATH")]
     rows += [_row(entry) for entry in entries]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        print("  ".join([*cells, row[4]]).rstrip(), file=out)
+        print("  ".join([*cells, row[5]]).rstrip(), file=out)
     if not all(entry.installed for entry in entries if entry.official):
         print("\nDownload one with `samlabel models download NAME`.", file=out)
     return 0
 
 
-def _row(entry: ModelEntry) -> tuple[str, str, str, str, str]:
+def _row(entry: ModelEntry) -> tuple[str, str, str, str, str, str]:
+    backend = ""
     if entry.installed:
         status = "installed" + (" (shared)" if entry.read_only else "")
         where = str(entry.path)
+        backend = _measured_backend(entry)
     else:
         partial = part_path(entry.path)
         status = "partly downloaded" if partial.exists() else "not installed"
         where = ""
     title = entry.title if entry.official else f"custom: {entry.title}"
-    return entry.name, title, format_size(entry.size), status, where
+    return entry.name, title, format_size(entry.size), status, backend, where
+
+
+def _measured_backend(entry: ModelEntry) -> str:
+    """What ``backend="auto"`` measured fastest for this model on this machine, if it has run."""
+    from samlabel.inference.calibration import choice_for_source
+
+    try:
+        choice = choice_for_source(entry.path)
+    except Exception:  # a broken runtime install must not stop the listing
+        return "?"
+    return choice.label() if choice else "not measured yet"
 
 
 def _download(store: ModelStore, name: str, force: bool) -> int:

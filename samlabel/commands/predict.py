@@ -71,8 +71,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--backend",
         default="auto",
-        choices=("auto", "onnxruntime", "torch"),
-        help="inference backend (default: auto)",
+        choices=("auto", "onnxruntime", "openvino", "torch"),
+        help="inference backend (default: auto, measured once per model on this machine)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "fp16"),
+        help="compute precision; bf16/fp16 need OpenVINO and a device that has them "
+        "(default: fp32, or the measured choice with --backend auto)",
+    )
+    parser.add_argument(
+        "--device", help="torch: cpu, cuda, cuda:1; OpenVINO: CPU, GPU, NPU (default: automatic)"
     )
 
 
@@ -108,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     predictor = load_predictor(
         resolve_model(args.model),
         backend=args.backend,
+        precision=args.precision,
+        device=args.device,
         progress=lambda message, fraction: print(f"{message} ({fraction:.0%})", file=sys.stderr),
     )
     print(f"{predictor.describe()}", file=sys.stderr)

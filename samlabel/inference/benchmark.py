@@ -12,7 +12,13 @@ Paths compared for a click (one include point plus one exclude point, random pla
   mask resampled from the low-res logits straight to the on-screen size;
 - ``ours (save)``: the same decode plus the full-resolution mask of the chosen candidate,
   as it is computed when the user accepts it;
-- ``int8 (screen)``: ``ours (screen)`` with the dynamically quantised decoder.
+- ``int8 (screen)``: ``ours (screen)`` with the dynamically quantised decoder;
+- ``OpenVINO f32 / bf16 (screen)``: ``ours (screen)`` in OpenVINO, each on its own embedding
+  (when the ``openvino`` extra is installed; bf16 where the processor computes it).
+
+Encodes of ONNX Runtime and OpenVINO are interleaved too, and each OpenVINO precision is
+compared with ONNX Runtime fp32 (embedding error, mask agreement) against the quality gate's
+limits.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ IMAGE_SIZES: dict[str, tuple[int, int]] = {"1 MP": (864, 1152), "12 MP": (3000, 
 #: The canvas area an image is fitted into on screen (a laptop window).
 SCREEN_SIZE = (1000, 1600)
 MODEL_CHOICES = ("vit_b", "vit_l", "vit_h", "vit_t")
+#: OpenVINO precisions measured by default (bf16 shows "not available" where the CPU lacks it).
+OPENVINO_PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -119,8 +127,14 @@ def run_benchmark(
     encode_repeats: int = 2,
     device: str = "cpu",
     log: Callable[[str], None] = print,
+    openvino_precisions: tuple[str, ...] = OPENVINO_PRECISIONS,
+    openvino_device: str = "CPU",
 ) -> BenchResult:
-    """Measure and return the table; ``log`` gets progress lines."""
+    """Measure and return the table; ``log`` gets progress lines.
+
+    ``openvino_precisions`` / ``openvino_device``: which OpenVINO variants to add beside ONNX
+    Runtime (empty: none).
+    """
     from samlabel.inference.torch_backend import TorchPredictor
 
     result = BenchResult()
@@ -144,7 +158,8 @@ def run_benchmark(
                 ]
                 result.add(title, f"click to full masks, torch, {label}", _ms(times))
             continue
-        _onnx_rows(result, model, title, random_image, clicks, encode_repeats, log)
+        openvino = (openvino_precisions, openvino_device)
+        _onnx_rows(result, model, title, random_image, clicks, encode_repeats, log, openvino)
     return result
 
 
@@ -154,7 +169,7 @@ def _time_click(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _onnx_rows(result, model, title, image, clicks, encode_repeats, log) -> None:
+def _onnx_rows(result, model, title, image, clicks, encode_repeats, log, openvino_options) -> None:
     import onnxruntime as ort
     import torch
 
@@ -185,24 +200,88 @@ def _onnx_rows(result, model, title, image, clicks, encode_repeats, log) -> None
             ["iou_predictions", "masks"],
             points_axis={1: 1, 2: 1},
         )
-        predictor = OnnxPredictor(open_onnx_folder(folder, check=False))
-        log(f"{title}: ONNX Runtime encode")
-        embedding = predictor.encode(image)  # warm-up
-        times = _seconds(lambda: predictor.encode(image), encode_repeats)
-        result.add(title, "encode, ONNX Runtime", f"{statistics.median(times):.2f} s")
-        quantised = OnnxPredictor(open_onnx_folder(folder, check=False), decoder_precision="int8")
+        onnx_folder = open_onnx_folder(folder, check=False)
+        predictor = OnnxPredictor(onnx_folder)
+        openvino = openvino_predictors(onnx_folder, log, *openvino_options)
+        encoders = {"ONNX Runtime": predictor} | {
+            name: p for name, p in openvino.items() if not isinstance(p, str)
+        }
+        log(f"{title}: encode in {', '.join(encoders)} (interleaved)")
+        embeddings = {name: p.encode(image) for name, p in encoders.items()}  # warm-up
+        encode_times: dict[str, list[float]] = {name: [] for name in encoders}
+        for _ in range(encode_repeats):
+            for name, p in encoders.items():
+                encode_times[name] += _seconds(lambda p=p: p.encode(image), 1)
+        reference = embeddings["ONNX Runtime"].features
+        for name in ("ONNX Runtime", *openvino):
+            if name not in encoders:
+                result.add(title, f"encode, {name}", str(openvino[name]))
+                continue
+            text = f"{statistics.median(encode_times[name]):.2f} s"
+            if name != "ONNX Runtime":
+                error = np.abs(embeddings[name].features - reference).max()
+                text += f", embedding error {error / np.abs(reference).max():.2%} of max"
+            result.add(title, f"encode, {name}", text)
+        quantised = OnnxPredictor(onnx_folder, decoder_precision="int8")
+        others = {name: (p, embeddings[name]) for name, p in encoders.items() if name in openvino}
         naive = ort.InferenceSession(str(folder / "naive.onnx"), providers=["CPUExecutionProvider"])
         for label, size in IMAGE_SIZES.items():
             log(f"{title}: clicks on a {label} image")
-            _click_rows(result, title, label, size, embedding, predictor, quantised, naive, clicks)
+            reference_embedding = embeddings["ONNX Runtime"]
+            _click_rows(
+                result,
+                title,
+                label,
+                size,
+                reference_embedding,
+                predictor,
+                quantised,
+                naive,
+                clicks,
+                others,
+            )
 
 
-def _click_rows(result, title, label, size, embedding, predictor, quantised, naive, clicks):
+def openvino_predictors(
+    folder,
+    log: Callable[[str], None] = print,
+    precisions: tuple[str, ...] = OPENVINO_PRECISIONS,
+    device: str = "CPU",
+) -> dict[str, object]:
+    """``{"OpenVINO f32": predictor, "OpenVINO bf16": predictor or why it is not available}``."""
+    from samlabel.core.errors import InferenceError
+    from samlabel.inference import openvino_backend as ovb
+
+    names = {p: f"OpenVINO {ovb.PRECISION_HINTS.get(p, p)}" for p in precisions}
+    if device.upper() != "CPU":
+        names = {p: f"{name} on {device.upper()}" for p, name in names.items()}
+    if not ovb.openvino_available():
+        return {name: "not installed (pip install 'samlabel[openvino]')" for name in names.values()}
+    found: dict[str, object] = {}
+    for precision, name in names.items():
+        log(f"compiling {name}")
+        try:
+            found[name] = ovb.OpenVinoPredictor(folder, device, precision)
+        except InferenceError as error:  # bf16 on a processor without it: say so in the table
+            found[name] = f"not available: {error}"
+    return found
+
+
+def _click_rows(
+    result, title, label, size, embedding, predictor, quantised, naive, clicks, others=None
+):
     from samlabel.inference.prompts import build_prompt_arrays
 
     emb = ImageEmbedding(embedding.features, size, resized_size(size))
     predictor.prepare(emb)
     quantised.prepare(emb)
+    # Every OpenVINO precision decodes its own embedding, as it would in use.
+    own = {
+        name: (p, ImageEmbedding(e.features, size, resized_size(size)))
+        for name, (p, e) in (others or {}).items()
+    }
+    for p, e in own.values():
+        p.prepare(e)
     view = _fit(size, SCREEN_SIZE)
     prompts = list(_clicks(size, clicks))
 
@@ -221,8 +300,8 @@ def _click_rows(result, title, label, size, embedding, predictor, quantised, nai
         )
         return masks > 0
 
-    def screen_click(p, points):
-        prediction = p.decode(emb, points)
+    def screen_click(p, points, e=emb):
+        prediction = p.decode(e, points)
         return prediction.mask_logits_for_view(prediction.best_index(), view) > 0
 
     def save_click(points):
@@ -235,6 +314,8 @@ def _click_rows(result, title, label, size, embedding, predictor, quantised, nai
         "ours, full-size mask to save": save_click,
         "ours int8, mask on screen": lambda points: screen_click(quantised, points),
     }
+    for name, (p, e) in own.items():
+        paths[f"{name}, mask on screen"] = lambda points, p=p, e=e: screen_click(p, points, e)
     for fn in paths.values():  # warm-up
         fn(prompts[0])
     rows: dict[str, list[float]] = {what: [] for what in paths}
@@ -260,3 +341,25 @@ def _click_rows(result, title, label, size, embedding, predictor, quantised, nai
             f"mask agreement mean {np.mean(agreements):.2%}, worst {np.min(agreements):.2%}; "
             f"score diff max {max(score_diffs):.3f}",
         )
+        for name, (p, e) in own.items():
+            result.add(
+                title, f"{name} vs ONNX Runtime fp32", _agreement(predictor, emb, p, e, prompts)
+            )
+
+
+def _agreement(reference, ref_embedding, candidate, embedding, prompts) -> str:
+    """Mask agreement end to end (each on its own embedding), against the quality gate."""
+    from samlabel.inference.precision_gate import EMBEDDING_TOLERANCE, MASK_AGREEMENT
+
+    agreements = []
+    for points in prompts:
+        a = reference.decode(ref_embedding, points)
+        b = candidate.decode(embedding, points)
+        agreements.extend(float((a.masks[i] == b.masks[i]).mean()) for i in range(3))
+    peak = np.abs(ref_embedding.features).max()
+    error = float(np.abs(embedding.features - ref_embedding.features).max() / peak)
+    passes = error <= EMBEDDING_TOLERANCE and min(agreements) >= MASK_AGREEMENT
+    return (
+        f"mask agreement mean {np.mean(agreements):.2%}, worst {np.min(agreements):.2%}; "
+        f"embedding error {error:.2%}: {'within' if passes else 'outside'} the quality gate"
+    )

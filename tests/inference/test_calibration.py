@@ -29,10 +29,10 @@ def checkpoint(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def folder(checkpoint):
+def folder(checkpoint, onnx_export_root):
     from samlabel.inference.onnx_export import ensure_onnx
 
-    return open_onnx_folder(ensure_onnx(checkpoint), check=False)
+    return open_onnx_folder(ensure_onnx(checkpoint, cache_root=onnx_export_root), check=False)
 
 
 @pytest.fixture

@@ -20,7 +20,10 @@ def reference(request, fixtures_dir, onnx_export_root):
     folder = fixtures_dir / request.param
     cases = ReferenceCases(folder)
     onnx_folder = ensure_onnx(folder / "checkpoint.pth", cache_root=onnx_export_root)
-    predictor = load_predictor(onnx_folder, backend="openvino", precision="fp32")
+    # Module fixtures run before the per-test private folders: compile into the session's cache.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SAMLABEL_CACHE_DIR", str(onnx_export_root.parent))
+        predictor = load_predictor(onnx_folder, backend="openvino", precision="fp32")
     assert isinstance(predictor, OpenVinoPredictor)
     assert predictor.describe().endswith("OpenVINO fp32 on CPU")
     return cases, predictor, predictor.encode(cases.image)
