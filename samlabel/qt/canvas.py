@@ -99,6 +99,7 @@ class ImageCanvas(QWidget):
         self._space_down = False
         self._space_panned = False
         self._cursor_pos: QPointF | None = None
+        self._placeholder: QWidget | None = None
 
     # -- content -------------------------------------------------------------------------
     def set_image(self, rgb: np.ndarray | None, levels: list[PyramidLevel] | None = None) -> None:
@@ -117,6 +118,7 @@ class ImageCanvas(QWidget):
         self._points, self._box = (), None
         self._annotations = []
         self._fit_pending = True
+        self._place_placeholder()
         self.update()
 
     @property
@@ -148,6 +150,21 @@ class ImageCanvas(QWidget):
         """The accepted masks to draw, bottom first."""
         self._annotations = list(annotations)
         self.update()
+
+    def set_placeholder(self, widget: QWidget) -> None:
+        """A widget (e.g. an "Open folder…" button) shown below the message while no image
+        is shown."""
+        widget.setParent(self)
+        self._placeholder = widget
+        self._place_placeholder()
+
+    def _place_placeholder(self) -> None:
+        widget = self._placeholder
+        if widget is None:
+            return
+        widget.adjustSize()
+        widget.move((self.width() - widget.width()) // 2, self.height() // 2 + 40)
+        widget.setVisible(self._image_size is None)
 
     def set_message(self, text: str) -> None:
         """A line drawn in the middle of an empty canvas."""
@@ -265,6 +282,7 @@ class ImageCanvas(QWidget):
     # -- painting ----------------------------------------------------------------------
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._place_placeholder()
         if self._fit_pending:
             self.fit()
         self._live_cache = None

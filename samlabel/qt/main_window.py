@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QPushButton,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -101,6 +102,10 @@ class MainWindow(QMainWindow):
         self.message_bar = MessageBar()
         self.canvas = ImageCanvas()
         self.candidates = CandidateStrip()
+        self.open_button = QPushButton("Open folder…")
+        self.open_button.setObjectName("openFolderButton")
+        self.open_button.clicked.connect(self.choose_folder)
+        self.canvas.set_placeholder(self.open_button)
         layout.addWidget(self.message_bar)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.candidates)
@@ -254,6 +259,7 @@ class MainWindow(QMainWindow):
             self.canvas.set_image(None)
         if source is None:
             self.canvas.set_message("This image cannot be shown.")
+            self.open_button.setVisible(self.controller.folder is None)
         else:
             self.canvas.set_message("")
         self.overlays.refresh()
