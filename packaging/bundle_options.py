@@ -71,6 +71,23 @@ TORCH_ONLY = (
 SAMLABEL_TORCH_MODULES = ("samlabel.sam", "samlabel.inference.torch_backend")
 
 
+#: Files that hooks collect but the app never loads, as bundle paths ("/"-separated prefixes):
+#: torch's C++ test programs and build files (about 130 MB).
+UNUSED_FILES = (
+    "torch/test/",
+    "torch/bin/",
+    "torch/include/",
+    "torch/share/",
+    "torch/lib/libtorchbind_test",
+)
+
+
+def keep_file(bundle_path: str) -> bool:
+    """Whether a collected file (its path inside the bundle) is worth shipping."""
+    name = bundle_path.replace("\\", "/")
+    return not name.startswith(UNUSED_FILES)
+
+
 class BundleError(ValueError):
     """A bundling option that cannot work; the message says which path and why."""
 

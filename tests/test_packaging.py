@@ -64,7 +64,12 @@ class _Recorder:
 
     def __call__(self, *args, **kwargs):
         self.calls.append((self.name, args, kwargs))
-        return types.SimpleNamespace(pure=[], scripts=[], binaries=[], datas=[])
+        binaries = [
+            ("torch/lib/libtorch_cpu.so", "/src/libtorch_cpu.so", "BINARY"),
+            ("torch/test/atest", "/src/atest", "BINARY"),
+            ("torch/bin/protoc", "/src/protoc", "BINARY"),
+        ]
+        return types.SimpleNamespace(pure=[], scripts=[], binaries=binaries, datas=[])
 
 
 def _run_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *spec_args: str) -> dict:
@@ -140,6 +145,10 @@ def test_full_spec_keeps_torch_and_accepts_a_checkpoint(
     ((_, analysis),) = calls["Analysis"]
     assert "torch" not in analysis["excludes"]
     assert "samlabel.sam.checkpoint" in analysis["hiddenimports"]
+    # torch's C++ test programs are collected by its hook but never shipped
+    ((collect_args, _),) = calls["COLLECT"]
+    shipped = [entry[0] for toc in collect_args if isinstance(toc, list) for entry in toc]
+    assert shipped == ["torch/lib/libtorch_cpu.so"]
     assert (tmp_path / "work" / "models" / "sam_vit_b_01ec64.pth").read_bytes() == b"weights"
 
 
