@@ -15,53 +15,37 @@ View: ``scale`` screen pixels per image pixel and ``offset``, the screen positio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
-    QBrush,
     QColor,
     QImage,
-    QKeyEvent,
-    QMouseEvent,
     QPainter,
     QPaintEvent,
-    QPen,
     QResizeEvent,
-    QWheelEvent,
 )
 from PySide6.QtWidgets import QWidget
 
 from samlabel.inference.api import Prediction
+from samlabel.qt.canvas_input import CanvasInput
+from samlabel.qt.canvas_painting import (
+    BACKGROUND,
+    LIVE_COLOR,
+    AnnotationView,
+    CanvasPainting,
+)
 from samlabel.qt.overlays import (
-    MaskOverlay,
     PyramidLevel,
     image_pyramid,
     outlined_mask_image,
 )
 
-INCLUDE_COLOR = QColor(46, 204, 113)
-EXCLUDE_COLOR = QColor(231, 76, 60)
-LIVE_COLOR = QColor(64, 156, 255)
-BACKGROUND = QColor(30, 31, 34)
-#: Mouse travel (screen pixels) that turns a click into a drag.
-DRAG_THRESHOLD = 5
+__all__ = ["AnnotationView", "ImageCanvas"]
+
 MIN_SCALE, MAX_SCALE = 1 / 64, 64.0
 
 
-@dataclass
-class AnnotationView:
-    """One accepted mask as the canvas shows it."""
-
-    key: int
-    overlay: MaskOverlay
-    color: QColor
-    visible: bool = True
-    selected: bool = False
-
-
-class ImageCanvas(QWidget):
+class ImageCanvas(CanvasInput, CanvasPainting, QWidget):
     """Zoomable, pannable view of one image with mask overlays and prompt markers."""
 
     pointClicked = Signal(float, float, int)
@@ -304,216 +288,6 @@ class ImageCanvas(QWidget):
         if self.message:
             self._paint_message(painter)
         painter.end()
-
-    def _paint_message(self, painter: QPainter) -> None:
-        painter.setPen(QColor(200, 200, 205))
-        font = painter.font()
-        font.setPointSizeF(12)
-        painter.setFont(font)
-        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.message)
-
-    def _paint_image(self, painter: QPainter) -> None:
-        visible = self.visible_region()
-        if visible is None:
-            return
-        (x0, y0, x1, y1), _ = visible
-        # The smallest pyramid level that still has at least one pixel per screen pixel.
-        ratio = self.devicePixelRatioF()
-        level_scale, picture = self._levels[0]
-        for candidate_scale, candidate in self._levels:
-            if candidate_scale >= self.scale * ratio:
-                level_scale, picture = candidate_scale, candidate
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale < 2.0)
-        target = QRectF(self.image_to_widget(x0, y0), self.image_to_widget(x1, y1))
-        source = QRectF(
-            x0 * level_scale, y0 * level_scale, (x1 - x0) * level_scale, (y1 - y0) * level_scale
-        )
-        painter.drawImage(target, picture, source)
-
-    def _image_transform_painter(self, painter: QPainter) -> None:
-        painter.translate(self.offset)
-        painter.scale(self.scale, self.scale)
-
-    def _paint_annotations(self, painter: QPainter) -> None:
-        for view in self._annotations:
-            if not view.visible:
-                continue
-            painter.save()
-            self._image_transform_painter(painter)
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            x0, y0, x1, y1 = view.overlay.bbox
-            painter.drawImage(QRectF(x0, y0, x1 - x0, y1 - y0), view.overlay.image)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            # A dark halo under the coloured outline keeps it visible on any background,
-            # including an object of the category's own colour.
-            width = 3.0 if view.selected else 1.6
-            for color, pen_width in ((QColor(0, 0, 0, 150), width + 2.0), (view.color, width)):
-                pen = QPen(color.lighter(140) if view.selected and color is view.color else color)
-                pen.setCosmetic(True)
-                pen.setWidthF(pen_width)
-                painter.setPen(pen)
-                for polygon in view.overlay.outlines:
-                    painter.drawPolyline(polygon)
-            painter.restore()
-
-    def _paint_live(self, painter: QPainter) -> None:
-        cached = self._live_overlay()
-        if cached is None:
-            return
-        (_, _, region, _), image, _ = cached
-        x0, y0, x1, y1 = region
-        # The overlay was computed at the screen resolution of this region: no scaling.
-        painter.drawImage(QRectF(self.image_to_widget(x0, y0), self.image_to_widget(x1, y1)), image)
-
-    def _paint_prompts(self, painter: QPainter) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        boxes = [self._box] if self._box is not None else []
-        if self._drag_box is not None:
-            boxes.append(None)
-        for box in boxes:
-            if box is None:
-                rect = self._drag_box
-            else:
-                rect = QRectF(
-                    self.image_to_widget(box[0], box[1]), self.image_to_widget(box[2], box[3])
-                )
-            pen = QPen(QColor(255, 214, 10), 2.0, Qt.PenStyle.DashLine)
-            painter.setPen(pen)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(rect)
-        for x, y, label in self._points:
-            centre = self.image_to_widget(x, y)
-            painter.setPen(QPen(QColor(255, 255, 255), 2.0))
-            painter.setBrush(QBrush(INCLUDE_COLOR if label == 1 else EXCLUDE_COLOR))
-            painter.drawEllipse(centre, 6.0, 6.0)
-            painter.setPen(QPen(QColor(255, 255, 255), 2.0))
-            painter.drawLine(centre + QPointF(-3, 0), centre + QPointF(3, 0))
-            if label == 1:
-                painter.drawLine(centre + QPointF(0, -3), centre + QPointF(0, 3))
-
-    def _paint_cursor(self, painter: QPainter) -> None:
-        if self.tool not in ("brush", "eraser") or self._cursor_pos is None:
-            return
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        color = QColor(255, 255, 255) if self.tool == "brush" else EXCLUDE_COLOR
-        radius = self.brush_radius * self.scale
-        if len(self._stroke) > 1:
-            # The stroke being dragged, as wide as the brush, until it is applied on release.
-            trail = QColor(color)
-            trail.setAlpha(90)
-            pen = QPen(trail, 2 * radius, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
-            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-            painter.setPen(pen)
-            painter.drawPolyline([self.image_to_widget(x, y) for x, y in self._stroke])
-        painter.setPen(QPen(color, 1.5))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawEllipse(self._cursor_pos, radius, radius)
-
-    # -- input -------------------------------------------------------------------------
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = True
-            self._space_panned = False
-            self.setCursor(Qt.CursorShape.OpenHandCursor)
-            event.accept()
-            return
-        super().keyPressEvent(event)
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = False
-            self.unsetCursor()
-            event.accept()
-            if not self._space_panned:
-                self.spaceTapped.emit()
-            return
-        super().keyReleaseEvent(event)
-
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        steps = event.angleDelta().y() / 120.0
-        if steps:
-            self.zoom_by(1.25**steps, event.position())
-        event.accept()
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        self.setFocus(Qt.FocusReason.MouseFocusReason)
-        button = event.button()
-        if button == Qt.MouseButton.MiddleButton or (
-            button == Qt.MouseButton.LeftButton and self._space_down
-        ):
-            self._pan_from = event.position()
-            self._space_panned = self._space_down
-            self.setCursor(Qt.CursorShape.ClosedHandCursor)
-            return
-        if self._image_size is None:
-            return
-        self._press = (event.position(), button, event.modifiers())
-        if self.tool in ("brush", "eraser") and button == Qt.MouseButton.LeftButton:
-            self._stroke = [self.widget_to_image(event.position())]
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        position = event.position()
-        self._cursor_pos = position
-        if self._image_size is not None:
-            self.cursorMoved.emit(*self.widget_to_image(position))
-        if self._pan_from is not None:
-            delta = position - self._pan_from
-            self._pan_from = position
-            self.pan_by(delta.x(), delta.y())
-            return
-        if self._press is not None:
-            start, button, _ = self._press
-            if self.tool in ("brush", "eraser") and button == Qt.MouseButton.LeftButton:
-                self._stroke.append(self.widget_to_image(position))
-            elif button == Qt.MouseButton.LeftButton and (
-                self._drag_box is not None or (position - start).manhattanLength() > DRAG_THRESHOLD
-            ):
-                self._drag_box = QRectF(start, position).normalized()
-        self.update()
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._pan_from is not None:
-            self._pan_from = None
-            if self._space_down:
-                self.setCursor(Qt.CursorShape.OpenHandCursor)
-            else:
-                self.unsetCursor()
-            return
-        if self._press is None:
-            return
-        start, button, modifiers = self._press
-        self._press = None
-        if self.tool in ("brush", "eraser") and button == Qt.MouseButton.LeftButton:
-            stroke = np.asarray(self._stroke, dtype=np.float64).reshape(-1, 2)
-            self._stroke = []
-            self.brushStroke.emit(stroke, float(self.brush_radius), self.tool == "eraser")
-            return
-        if self._drag_box is not None:
-            rect, self._drag_box = self._drag_box, None
-            x0, y0 = self.widget_to_image(rect.topLeft())
-            x1, y1 = self.widget_to_image(rect.bottomRight())
-            height, width = self._image_size or (0, 0)
-            x0, x1 = float(np.clip(x0, 0, width)), float(np.clip(x1, 0, width))
-            y0, y1 = float(np.clip(y0, 0, height)), float(np.clip(y1, 0, height))
-            self.update()
-            if x1 - x0 >= 1 and y1 - y0 >= 1:
-                self.boxDrawn.emit(x0, y0, x1, y1)
-            return
-        x, y = self.widget_to_image(start)
-        height, width = self._image_size or (0, 0)
-        if not (0 <= x < width and 0 <= y < height):
-            return
-        if button == Qt.MouseButton.LeftButton and modifiers & Qt.KeyboardModifier.ControlModifier:
-            key = self.annotation_at(x, y)
-            if key is not None:
-                self.annotationClicked.emit(key)
-            return
-        if button == Qt.MouseButton.RightButton:
-            self.pointClicked.emit(x, y, 0)
-        elif button == Qt.MouseButton.LeftButton:
-            exclude = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
-            self.pointClicked.emit(x, y, 0 if exclude else 1)
 
     def annotation_at(self, x: float, y: float) -> int | None:
         """Key of the topmost visible annotation covering image point ``(x, y)``."""

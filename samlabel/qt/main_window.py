@@ -8,18 +8,14 @@ Models are loaded by the composition root (``samlabel.app``) through ``model_loa
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
-    QColorDialog,
     QComboBox,
     QDockWidget,
-    QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QPushButton,
@@ -29,27 +25,26 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledSlider
 
-from samlabel.core.errors import SamlabelError
 from samlabel.inference.api import Predictor
 from samlabel.qt.actions import ACTIONS, MENUS, TOOLBAR
 from samlabel.qt.assets import icon
 from samlabel.qt.candidate_strip import CandidateStrip
 from samlabel.qt.canvas import ImageCanvas
 from samlabel.qt.controller import LabelController
-from samlabel.qt.exporting import run_export
 from samlabel.qt.image_list import ImageListView
 from samlabel.qt.layer_overlays import LayerOverlays
 from samlabel.qt.message_bar import MessageBar
 from samlabel.qt.panels import CategoryPanel, LayerPanel
 from samlabel.qt.settings import SettingsStore
 from samlabel.qt.status_bar import LabelStatusBar
+from samlabel.qt.window_commands import WindowCommands
 from samlabel.qt.workers import ModelLoadJob
 
 ModelLoader = Callable[[Path], Predictor]
 APP_TITLE = "samlabel"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowCommands, QMainWindow):
     """See the module docstring. ``actions[name]`` are the QActions of :data:`ACTIONS`."""
 
     def __init__(
@@ -354,207 +349,9 @@ class MainWindow(QMainWindow):
         text = reason or "No model is loaded yet: masks need a SAM or MobileSAM checkpoint."
         self.message_bar.show_message("warning", text, "Choose model…", self.choose_model)
 
-    # -- commands (handlers named in actions.py) ---------------------------------------
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images")
-        if folder:
-            self.open_folder(Path(folder))
-
-    def open_folder(
-        self, folder: Path, annotations: Path | None = None, files: list[Path] | None = None
-    ) -> bool:
-        """Open ``folder``; False (with a message) when its annotations cannot be read."""
-        try:
-            self.controller.open_folder(folder, annotations, files)
-        except SamlabelError as error:
-            self.show_message("error", str(error))
-            return False
-        self.settings.last_folder = folder
-        self._refresh_title()
-        self.canvas.setFocus()
-        return True
-
-    def choose_annotations(self) -> None:
-        if self.controller.folder is None:
-            self.show_message("info", "Open a folder first.")
-            return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Annotations file", str(self.controller.annotations_path), "COCO (*.json)"
-        )
-        if path:
-            self.open_folder(self.controller.folder, Path(path))
-
-    def choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Choose a SAM or MobileSAM checkpoint", "", "Checkpoints (*.pth *.pt);;All (*)"
-        )
-        if path:
-            self.load_model(Path(path))
-
-    def load_model(self, path: Path) -> None:
-        """Load a checkpoint with ``model_loader`` in the background; a failure is shown."""
-        if self.model_loader is None:
-            return
-        job = ModelLoadJob(self.model_loader, self)
-        job.loaded.connect(self._on_model_loaded)
-        job.failed.connect(self._on_model_failed)
-        self.model_job = job
-        self.status.show_busy(f"Loading the model {path.name}", time.monotonic())
-        job.start(path)
-
-    def _on_model_loaded(self, path: str, predictor: Predictor) -> None:
-        self.settings.model_path = path
-        self.controller.set_predictor(predictor, _model_id(Path(path)), self.embedding_cache)
-        if self.message_bar.level == "warning":
-            self.message_bar.dismiss()
-        self._refresh_model_state()
-        if self.controller.row < 0:
-            self.status.show_state(f"Model ready: {predictor.describe()}")
-
-    def _on_model_failed(self, path: str, text: str) -> None:
-        self.status.show_state("No model")
-        self.notify_no_model(f"The model {Path(path).name} could not be loaded: {text}")
-
-    def export_coco_polygons(self) -> None:
-        self._export("coco-polygons")
-
-    def export_png_masks(self) -> None:
-        self._export("png")
-
-    def export_yolo(self) -> None:
-        self._export("yolo")
-
-    def _export(self, kind: str) -> None:
-        if self.controller.folder is None:
-            self.show_message("info", "Open a folder first.")
-            return
-        target = QFileDialog.getExistingDirectory(self, "Export into folder")
-        if target:
-            self.export_to(kind, Path(target))
-
-    def export_to(self, kind: str, target: Path) -> bool:
-        """Export the document (``"coco-polygons"``, ``"png"``, ``"yolo"``) into ``target``."""
-        ok, text = run_export(self.controller, kind, target)
-        self.show_message("info" if ok else "error", text)
-        return ok
-
-    def undo(self) -> None:
-        self.controller.undo()
-
-    def redo(self) -> None:
-        self.controller.redo()
-
-    def accept_mask(self) -> None:
-        self.controller.accept()
-
-    def discard_prompts(self) -> None:
-        self.controller.discard_prompts()
-
-    def choose_candidate_1(self) -> None:
-        self.controller.choose_candidate(0)
-
-    def choose_candidate_2(self) -> None:
-        self.controller.choose_candidate(1)
-
-    def choose_candidate_3(self) -> None:
-        self.controller.choose_candidate(2)
-
-    def next_candidate(self) -> None:
-        self.controller.next_candidate()
-
-    def delete_selected(self) -> None:
-        if self.controller.selected_annotation is not None:
-            self.controller.delete_annotation(self.controller.selected_annotation)
-
-    def toggle_done(self) -> None:
-        self.controller.toggle_done()
-
-    def set_tool(self, tool: str) -> None:
-        """``"prompt"``, ``"brush"`` or ``"eraser"``."""
-        self.canvas.tool = tool
-        for name in ("prompt", "brush", "eraser"):
-            self.actions[f"tool_{name}"].setChecked(name == tool)
-        self.canvas.update()
-
-    def use_prompt_tool(self) -> None:
-        self.set_tool("prompt")
-
-    def use_brush(self) -> None:
-        self.set_tool("brush")
-
-    def use_eraser(self) -> None:
-        self.set_tool("eraser")
-
-    def brush_bigger(self) -> None:
-        self.radius_slider.setValue(min(200, round(self.radius_slider.value() * 1.25) + 1))
-
-    def brush_smaller(self) -> None:
-        self.radius_slider.setValue(max(1, round(self.radius_slider.value() / 1.25)))
-
-    def _radius_changed(self, value: int) -> None:
-        self.canvas.brush_radius = float(value)
-        self.settings.brush_radius = value
-        self.canvas.update()
-
-    def next_image(self) -> None:
-        self.controller.next_image()
-
-    def previous_image(self) -> None:
-        self.controller.previous_image()
-
-    def fit_view(self) -> None:
-        self.canvas.fit()
-
-    def zoom_in(self) -> None:
-        self.canvas.zoom_by(1.25)
-
-    def zoom_out(self) -> None:
-        self.canvas.zoom_by(0.8)
-
-    def zoom_to_annotation(self, annotation_id: int) -> None:
-        """Centre and zoom on one annotation (double click in the layer panel)."""
-        x, y, w, h = self.controller.document.annotation(annotation_id).bbox
-        self.canvas.zoom_to_rect(x, y, x + w, y + h)
-
-    def ask_new_category(self) -> None:
-        name, ok = QInputDialog.getText(self, "New category", "Name:")
-        if ok and name.strip():
-            self.add_category(name.strip())
-
-    def add_category(self, name: str) -> None:
-        """Add a category (with the colour this name had before, if any)."""
-        try:
-            self.controller.add_category(name, self.settings.category_color(name))
-        except ValueError as error:
-            self.show_message("warning", str(error))
-
-    def ask_category_colour(self, category_id: int) -> None:
-        category = self.controller.document.category(category_id)
-        color = QColorDialog.getColor(QColor(category.color), self, f"Colour of {category.name}")
-        if color.isValid():
-            self.recolour_category(category_id, color.name())
-
-    def recolour_category(self, category_id: int, color: str) -> None:
-        """Give a category a new colour (remembered for this name)."""
-        self.controller.document.recolour_category(category_id, color)
-        self.settings.set_category_color(self.controller.document.category(category_id).name, color)
-
-    def _category_box_chosen(self, row: int) -> None:
-        if row >= 0:
-            self.controller.set_current_category(self.controller.categories.category(row).id)
-
     def closeEvent(self, event: QCloseEvent) -> None:
         self.settings.set_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self._timer.stop()
         self.controller.shutdown()
         super().closeEvent(event)
-
-
-def _model_id(path: Path) -> str:
-    """Identifies the weights for the embedding cache: path, size and modification time."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return str(path)
-    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
