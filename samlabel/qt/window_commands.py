@@ -55,8 +55,14 @@ class WindowCommands(_Base):
         if self.controller.folder is None:
             self.show_message("info", "Open a folder first.")
             return
+        # A save dialog, because a new file may be named too; opening an existing one is
+        # not overwriting it.
         path, _ = QFileDialog.getSaveFileName(
-            self, "Annotations file", str(self.controller.annotations_path), "COCO (*.json)"
+            self,
+            "Annotations file",
+            str(self.controller.annotations_path),
+            "COCO (*.json)",
+            options=QFileDialog.Option.DontConfirmOverwrite,
         )
         if path:
             self.open_folder(self.controller.folder, Path(path))
