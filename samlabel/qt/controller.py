@@ -164,6 +164,8 @@ class LabelController(DocumentEdits, QObject):
         self._image_ids = [self.document.image_by_name(name).id for name in names]
         self.images.set_paths(paths)
         for row in range(len(paths)):
+            record = self.document.image(self._image_ids[row])
+            self.images.set_size(row, record.width, record.height)
             self._update_row(row)
         if not self.document.categories:
             self.current_category = None

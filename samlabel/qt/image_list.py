@@ -87,6 +87,10 @@ class ImageListModel(QAbstractListModel):
                 return row
         return -1
 
+    def set_size(self, row: int, width: int, height: int) -> None:
+        """The size of ``row`` when it is already known (saves reading the file's header)."""
+        self._sizes[row] = (width, height)
+
     def set_progress(self, row: int, count: int, status: ImageStatus) -> None:
         """Set the annotation count and status of ``row``."""
         if self._counts.get(row) == count and self._status.get(row) == status:
