@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDockWidget,
     QLabel,
@@ -37,6 +38,7 @@ from samlabel.qt.message_bar import MessageBar
 from samlabel.qt.panels import CategoryPanel, LayerPanel
 from samlabel.qt.settings import SettingsStore
 from samlabel.qt.status_bar import LabelStatusBar
+from samlabel.qt.typing_guard import TypingGuard
 from samlabel.qt.window_commands import WindowCommands
 from samlabel.qt.workers import ModelLoadJob
 
@@ -73,6 +75,8 @@ class MainWindow(WindowCommands, QMainWindow):
         self._build_toolbar()
         self.overlays = LayerOverlays(controller, self.canvas)
         self._connect()
+        self._typing_guard = TypingGuard(self)
+        QApplication.instance().installEventFilter(self._typing_guard)
         self._timer = QTimer(self)
         self._timer.setInterval(200)
         self._timer.timeout.connect(self._tick)
@@ -350,6 +354,7 @@ class MainWindow(WindowCommands, QMainWindow):
         self.message_bar.show_message("warning", text, "Choose model…", self.choose_model)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        QApplication.instance().removeEventFilter(self._typing_guard)
         self.settings.set_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self._timer.stop()

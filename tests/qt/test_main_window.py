@@ -369,3 +369,18 @@ def test_many_annotations_appear_without_freezing_the_window(qtbot, window) -> N
     qtbot.waitUntil(lambda: window.overlays.complete, timeout=5000)
     assert len(window.canvas._annotations) == 60
     assert window.canvas.annotation_at(5, 5) is not None
+
+
+def test_typing_a_category_name_does_not_trigger_shortcuts(qtbot, window) -> None:
+    c = window.controller
+    window.add_category("cat")
+    click_image(qtbot, window, 80, 60)
+    view = window.category_panel.view
+    view.setFocus()
+    view.edit(c.categories.index(0))
+    editor = view.focusWidget()
+    qtbot.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(editor, "dad")  # A and D would switch images
+    qtbot.keyClick(editor, Qt.Key.Key_Return)  # the view commits the edit on the next event
+    qtbot.waitUntil(lambda: c.document.categories[0].name == "dad", timeout=2000)
+    assert c.row == 0 and c.document.annotations == ()  # no image switch, no accept
