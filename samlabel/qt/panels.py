@@ -187,12 +187,13 @@ class LayerPanel(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        has = self._selected is not None
+        row = self.model.row_of(self._selected) if self._selected is not None else -1
+        has = row >= 0
         for button in (self.up_button, self.down_button, self.delete_button):
             button.setEnabled(has)
         self.category_box.setEnabled(has)
         if has:
-            category_id = self.model.annotation(self.model.row_of(self._selected)).category_id
+            category_id = self.model.annotation(row).category_id
             model = self.category_box.model()
             row = model.row_of(category_id) if hasattr(model, "row_of") else -1
             self.category_box.setCurrentIndex(row)

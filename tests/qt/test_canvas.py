@@ -111,3 +111,25 @@ def test_large_image_pyramid_and_paint_are_fast(qtbot) -> None:
         widget.repaint()
         times.append(time.perf_counter() - start)
     assert np.median(times) < 0.05, f"median repaint {np.median(times) * 1000:.0f} ms"
+
+
+def test_wheel_zooms_around_the_cursor(qtbot, canvas) -> None:
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    anchor = QPointF(300, 200)
+    before_scale, before_point = canvas.scale, canvas.widget_to_image(anchor)
+    event = QWheelEvent(
+        anchor,
+        canvas.mapToGlobal(anchor),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(canvas, event)
+    assert canvas.scale == pytest.approx(before_scale * 1.25**2)
+    assert canvas.widget_to_image(anchor) == pytest.approx(before_point)
