@@ -116,7 +116,7 @@ def check_files(app: Path, models: list[bundle_options.BundledModel]) -> None:
     print(f"check: {len(patterns)} required files present")
 
 
-def check(app: Path, models: list[bundle_options.BundledModel]) -> None:
+def check(app: Path, models: list[bundle_options.BundledModel], lite: bool) -> None:
     """Run the built app headless; raises RuntimeError with its output when a check fails."""
     check_files(app, models)
     exe = str(executable(app))
@@ -136,13 +136,15 @@ def check(app: Path, models: list[bundle_options.BundledModel]) -> None:
             raise RuntimeError(f"unexpected --help output:\n{out}")
         out = _run([exe, "models", "list"], env)
         print("check: models list ok\n" + out.rstrip())
+        listed = {line.split()[0] for line in out.splitlines() if line.split()}
         for model in models:
-            if Path(model.name).stem not in out:
+            if Path(model.name).stem not in listed:
                 # Not fatal: the model still opens by path; listing needs the models store
                 # to search samlabel.core.paths.bundled_models_dir().
                 print(f"warning: `models list` does not show the bundled model {model.name}")
 
         _check_window(str(executable(app, cli=False)), env)
+        _check_checkpoint_message(exe, env, Path(temp), lite)
 
         for model in models:  # a checkpoint is exported to ONNX first: a minute or more
             _check_predict(exe, env, app / "_internal" / "models" / model.name, Path(temp))
@@ -164,6 +166,35 @@ def _check_window(exe: str, env: dict[str, str]) -> None:
         return
     output = process.stdout.read() if process.stdout else ""
     raise RuntimeError(f"the window exited at once with {process.returncode}:\n{output}")
+
+
+def _check_checkpoint_message(exe: str, env: dict[str, str], temp: Path, lite: bool) -> None:
+    """A damaged checkpoint gets a one-line message, not a traceback.
+
+    This imports torch in the full build (its hook must have collected everything that
+    ``import torch`` needs), and in the lite build reaches the "no PyTorch" message.
+    """
+    from PIL import Image
+
+    broken, image = temp / "broken.pth", temp / "gray.png"
+    broken.write_bytes(b"not a checkpoint")
+    Image.new("L", (32, 32), 128).save(image)
+    command = [exe, "predict", "--model", str(broken), "--image", str(image)]
+    result = subprocess.run(
+        [*command, "--point", "1,1,1", "--out", str(temp / "x.npz")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    message = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+    # Full: torch reads the file and refuses it; lite: torch is absent and the app says so.
+    clear = str(broken) in message and (("no PyTorch" in message) == lite)
+    if result.returncode != 2 or not message.startswith("samlabel: ") or not clear:
+        raise RuntimeError(
+            f"a damaged checkpoint gave exit code {result.returncode}:\n{result.stderr}"
+        )
+    print(f"check: damaged checkpoint message ok ({message[:70]}...)")
 
 
 def _check_predict(exe: str, env: dict[str, str], model: Path, temp: Path) -> None:
@@ -205,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_check:
         return 0
     try:
-        check(app, models)
+        check(app, models, args.lite)
     except (RuntimeError, subprocess.TimeoutExpired) as error:
         print(f"check failed: {error}", file=sys.stderr)
         return 1

@@ -72,10 +72,15 @@ SAMLABEL_TORCH_MODULES = ("samlabel.sam", "samlabel.inference.torch_backend")
 
 
 #: Files that hooks collect but the app never loads, as bundle paths ("/"-separated prefixes):
-#: torch's C++ test programs and build files (about 130 MB).
+#: torch's C++ test programs, protoc and build files (about 130 MB). Not all of torch/bin:
+#: ``import torch`` checks that torch/bin/torch_shm_manager exists.
 UNUSED_FILES = (
     "torch/test/",
-    "torch/bin/",
+    "torch/bin/test_",
+    "torch/bin/protoc",
+    "torch/bin/FileStoreTest",
+    "torch/bin/HashStoreTest",
+    "torch/bin/TCPStoreTest",
     "torch/include/",
     "torch/share/",
     "torch/lib/libtorchbind_test",

@@ -68,6 +68,8 @@ class _Recorder:
             ("torch/lib/libtorch_cpu.so", "/src/libtorch_cpu.so", "BINARY"),
             ("torch/test/atest", "/src/atest", "BINARY"),
             ("torch/bin/protoc", "/src/protoc", "BINARY"),
+            ("torch/bin/test_jit", "/src/test_jit", "BINARY"),
+            ("torch/bin/torch_shm_manager", "/src/torch_shm_manager", "BINARY"),
         ]
         return types.SimpleNamespace(pure=[], scripts=[], binaries=binaries, datas=[])
 
@@ -145,10 +147,11 @@ def test_full_spec_keeps_torch_and_accepts_a_checkpoint(
     ((_, analysis),) = calls["Analysis"]
     assert "torch" not in analysis["excludes"]
     assert "samlabel.sam.checkpoint" in analysis["hiddenimports"]
-    # torch's C++ test programs are collected by its hook but never shipped
+    # torch's C++ test programs are collected by its hook but never shipped; the helper that
+    # `import torch` looks for is
     ((collect_args, _),) = calls["COLLECT"]
     shipped = [entry[0] for toc in collect_args if isinstance(toc, list) for entry in toc]
-    assert shipped == ["torch/lib/libtorch_cpu.so"]
+    assert shipped == ["torch/lib/libtorch_cpu.so", "torch/bin/torch_shm_manager"]
     assert (tmp_path / "work" / "models" / "sam_vit_b_01ec64.pth").read_bytes() == b"weights"
 
 
