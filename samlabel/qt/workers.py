@@ -173,6 +173,7 @@ class EmbeddingWorker(QObject):
         spare decoding a large file twice; None means read the file."""
         super().__init__(parent)
         self._images = images
+        self._warmed = False
         self._predictor = predictor
         self._model_id = model_id
         self._cache = cache
@@ -269,6 +270,13 @@ class EmbeddingWorker(QObject):
             self.prefetched.emit(path)
             return
         self._remember(path, embedding)
+        if not self._warmed:
+            # The first decode of a backend pays its one-off costs (graph compilation, lazy
+            # allocations: seconds for torch). Pay them here, not on the user's first click,
+            # which decodes on the GUI thread.
+            self._warmed = True
+            height, width = embedding.original_size
+            self._predictor.decode(embedding, points=[(width / 2, height / 2, 1)])
         self.ready.emit(request_id, path, embedding)
 
     def wait_until_idle(self, timeout: float = 30.0) -> bool:
