@@ -7,8 +7,9 @@ Usage::
 
 Writes ``<dist>/samlabel/`` (default ``dist/samlabel`` in the repository, which git ignores).
 After building it runs the app headless (``QT_QPA_PLATFORM=offscreen``): ``--help``,
-``models list``, the window for a few seconds, and ``predict`` on a drawn test image with each
-bundled model. Prints the build time and the size.
+``models list``, the window for a few seconds, a damaged checkpoint's message, ``predict`` on
+a drawn test image with each bundled model, and the window encoding that image with the first
+bundled ONNX model. Prints the build time and the size.
 Exit code 0 when the build and every check succeeded.
 """
 
@@ -30,6 +31,8 @@ import bundle_options  # noqa: E402  (next to this file, not an installed packag
 
 #: Seconds the window must stay up in the start check (a missing Qt plugin aborts at once).
 WINDOW_CHECK_SECONDS = 8.0
+#: Longest wait for the window to encode its first image (a first start calibrates backends).
+WINDOW_ENCODE_SECONDS = 300.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -148,6 +151,10 @@ def check(app: Path, models: list[bundle_options.BundledModel], lite: bool) -> N
 
         for model in models:  # a checkpoint is exported to ONNX first: a minute or more
             _check_predict(exe, env, app / "_internal" / "models" / model.name, Path(temp))
+        onnx_models = [m for m in models if m.is_onnx_folder]
+        if onnx_models:
+            bundled = app / "_internal" / "models" / onnx_models[0].name
+            _check_window_encodes(str(executable(app, cli=False)), env, bundled, Path(temp))
 
 
 def _check_window(exe: str, env: dict[str, str]) -> None:
@@ -166,6 +173,50 @@ def _check_window(exe: str, env: dict[str, str]) -> None:
         return
     output = process.stdout.read() if process.stdout else ""
     raise RuntimeError(f"the window exited at once with {process.returncode}:\n{output}")
+
+
+def _check_window_encodes(exe: str, env: dict[str, str], model: Path, temp: Path) -> None:
+    """The window opened on a folder with a bundled model encodes the first image.
+
+    Proof: an embedding appears in the embedding cache (under the cache folder).
+    """
+    images = temp / "window-images"
+    images.mkdir()
+    _draw_test_image(images / "disc.png")
+    cache = Path(env["SAMLABEL_CACHE_DIR"])
+    before = set(cache.rglob("*.npz"))
+    t0 = time.perf_counter()
+    process = subprocess.Popen(
+        [exe, "--model", str(model), str(images)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while time.perf_counter() - t0 < WINDOW_ENCODE_SECONDS:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"the window exited with {process.returncode}:\n{process.communicate()[1]}"
+                )
+            if set(cache.rglob("*.npz")) - before:
+                print(f"check: window encoded an image ({time.perf_counter() - t0:.1f} s) ok")
+                return
+            time.sleep(0.5)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.communicate(timeout=30)
+    raise RuntimeError(f"no embedding after {WINDOW_ENCODE_SECONDS:.0f} s with {model}")
+
+
+def _draw_test_image(path: Path) -> None:
+    """A 320x240 RGB picture: a yellow disc centred at (160, 120) on blue."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 240), (40, 60, 90))
+    ImageDraw.Draw(image).ellipse((100, 60, 220, 180), fill=(230, 200, 60))
+    image.save(path)
 
 
 def _check_checkpoint_message(exe: str, env: dict[str, str], temp: Path, lite: bool) -> None:
@@ -200,12 +251,9 @@ def _check_checkpoint_message(exe: str, env: dict[str, str], temp: Path, lite: b
 def _check_predict(exe: str, env: dict[str, str], model: Path, temp: Path) -> None:
     """``predict`` with a bundled model on a drawn image writes three masks."""
     import numpy as np
-    from PIL import Image, ImageDraw
 
-    image = Image.new("RGB", (320, 240), (40, 60, 90))
-    ImageDraw.Draw(image).ellipse((100, 60, 220, 180), fill=(230, 200, 60))
     image_path, out_path = temp / "disc.png", temp / "masks.npz"
-    image.save(image_path)
+    _draw_test_image(image_path)
     t0 = time.perf_counter()
     command = [exe, "predict", "--model", str(model), "--image", str(image_path)]
     _run([*command, "--point", "160,120,1", "--out", str(out_path)], env)
