@@ -70,27 +70,17 @@ class CanvasPainting(_Base):
         painter.scale(self.scale, self.scale)
 
     def _paint_annotations(self, painter: QPainter) -> None:
+        painter.save()
+        self._image_transform_painter(painter)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale < 2.0)
         for view in self._annotations:
             if not view.visible:
                 continue
-            painter.save()
-            self._image_transform_painter(painter)
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            x0, y0, x1, y1 = view.overlay.bbox
-            painter.drawImage(QRectF(x0, y0, x1 - x0, y1 - y0), view.overlay.image)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            # A dark halo under the coloured outline keeps it visible on any background,
-            # including an object of the category's own colour.
-            width = 3.0 if view.selected else 1.6
-            for color, pen_width in ((QColor(0, 0, 0, 150), width + 2.0), (view.color, width)):
-                pen = QPen(color.lighter(140) if view.selected and color is view.color else color)
-                pen.setCosmetic(True)
-                pen.setWidthF(pen_width)
-                painter.setPen(pen)
-                for polygon in view.overlay.outlines:
-                    painter.drawPolyline(polygon)
-            painter.restore()
+            overlay = view.overlay
+            x0, y0, x1, y1 = overlay.rect
+            picture = overlay.selected_image if view.selected else overlay.image
+            painter.drawImage(QRectF(x0, y0, x1 - x0, y1 - y0), picture)
+        painter.restore()
 
     def _paint_live(self, painter: QPainter) -> None:
         cached = self._live_overlay()

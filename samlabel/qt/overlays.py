@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPointF
-from PySide6.QtGui import QColor, QImage, QPolygonF
+from PySide6.QtGui import QColor, QImage
 
 #: Longest side of the reduced overlay drawn for an accepted mask: beyond this the screen
 #: could not show more detail at "fit", and zoomed-in detail comes from the outline.
@@ -84,57 +83,61 @@ def outlined_mask_image(mask: np.ndarray, color: QColor, alpha: int) -> QImage:
     return _argb_to_qimage(pixels)
 
 
-def mask_contours(mask: np.ndarray, scale: float = 1.0) -> list[QPolygonF]:
-    """Outlines of ``(h, w)`` bool ``mask`` as closed polygons, coordinates times ``scale``.
-
-    Points are pixel centres + 0.5, i.e. on the pixel grid of the mask's corners, so an outline
-    drawn with the image's transform sits on the mask's border.
-    """
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    polygons = []
-    for contour in contours:
-        points = contour.reshape(-1, 2).astype(np.float64)
-        if len(points) < 2:
-            continue
-        polygon = QPolygonF([QPointF((x + 0.5) * scale, (y + 0.5) * scale) for x, y in points])
-        polygon.append(polygon.first())
-        polygons.append(polygon)
-    return polygons
-
-
 @dataclass
 class MaskOverlay:
-    """A reduced coloured overlay and the outlines of one accepted mask.
+    """One accepted mask, ready to draw: translucent fill with its outline baked in.
+
+    Outlines are pixels, not polygons, so drawing costs one image however ragged the mask is
+    (a mask with thousands of islands as polygons took seconds per repaint).
 
     Attributes:
-        image: ARGB image of the mask's bounding box, at ``scale`` of the original size.
-        scale: overlay pixels per original pixel (<= 1).
-        outlines: polygons in original image pixels.
+        image: ARGB picture of the mask (fill, coloured border, dark halo outside) covering
+            ``rect``, at ``scale`` of the original size.
+        selected_image: the same, emphasised (denser fill, thick light border).
+        inside: ``(h, w)`` bool mask at the picture's resolution, for hit tests.
+        rect: ``(x0, y0, x1, y1)`` original pixels the pictures cover (the bounding box plus
+            a margin for the halo).
+        scale: picture pixels per original pixel (<= 1).
         area: mask pixels at the original size.
-        bbox: ``(x0, y0, x1, y1)`` of the mask in original pixels (exclusive ends); the
-            rectangle ``image`` covers.
+        bbox: ``(x0, y0, x1, y1)`` of the mask in original pixels (exclusive ends).
     """
 
     image: QImage
+    selected_image: QImage
+    inside: np.ndarray
+    rect: tuple[float, float, float, float]
     scale: float
-    outlines: list[QPolygonF]
     area: int
     bbox: tuple[int, int, int, int]
 
     def covers(self, x: float, y: float) -> bool:
-        """Whether original pixel ``(x, y)`` is inside the mask (at the overlay's resolution)."""
-        x0, y0, x1, y1 = self.bbox
-        if not (x0 <= x < x1 and y0 <= y < y1):
+        """Whether original pixel ``(x, y)`` is inside the mask (at the picture's resolution)."""
+        x0, y0, x1, y1 = self.rect
+        if not (x0 <= x < x1 and y0 <= y < y1) or self.area == 0:
             return False
-        px = min(int((x - x0) * self.scale), self.image.width() - 1)
-        py = min(int((y - y0) * self.scale), self.image.height() - 1)
-        return self.image.pixelColor(px, py).alpha() > 0
+        height, width = self.inside.shape
+        px = min(int((x - x0) * width / (x1 - x0)), width - 1)
+        py = min(int((y - y0) * height / (y1 - y0)), height - 1)
+        return bool(self.inside[py, px])
+
+
+def _bordered_picture(inside: np.ndarray, color: QColor, alpha: int, selected: bool) -> QImage:
+    """Fill, a border on the mask's edge pixels and a dark halo just outside them."""
+    kernel = np.ones((5, 5) if selected else (3, 3), np.uint8)
+    as_u8 = inside.view(np.uint8)
+    border = inside & ~cv2.erode(as_u8, kernel, borderType=cv2.BORDER_CONSTANT).view(bool)
+    halo = cv2.dilate(as_u8, np.ones((3, 3), np.uint8)).view(bool) & ~inside
+    line = color.lighter(140) if selected else color
+    pixels = inside.astype(np.uint32) * _premultiplied(color, alpha)
+    pixels[border] = _premultiplied(line, 255)
+    pixels[halo] = _premultiplied(QColor(0, 0, 0), 140)
+    return _argb_to_qimage(pixels)
 
 
 def build_mask_overlay(mask: np.ndarray, color: QColor, alpha: int = 85) -> MaskOverlay:
     """Prepare ``(H, W)`` bool ``mask`` for drawing in ``color``.
 
-    Only the bounding box is kept, reduced so the whole image would be at most
+    Only the bounding box (plus a margin) is kept, reduced so the whole image would be at most
     :data:`OVERLAY_MAX_SIDE` on its long side: a small object on a 12 MP image costs little.
     """
     height, width = mask.shape
@@ -144,31 +147,24 @@ def build_mask_overlay(mask: np.ndarray, color: QColor, alpha: int = 85) -> Mask
     if len(rows) == 0:
         empty = QImage(1, 1, QImage.Format.Format_ARGB32_Premultiplied)
         empty.fill(0)
-        return MaskOverlay(empty, scale, [], 0, (0, 0, 0, 0))
+        return MaskOverlay(
+            empty, empty, np.zeros((1, 1), bool), (0, 0, 1, 1), scale, 0, (0, 0, 0, 0)
+        )
     bbox = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
-    x0, y0, x1, y1 = bbox
-    crop = np.ascontiguousarray(mask[y0:y1, x0:x1])
+    # Room for the halo: two picture pixels around the box, inside the image.
+    margin = int(np.ceil(2 / scale))
+    x0, y0 = max(0, bbox[0] - margin), max(0, bbox[1] - margin)
+    x1, y1 = min(width, bbox[2] + margin), min(height, bbox[3] + margin)
+    inside = np.ascontiguousarray(mask[y0:y1, x0:x1])
     if scale < 1.0:
         size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
-        crop = cv2.resize(crop.view(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 127
+        inside = cv2.resize(inside.view(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 127
     return MaskOverlay(
-        image=mask_to_qimage(crop, color, alpha),
+        image=_bordered_picture(inside, color, alpha, selected=False),
+        selected_image=_bordered_picture(inside, color, min(255, alpha + 50), selected=True),
+        inside=inside,
+        rect=(float(x0), float(y0), float(x1), float(y1)),
         scale=scale,
-        outlines=_outlines_in_bbox(mask, bbox),
         area=int(np.count_nonzero(mask)),
         bbox=bbox,
     )
-
-
-def _outlines_in_bbox(mask: np.ndarray, bbox: tuple[int, int, int, int]) -> list[QPolygonF]:
-    """Contours found only inside the bounding box (much cheaper on 12 MP images)."""
-    x0, y0, x1, y1 = bbox
-    if x1 <= x0 or y1 <= y0:
-        return []
-    # One pixel of margin so masks touching the crop edge still close their outline.
-    cx0, cy0 = max(0, x0 - 1), max(0, y0 - 1)
-    crop = mask[cy0 : y1 + 1, cx0 : x1 + 1]
-    polygons = mask_contours(crop)
-    for polygon in polygons:
-        polygon.translate(cx0, cy0)
-    return polygons
