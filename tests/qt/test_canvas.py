@@ -133,3 +133,35 @@ def test_wheel_zooms_around_the_cursor(qtbot, canvas) -> None:
     QApplication.sendEvent(canvas, event)
     assert canvas.scale == pytest.approx(before_scale * 1.25**2)
     assert canvas.widget_to_image(anchor) == pytest.approx(before_point)
+
+
+def test_ragged_masks_repaint_fast(qtbot, canvas) -> None:
+    """Masks with thousands of islands (what random-weight models draw) cost one picture."""
+    import time
+
+    from PySide6.QtGui import QColor, QPixmap
+
+    from samlabel.qt.canvas import AnnotationView
+
+    ys, xs = np.mgrid[0:300, 0:400]
+    views = []
+    for index in range(10):
+        ragged = ((xs // 3 + ys // 3 + index) % 2 == 0) & (xs > index * 10)
+        views.append(
+            AnnotationView(
+                index,
+                build_mask_overlay(ragged, QColor("#3cb44b")),
+                QColor("#3cb44b"),
+                selected=index == 3,
+            )
+        )
+    canvas.set_annotations(views)
+    target = QPixmap(canvas.size())
+    times = []
+    for _ in range(5):
+        canvas.pan_by(2, 1)
+        start = time.perf_counter()
+        canvas.render(target)
+        times.append(time.perf_counter() - start)
+    assert np.median(times) < 0.1, f"median repaint {np.median(times) * 1000:.0f} ms"
+    assert canvas.annotation_at(1, 1) == 0  # island pixel of the first mask
