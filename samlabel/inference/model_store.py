@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from samlabel.core.errors import CheckpointError
+from samlabel.core.paths import bundled_models_dir
 from samlabel.inference import registry
 from samlabel.inference.download import (
     ProgressCallback,
@@ -108,7 +109,9 @@ class ModelStore:
 
     Args:
         folder: the main (writable) models folder; None means :func:`models_folder`.
-        read_only_folders: further folders searched for installed models, never written.
+        read_only_folders: further folders searched for installed models, never written. The
+            models folder of a packaged app (:func:`samlabel.core.paths.bundled_models_dir`)
+            is always searched too.
         models: the registry to use; None means :data:`samlabel.inference.registry.MODELS`
             as it is at each call.
     """
@@ -121,7 +124,11 @@ class ModelStore:
         models: Mapping[str, ModelSpec] | None = None,
     ) -> None:
         self.folder = models_folder(folder)
-        self.read_only_folders = tuple(Path(f).expanduser() for f in read_only_folders)
+        folders = [Path(f).expanduser() for f in read_only_folders]
+        bundled = bundled_models_dir()
+        if bundled is not None and bundled not in folders:
+            folders.append(bundled)
+        self.read_only_folders = tuple(folders)
         self._models = models
 
     @property

@@ -261,3 +261,21 @@ def test_download_finds_a_model_already_in_a_shared_folder(tmp_path):
 
     # No server is running: the shared copy is returned without any network.
     assert store.download("vit_b") == shared / "sam_vit_b_01ec64.pth"
+
+
+def test_a_packaged_apps_models_folder_is_searched(tmp_path, monkeypatch):
+    """A model bundled with the app is found without a download, and never written to."""
+    import sys
+
+    from samlabel.inference.model_store import ModelStore
+
+    bundle = tmp_path / "bundle"
+    (bundle / "models" / "field-model").mkdir(parents=True)
+    (bundle / "models" / "field-model" / "manifest.json").write_text("{}")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
+    store = ModelStore(tmp_path / "user-models")
+    assert bundle / "models" in store.read_only_folders
+    (entry,) = store.installed()
+    assert entry.path == bundle / "models" / "field-model"
+    assert entry.read_only
