@@ -87,10 +87,17 @@ def predict_gate_prompts(predictor: Predictor, embedding: ImageEmbedding) -> tup
     )
 
 
-def reference_outputs(reference: Predictor, image: np.ndarray | None = None) -> ReferenceOutputs:
-    """Encode the gate image with the fp32 ``reference`` and decode the fixed prompts."""
-    image = gate_image() if image is None else image
-    embedding = reference.encode(image)
+def reference_outputs(
+    reference: Predictor,
+    image: np.ndarray | None = None,
+    embedding: ImageEmbedding | None = None,
+) -> ReferenceOutputs:
+    """The fp32 ``reference``'s embedding of the gate image and its masks for the prompts.
+
+    ``embedding``: ``reference.encode(image)`` when the caller has it already.
+    """
+    if embedding is None:
+        embedding = reference.encode(gate_image() if image is None else image)
     return ReferenceOutputs(embedding, predict_gate_prompts(reference, embedding))
 
 

@@ -25,7 +25,9 @@ OV32 = Candidate("openvino", "fp32", "CPU")
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    return write_tiny_checkpoint(tmp_path_factory.mktemp("calibration") / "tiny.pth")
+    # A seed of its own: the ONNX export cache is shared by the session, and other tests
+    # count exports of the seed-0 model.
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("calibration") / "tiny.pth", seed=7)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def _no_calibration(monkeypatch):
 def _fixed_times(monkeypatch, encode_s: dict[str, float]):
     """Replace the timing (not the gate) with fixed numbers per backend label."""
 
-    def fake(predictor, image, measurement):
+    def fake(predictor, image, measurement, warm_up, warm_up_s):
         measurement.encode_s = encode_s[measurement.candidate.label()]
         measurement.decode_ms = 10.0
 
@@ -213,3 +215,20 @@ def test_auto_without_openvino_uses_onnx_runtime_without_measuring(fresh_cache, 
     assert type(predictor) is OnnxPredictor
     with pytest.raises(InferenceError, match=r"samlabel\[openvino\]"):
         load_predictor(fresh_cache.root, backend="openvino")
+
+
+@pytest.mark.parametrize(("threshold", "encodes"), [(0.0, 1), (1e9, 2)])
+def test_a_slow_warm_up_counts_as_the_timed_encode(fresh_cache, monkeypatch, threshold, encodes):
+    """Big models are encoded once per candidate, not twice: calibration must stay short."""
+    counted = []
+
+    def counting(folder, candidate, threads):
+        predictor = calibration.make_predictor(folder, candidate, threads)
+        encode = predictor.encode
+        predictor.encode = lambda image: counted.append(1) or encode(image)
+        return predictor
+
+    monkeypatch.setattr(calibration, "WARM_UP_IS_TIMING_S", threshold)
+    result = calibration.calibrate(fresh_cache, options=[ORT], build=counting)
+    assert len(counted) == encodes
+    assert result.measurements[0].encode_s > 0
