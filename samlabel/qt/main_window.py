@@ -314,11 +314,11 @@ class MainWindow(WindowCommands, QMainWindow):
     def _refresh_model_state(self) -> None:
         predictor = self.controller.predictor
         self.status.model_label.setText(predictor.describe() if predictor else "No model")
-        if predictor is None and self.controller.row < 0:
-            self.canvas.set_message(
-                "Open a folder of images to begin (File ▸ Open Folder…).\n"
-                "A SAM or MobileSAM model is needed for masks (File ▸ Choose Model…)."
-            )
+        if self.controller.row < 0:
+            text = "Open a folder of images to begin (File ▸ Open Folder…)."
+            if predictor is None:
+                text += "\nA SAM or MobileSAM model is needed for masks (File ▸ Choose Model…)."
+            self.canvas.set_message(text)
 
     def _refresh_title(self) -> None:
         c = self.controller
