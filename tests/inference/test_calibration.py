@@ -34,7 +34,12 @@ def checkpoint(tmp_path_factory):
 def folder(checkpoint, onnx_export_root):
     from samlabel.inference.onnx_export import ensure_onnx
 
-    return open_onnx_folder(ensure_onnx(checkpoint, cache_root=onnx_export_root), check=False)
+    # Module fixtures run before the per-test private folders: keep the export (and its
+    # digest index) in the session's cache, never the user's.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SAMLABEL_CACHE_DIR", str(onnx_export_root.parent))
+        exported = ensure_onnx(checkpoint, cache_root=onnx_export_root)
+    return open_onnx_folder(exported, check=False)
 
 
 @pytest.fixture

@@ -19,10 +19,11 @@ def reference(request, fixtures_dir, onnx_export_root):
 
     folder = fixtures_dir / request.param
     cases = ReferenceCases(folder)
-    onnx_folder = ensure_onnx(folder / "checkpoint.pth", cache_root=onnx_export_root)
-    # Module fixtures run before the per-test private folders: compile into the session's cache.
+    # Module fixtures run before the per-test private folders: export and compile into the
+    # session's cache, never the user's.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SAMLABEL_CACHE_DIR", str(onnx_export_root.parent))
+        onnx_folder = ensure_onnx(folder / "checkpoint.pth", cache_root=onnx_export_root)
         predictor = load_predictor(onnx_folder, backend="openvino", precision="fp32")
     assert isinstance(predictor, OpenVinoPredictor)
     assert predictor.describe().endswith("OpenVINO fp32 on CPU")
