@@ -14,13 +14,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES_DIR = Path(os.environ.get("SAMLABEL_FIXTURES", REPO_ROOT.parent / "shared" / "fixtures"))
 
 
-@pytest.fixture(autouse=True)
-def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Never touch the real user cache, models or settings folders from a test."""
+@pytest.fixture(scope="session", autouse=True)
+def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory):
+    """Never touch the real user cache, models or settings folders from a test.
+
+    Session-scoped and autouse, so it is in place before any module- or session-scoped
+    fixture builds a model or an export.
+    """
     base = tmp_path_factory.getbasetemp() / "user"
-    monkeypatch.setenv("SAMLABEL_CACHE_DIR", str(base / "cache"))
-    monkeypatch.setenv("SAMLABEL_MODELS_DIR", str(base / "models"))
-    monkeypatch.setenv("SAMLABEL_CONFIG_DIR", str(base / "config"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SAMLABEL_CACHE_DIR", str(base / "cache"))
+        patch.setenv("SAMLABEL_MODELS_DIR", str(base / "models"))
+        patch.setenv("SAMLABEL_CONFIG_DIR", str(base / "config"))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -52,11 +52,14 @@ def onnx_cache_root() -> Path:
     return cache_dir() / "onnx"
 
 
-def checkpoint_sha256(path: str | Path) -> str:
-    """sha256 of a checkpoint, remembered per (path, size, mtime) so big files hash once."""
+def checkpoint_sha256(path: str | Path, cache_root: Path | None = None) -> str:
+    """sha256 of a checkpoint, remembered per (path, size, mtime) so big files hash once.
+
+    The memory is ``digests.json`` in ``cache_root`` (default ``cache_dir()/onnx``).
+    """
     path = Path(path).resolve()
     stat = path.stat()
-    index_path = onnx_cache_root() / "digests.json"
+    index_path = (cache_root or onnx_cache_root()) / "digests.json"
     key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
     try:
         index = json.loads(index_path.read_text(encoding="utf-8"))
@@ -113,8 +116,8 @@ def ensure_onnx(
     report = progress or (lambda message, fraction: None)
     checkpoint = Path(checkpoint)
     report("Checking the model file", 0.0)
-    digest = checkpoint_sha256(checkpoint)
     root = cache_root or onnx_cache_root()
+    digest = checkpoint_sha256(checkpoint, root)
     target = root / digest
     if _is_complete(target):
         report("Model ready", 1.0)
