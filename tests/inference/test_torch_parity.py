@@ -6,96 +6,42 @@ mean relative error; the embedding within 5% of its largest absolute value.
 
 from __future__ import annotations
 
-import importlib.util
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from samlabel.inference.api import ImageEmbedding
 from samlabel.inference.prompts import build_prompt_arrays
 from samlabel.inference.torch_backend import TorchPredictor
 from samlabel.sam.build import SamConfig, build_sam
 from samlabel.sam.image_encoder import ViTConfig
+from tests.inference.parity import CASE_NAMES, ReferenceCases
 
 MODELS = [
     "sam_vit_random",
     # TinyViT at full size: about 10 s to load and encode on a busy 2-core machine.
     pytest.param("mobile_sam_random", marks=pytest.mark.slow),
 ]
-CASE_NAMES = [
-    "one_point",
-    "pos_neg_points",
-    "box_only",
-    "box_and_point",
-    "five_points_single",
-    "refine_with_mask_input",
-]
-
-
-class Reference:
-    """One fixture folder: predictor, our embedding, the reference arrays and cases."""
-
-    def __init__(self, folder: Path) -> None:
-        self.predictor = TorchPredictor.from_checkpoint(folder / "checkpoint.pth")
-        self.image = np.asarray(Image.open(folder / "image.png").convert("RGB"))
-        self.expected = dict(np.load(folder / "expected.npz"))
-        meta = json.loads((folder / "cases.json").read_text())
-        self.cases = {case["name"]: case for case in meta["cases"]}
-        self.embedding = self.predictor.encode(self.image)
 
 
 @pytest.fixture(scope="module", params=MODELS)
-def reference(request, fixtures_dir) -> Reference:
-    if (
-        request.param == "mobile_sam_random"
-        and importlib.util.find_spec("samlabel.sam.tiny_vit") is None
-    ):
-        pytest.skip("MobileSAM needs samlabel/sam/tiny_vit.py, which is not there yet")
-    return Reference(fixtures_dir / request.param)
+def reference(request, fixtures_dir):
+    folder = fixtures_dir / request.param
+    cases = ReferenceCases(folder)
+    predictor = TorchPredictor.from_checkpoint(folder / "checkpoint.pth")
+    return cases, predictor, predictor.encode(cases.image)
 
 
 def test_embedding_matches(reference):
-    ours = reference.embedding
-    expected = reference.expected["image_embedding"]
-    assert ours.features.shape == (1, 256, 64, 64)
-    assert ours.features.dtype == np.float32
-    assert ours.original_size == reference.image.shape[:2]
-    err = np.abs(ours.features - expected).max() / np.abs(expected).max()
-    assert err < 0.05
+    cases, _, embedding = reference
+    assert embedding.original_size == cases.image.shape[:2]
+    cases.check_embedding(embedding.features)
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_case_matches(reference, name):
-    case = reference.cases[name]
-    exp = reference.expected
-    points = None
-    if "point_coords" in case:
-        points = [
-            (x, y, label)
-            for (x, y), label in zip(case["point_coords"], case["point_labels"], strict=True)
-        ]
-    mask_input = None
-    if "mask_input_from" in case:
-        source = case["mask_input_from"]
-        mask_input = exp[f"{source['case']}__low_res_logits"][source["index"]]
-    pred = reference.predictor.decode(
-        reference.embedding, points, case.get("box"), mask_input, case["multimask"]
-    )
-    k = 3 if case["multimask"] else 1
-    ref_masks = exp[f"{name}__masks"]
-    ref_low = exp[f"{name}__low_res_logits"]
-    assert pred.masks.shape == ref_masks.shape == (k, *reference.image.shape[:2])
-    assert pred.scores.shape == (k,)
-    assert pred.low_res_logits.shape == (k, 256, 256)
-    for i in range(k):
-        assert (pred.masks[i] == ref_masks[i]).mean() >= 0.995
-        rel = np.abs(pred.low_res_logits[i] - ref_low[i]).mean() / np.abs(ref_low[i]).mean()
-        assert rel < 0.05
-    np.testing.assert_allclose(pred.scores, exp[f"{name}__iou_predictions"], atol=0.02)
+    cases, predictor, embedding = reference
+    cases.check_case(predictor, embedding, name)
 
 
 def test_prompt_assembly_pads_like_the_reference():
