@@ -105,6 +105,16 @@ class ImageCanvas(CanvasInput, CanvasPainting, QWidget):
         self._place_placeholder()
         self.update()
 
+    def replace_pixels(self, rgb: np.ndarray, levels: list[PyramidLevel] | None = None) -> None:
+        """Show new ``(H, W, 3)`` uint8 pixels of the same image (e.g. another window/level),
+        keeping the view, the prompts and the masks; a different size falls back to
+        :meth:`set_image`."""
+        if self._image_size != (int(rgb.shape[0]), int(rgb.shape[1])):
+            self.set_image(rgb, levels)
+            return
+        self._levels = levels if levels is not None else image_pyramid(rgb)
+        self.update()
+
     @property
     def image_size(self) -> tuple[int, int] | None:
         """``(H, W)`` of the image shown, or None."""

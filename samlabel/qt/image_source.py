@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from samlabel.core.windowing import Window
+from samlabel.io.images import LoadedImage, read_image, read_image_size, to_display_rgb
 from samlabel.io.images import list_images as _list_images
-from samlabel.io.images import read_image, read_image_size, to_display_rgb
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,16 @@ class SourceImage:
         path: the file.
         display: ``(H, W, 3)`` uint8 RGB, C-contiguous, upright; also what the encoder sees.
         mode: the file's pixel format in words (for the status bar), e.g. ``"RGB 8-bit"``.
+        loaded: the decoded file (stored values, e.g. uint16), kept so a new window/level can
+            be applied without reading the file again; None when not kept.
+        window: the window/level ``display`` was made with; None for the file's default.
     """
 
     path: Path
     display: np.ndarray
     mode: str = ""
+    loaded: LoadedImage | None = None
+    window: Window | None = None
 
     @property
     def pixels(self) -> np.ndarray:
@@ -56,4 +62,6 @@ def read_source_image(path: str | Path) -> SourceImage:
     """Read ``path`` for labelling; raises :class:`ImageReadError` naming the file."""
     loaded = read_image(path)
     display = np.ascontiguousarray(to_display_rgb(loaded), dtype=np.uint8)
-    return SourceImage(Path(path), display, loaded.mode)
+    # Keep the stored values only where a window/level applies (>8-bit, float).
+    kept = loaded if loaded.default_window is not None else None
+    return SourceImage(Path(path), display, loaded.mode, kept)

@@ -21,6 +21,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from samlabel.core.errors import SamlabelError
+from samlabel.core.windowing import Window
 from samlabel.inference.api import ImageEmbedding, Predictor
 from samlabel.inference.embedding_cache import EmbeddingCache, EmbeddingKey
 from samlabel.qt.image_source import SourceImage, read_source_image
@@ -177,8 +178,10 @@ class EmbeddingWorker(QObject):
         self._predictor = predictor
         self._model_id = model_id
         self._cache = cache
-        self._memory: OrderedDict[tuple[str, int, int], ImageEmbedding] = OrderedDict()
+        self._memory: OrderedDict[tuple, ImageEmbedding] = OrderedDict()
         self._memory_items = memory_items
+        #: path -> (window, windowed picture) for images shown through a chosen window/level.
+        self._windows: dict[str, tuple[Window, SourceImage]] = {}
         self._next_id = 0
         self._current: tuple[int, str] | None = None
         self._prefetch: list[str] = []
@@ -207,9 +210,28 @@ class EmbeddingWorker(QObject):
 
     def cached(self, path: str | Path) -> ImageEmbedding | None:
         """The embedding of ``path`` when it is in memory (GUI thread, instant)."""
-        key = _file_key(str(path))
         with self._cond:
-            return self._memory.get(key)
+            return self._memory.get(self._memory_key(str(path)))
+
+    def set_window(
+        self, path: str | Path, window: Window | None, image: SourceImage | None
+    ) -> None:
+        """Encode ``path`` as ``image`` (its picture through ``window``) from now on; None
+        returns to the file's default picture. The window is part of both cache keys."""
+        with self._cond:
+            if window is None or image is None:
+                self._windows.pop(str(path), None)
+            else:
+                self._windows[str(path)] = (window, image)
+
+    def _window_of(self, path: str) -> tuple[float, float] | None:
+        """``(low, high)`` of the chosen window of ``path``, None for the default (locked)."""
+        chosen = self._windows.get(path)
+        return None if chosen is None else (chosen[0].low, chosen[0].high)
+
+    def _memory_key(self, path: str) -> tuple:
+        """Key of the in-memory embeddings: file version and window (call locked)."""
+        return (*_file_key(path), self._window_of(path))
 
     def _loop(self) -> None:
         while True:
@@ -234,8 +256,7 @@ class EmbeddingWorker(QObject):
                     self._busy = False
                     self._cond.notify_all()
 
-    def _remember(self, path: str, embedding: ImageEmbedding) -> None:
-        key = _file_key(path)
+    def _remember(self, key: tuple, embedding: ImageEmbedding) -> None:
         with self._cond:
             self._memory[key] = embedding
             self._memory.move_to_end(key)
@@ -245,11 +266,15 @@ class EmbeddingWorker(QObject):
     def _process(self, request_id: int, path: str) -> None:
         prefetch = request_id < 0
         with self._cond:
-            embedding = self._memory.get(_file_key(path))
+            # Keys taken once: a window chosen during the encode is a new request.
+            memory_key = self._memory_key(path)
+            embedding = self._memory.get(memory_key)
+            window = self._window_of(path)
+            windowed = self._windows.get(path)
         key = None
         if embedding is None and self._cache is not None:
             try:
-                key = EmbeddingKey.for_file(self._model_id, path)
+                key = EmbeddingKey.for_file(self._model_id, path, window)
             except OSError:
                 key = None
             if key is not None:
@@ -257,7 +282,9 @@ class EmbeddingWorker(QObject):
         if embedding is None:
             if not prefetch:
                 self.started.emit(request_id, path)
-            image = self._images(path) if self._images is not None else None
+            image = windowed[1] if windowed is not None else None
+            if image is None and self._images is not None:
+                image = self._images(path)
             if image is None:
                 image = read_source_image(path)
             embedding = self._predictor.encode(image.pixels)
@@ -266,10 +293,10 @@ class EmbeddingWorker(QObject):
         if prefetch:
             # Prefetched embeddings go to disk; memory holds what the user looked at.
             if self._cache is None:
-                self._remember(path, embedding)
+                self._remember(memory_key, embedding)
             self.prefetched.emit(path)
             return
-        self._remember(path, embedding)
+        self._remember(memory_key, embedding)
         if not self._warmed:
             # The first decode of a backend pays its one-off costs (graph compilation, lazy
             # allocations: seconds for torch). Pay them here, not on the user's first click,
