@@ -49,6 +49,18 @@ class SettingsStore:
         self._settings.setValue("model/path", str(path) if path else "")
 
     @property
+    def model_backend(self) -> str:
+        """The backend chosen last for the model (``"auto"`` when none or unknown)."""
+        from samlabel.inference.loader import BACKENDS
+
+        text = self._text("model/backend")
+        return text if text in BACKENDS else "auto"
+
+    @model_backend.setter
+    def model_backend(self, backend: str | None) -> None:
+        self._settings.setValue("model/backend", backend or "")
+
+    @property
     def brush_radius(self) -> int:
         """Brush and eraser radius in image pixels."""
         try:

@@ -36,8 +36,21 @@ class LabelStatusBar(QStatusBar):
         """Show ``what`` is going on since ``started_at`` (``time.monotonic()``) with a busy bar
         and the seconds elapsed, e.g. ``"Computing the embedding of a.jpg"``."""
         self._name, self._started_at = what, started_at
+        self.progress.setRange(0, 0)
         self.progress.show()
         self.tick()
+
+    def show_progress(self, what: str, fraction: float) -> None:
+        """A determinate bar at ``fraction`` (0..1) with ``what`` beside it, e.g. the ONNX
+        export of a first model load; the elapsed seconds keep ticking if busy before."""
+        self._name = what
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(round(1000 * min(max(fraction, 0.0), 1.0)))
+        self.progress.show()
+        if self._started_at is None:
+            self.state_label.setText(what)
+        else:
+            self.tick()
 
     def tick(self) -> None:
         """Refresh the elapsed seconds (called by a timer while encoding)."""
