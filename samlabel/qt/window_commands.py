@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QColorDialog, QFileDialog, QInputDialog
 from samlabel.core.errors import SamlabelError
 from samlabel.inference.api import Predictor
 from samlabel.qt.exporting import run_export
-from samlabel.qt.workers import ModelLoadJob
+from samlabel.qt.model_loading import ModelLoadTask
 
 if TYPE_CHECKING:
     from samlabel.qt.main_window import MainWindow
@@ -68,26 +68,54 @@ class WindowCommands(_Base):
             self.open_folder(self.controller.folder, Path(path))
 
     def choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Choose a SAM or MobileSAM checkpoint", "", "Checkpoints (*.pth *.pt);;All (*)"
-        )
-        if path:
-            self.load_model(Path(path))
+        """Open the model dialog (``self.model_dialog``); its choice loads in the background."""
+        from samlabel.qt.model_dialog import ModelDialog
 
-    def load_model(self, path: Path) -> None:
-        """Load a checkpoint with ``model_loader`` in the background; a failure is shown."""
+        previous = getattr(self, "model_dialog", None)
+        if previous is not None:
+            previous.deleteLater()
+        current = self.settings.model_path if self.controller.predictor is not None else None
+        dialog = ModelDialog(current=current, backend=self.settings.model_backend, parent=self)
+        dialog.modelChosen.connect(self._on_model_chosen)
+        self.model_dialog = dialog
+        dialog.open()
+
+    def _on_model_chosen(self, path: str, backend: str) -> None:
+        self.load_model(Path(path), backend)
+
+    def load_model(self, path: Path, backend: str | None = None) -> None:
+        """Load a checkpoint or ONNX folder with ``model_loader`` in the background.
+
+        ``backend`` None keeps the loader's default (the command line's). A first load's ONNX
+        export shows its progress in the status bar; until the new model is ready the previous
+        one stays in use, and a failure is shown without losing it. A newer load replaces an
+        older one still running (whose answer is then ignored).
+        """
         if self.model_loader is None:
             return
-        job = ModelLoadJob(self.model_loader, self)
+        job = ModelLoadTask(self.model_loader, backend, self)
+        job.progress.connect(self._on_model_progress)
         job.loaded.connect(self._on_model_loaded)
         job.failed.connect(self._on_model_failed)
         self.model_job = job
         self.status.show_busy(f"Loading the model {path.name}", time.monotonic())
         job.start(path)
 
+    def _on_model_progress(self, message: str, fraction: float) -> None:
+        if self.sender() is self.model_job:
+            self.status.show_progress(message, fraction)
+
     def _on_model_loaded(self, path: str, predictor: Predictor) -> None:
+        job = self.sender()
+        if job is not self.model_job:
+            return  # a load the user replaced with another
         self.settings.model_path = path
+        if job.backend is not None:
+            self.settings.model_backend = job.backend
+        # Prompts and their mask came from the old model: clear them; annotations stay.
+        self.controller.discard_prompts()
         self.controller.set_predictor(predictor, _model_id(Path(path)), self.embedding_cache)
+        self.status.model_label.setToolTip(path)
         if self.message_bar.level == "warning":
             self.message_bar.dismiss()
         self._refresh_model_state()
@@ -95,8 +123,17 @@ class WindowCommands(_Base):
             self.status.show_state(f"Model ready: {predictor.describe()}")
 
     def _on_model_failed(self, path: str, text: str) -> None:
-        self.status.show_state("No model")
-        self.notify_no_model(f"The model {Path(path).name} could not be loaded: {text}")
+        if self.sender() is not self.model_job:
+            return
+        failure = f"The model {Path(path).name} could not be loaded: {text}"
+        previous = self.controller.predictor
+        if previous is None:
+            self.status.show_state("No model")
+            self.notify_no_model(failure)
+            return
+        self.status.show_state("")
+        self._on_embedding_state(self.controller.embedding_status)
+        self.show_message("error", f"{failure} Still using {previous.describe()}.")
 
     def export_coco_polygons(self) -> None:
         self._export("coco-polygons")
