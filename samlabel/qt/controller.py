@@ -252,6 +252,12 @@ class LabelController(DocumentEdits, QObject):
         self.imageLoaded.emit()
 
     # -- embeddings --------------------------------------------------------------------
+    def refresh_embedding(self) -> None:
+        """Ask again for the current image's embedding (after what SAM sees changed, e.g. a
+        new window/level); prompts are decoded again when it arrives."""
+        self.embedding = None
+        self._request_embedding()
+
     def _request_embedding(self) -> None:
         if self.worker is None or self.row < 0:
             self._set_embedding_status("none")
@@ -273,6 +279,8 @@ class LabelController(DocumentEdits, QObject):
     def _on_embedding_ready(self, request_id: int, path: str, embedding: ImageEmbedding) -> None:
         if self.row < 0 or Path(path) != self.paths[self.row] or self.embedding is not None:
             return
+        if request_id != self._encode_request:
+            return  # an older picture of this image (another window/level)
         self._use_embedding(embedding)
 
     def _use_embedding(self, embedding: ImageEmbedding) -> None:

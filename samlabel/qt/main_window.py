@@ -40,6 +40,7 @@ from samlabel.qt.settings import SettingsStore
 from samlabel.qt.status_bar import LabelStatusBar
 from samlabel.qt.typing_guard import TypingGuard
 from samlabel.qt.window_commands import WindowCommands
+from samlabel.qt.window_level_session import install_window_level
 from samlabel.qt.workers import ModelLoadJob
 
 ModelLoader = Callable[[Path], Predictor]
@@ -136,6 +137,7 @@ class MainWindow(WindowCommands, QMainWindow):
         right = Qt.DockWidgetArea.RightDockWidgetArea
         self._dock("Categories", "categoriesDock", self.category_panel, right)
         self._dock("Layers", "layersDock", self.layer_panel, right)
+        self.window_level = install_window_level(self)  # shown for >8-bit and float images
 
     def _build_actions(self) -> None:
         for spec in ACTIONS:
