@@ -13,16 +13,17 @@ import os
 import sys
 from pathlib import Path
 
-from samlabel.core.paths import cache_dir
+from samlabel.core.paths import bundled_models_dir, cache_dir
 
 log = logging.getLogger("samlabel")
 
 
-def load_model(path: Path, backend: str = "auto"):
-    """The predictor of checkpoint ``path`` (raises SamlabelError with a clear message)."""
+def load_model(path: Path, backend: str = "auto", progress=None):
+    """The predictor of checkpoint or ONNX folder ``path`` (raises SamlabelError with a clear
+    message); ``progress(message, fraction)`` follows a first load's ONNX export."""
     from samlabel.inference import load_predictor
 
-    return load_predictor(path, backend=backend)
+    return load_predictor(path, backend=backend, progress=progress)
 
 
 def _setup_logging() -> tuple[Path | None, list[logging.Handler]]:
@@ -60,7 +61,11 @@ def create_window(
 
     settings = SettingsStore(settings_path)
     controller = LabelController()
-    window = MainWindow(controller, settings, lambda path: load_model(path, backend))
+    window = MainWindow(
+        controller,
+        settings,
+        lambda path, backend=backend, progress=None: load_model(path, backend, progress),
+    )
     window.embedding_cache = EmbeddingCache() if embedding_cache else None
     if predictor is not None:
         controller.set_predictor(predictor, predictor.describe(), window.embedding_cache)
@@ -86,6 +91,7 @@ def run_app(args: argparse.Namespace) -> int:
     from samlabel.qt.assets import icon, stylesheet
     from samlabel.qt.compat import protect_none_refcount
     from samlabel.qt.exception_hook import ExceptionReporter, install_exception_hooks
+    from samlabel.qt.model_loading import startup_model
 
     log_path, log_handlers = _setup_logging()
     protect_none_refcount()
@@ -108,10 +114,13 @@ def run_app(args: argparse.Namespace) -> int:
     folder, files = _split_paths(list(args.paths))
     if folder is None and window.settings.last_folder and window.settings.last_folder.is_dir():
         folder = window.settings.last_folder
-    model = Path(args.model) if args.model else window.settings.model_path
+    # The command line's model, else the one chosen last, else a packaged app's bundled one.
+    model = startup_model(
+        Path(args.model) if args.model else None, window.settings.model_path, bundled_models_dir()
+    )
     window.show()
-    if model is not None and model.exists():
-        window.load_model(model)
+    if model is not None:
+        window.load_model(model, None if args.backend else window.settings.model_backend)
     else:
         window.notify_no_model()
     if folder is not None:
