@@ -23,11 +23,16 @@ from samlabel.io.images import LoadedImage
 _RANGE_SAMPLES = 1_000_000
 
 
-def value_range(loaded: LoadedImage, window: Window | None) -> tuple[float, float]:
+def value_range(
+    loaded: LoadedImage, window: Window | None, auto: Window | None = None
+) -> tuple[float, float]:
     """``(low, high)`` the slider spans: the finite stored values of the colour bands, widened
     to include ``window``; never empty (a constant image spans one unit around its value).
 
-    NaN and infinities are ignored; an image with no finite value spans ``(0, 1)``.
+    With ``auto`` (the automatic window) the span is at most two of its widths either side of
+    it, so a few extreme pixels (a metal clip at 60,000 in a scan of values near 2,000) do not
+    squeeze the useful range into a few slider pixels. NaN and infinities are ignored; an
+    image with no finite value spans ``(0, 1)``.
     """
     pixels = loaded.pixels
     if loaded.has_alpha and pixels.ndim == 3:
@@ -37,6 +42,8 @@ def value_range(loaded: LoadedImage, window: Window | None) -> tuple[float, floa
     if np.issubdtype(sample.dtype, np.floating):
         sample = sample[np.isfinite(sample)]
     low, high = (float(sample.min()), float(sample.max())) if sample.size else (0.0, 1.0)
+    if auto is not None:
+        low, high = max(low, auto.low - 2 * auto.width), min(high, auto.high + 2 * auto.width)
     if window is not None:
         low, high = min(low, window.low), max(high, window.high)
     if high <= low:
@@ -111,7 +118,7 @@ class WindowLevelPanel(QWidget):
         self._auto = auto_window(colour)
         self._default = loaded.default_window or self._auto
         shown = window or self._default
-        low, high = value_range(loaded, shown)
+        low, high = value_range(loaded, shown, self._auto)
         self._quiet = True
         try:
             self.slider.setDecimals(_decimals(low, high))
@@ -120,7 +127,7 @@ class WindowLevelPanel(QWidget):
             self.slider.setValue((shown.low, shown.high))
         finally:
             self._quiet = False
-        self.info.setText(f"{loaded.mode}: values {low:g} … {high:g}")
+        self.info.setText(f"{loaded.mode} · slider {low:g} … {high:g}")
 
     def set_window(self, window: Window) -> None:
         """Move the handles to ``window`` as if the user did (emits ``windowChanged``)."""
