@@ -42,6 +42,8 @@ class EmbeddingKey:
         size: the image file's size in bytes.
         window: the display window used to turn a 16-bit image into what the encoder saw, or
             None for 8-bit images.
+        region: ``(x0, y0, x1, y1)`` of the crop encoded (huge images), None for the whole
+            image.
     """
 
     model_id: str
@@ -49,19 +51,26 @@ class EmbeddingKey:
     mtime_ns: int
     size: int
     window: tuple[float, float] | None = None
+    region: tuple[int, int, int, int] | None = None
 
     @classmethod
     def for_file(
-        cls, model_id: str, path: str | Path, window: tuple[float, float] | None = None
+        cls,
+        model_id: str,
+        path: str | Path,
+        window: tuple[float, float] | None = None,
+        region: tuple[int, int, int, int] | None = None,
     ) -> EmbeddingKey:
         """The key of ``path`` as it is on disk now (raises OSError when it is missing)."""
         resolved = Path(path).resolve()
         stat = resolved.stat()
-        return cls(model_id, str(resolved), stat.st_mtime_ns, stat.st_size, window)
+        return cls(model_id, str(resolved), stat.st_mtime_ns, stat.st_size, window, region)
 
     def digest(self) -> str:
         """A file-name-safe hash of the image part of the key."""
         text = f"{self.image_path}\0{self.mtime_ns}\0{self.size}\0{self.window}"
+        if self.region is not None:  # whole-image keys keep the digests they always had
+            text += f"\0{tuple(int(v) for v in self.region)}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 

@@ -66,9 +66,12 @@ class LayerOverlays:
                 if time.perf_counter() - started > SLICE_SECONDS:
                     unfinished = True  # the rest in the next slice
                     continue
+                if tuple(annotation.rle.size) != self.canvas.image_size:
+                    # Another size than the picture shown (a record that does not fit the
+                    # file, or a huge image shown as an overview or a crop): not drawn, and
+                    # not decoded either (600 MB for a 30,000 x 20,000 mask).
+                    continue
                 mask = annotation.rle.decode()
-                if mask.shape != self.canvas.image_size:
-                    continue  # a record of another size than the file shown: do not draw it
                 cached = (annotation, color, build_mask_overlay(mask, QColor(color)))
                 self._cache[annotation.id] = cached
             views.append(

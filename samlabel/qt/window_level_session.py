@@ -90,7 +90,7 @@ class WindowLevelSession(QObject):
         self._window = None
         worker = self.controller.worker
         if self._encoded_path is not None and worker is not None:
-            worker.set_window(self._encoded_path, None, None)
+            worker.set_picture(self._encoded_path, None)
         self._encoded_path = None
 
     def _on_image_loaded(self) -> None:
@@ -126,10 +126,11 @@ class WindowLevelSession(QObject):
         path = str(c.paths[c.row])
         if Path(path) != source.path:
             return
-        if source.loaded is not None and source.window == source.loaded.default_window:
-            worker.set_window(path, None, None)  # the default picture: the file's own keys
+        default = source.loaded is not None and source.window == source.loaded.default_window
+        if default and source.region is None:
+            worker.set_picture(path, None)  # the file's own picture and cache keys
         else:
-            worker.set_window(path, source.window, source)
+            worker.set_picture(path, source)  # keyed by its window (and crop region)
         self._encoded_path = path
         for step in c.session.steps:  # decoded again against the new embedding
             step.prediction = None

@@ -180,8 +180,9 @@ class EmbeddingWorker(QObject):
         self._cache = cache
         self._memory: OrderedDict[tuple, ImageEmbedding] = OrderedDict()
         self._memory_items = memory_items
-        #: path -> (window, windowed picture) for images shown through a chosen window/level.
-        self._windows: dict[str, tuple[Window, SourceImage]] = {}
+        #: path -> the picture to encode instead of the file's own: another window/level, or
+        #: a crop of a huge image (its ``window`` and ``region`` are part of the keys).
+        self._pictures: dict[str, SourceImage] = {}
         self._next_id = 0
         self._current: tuple[int, str] | None = None
         self._prefetch: list[str] = []
@@ -213,25 +214,34 @@ class EmbeddingWorker(QObject):
         with self._cond:
             return self._memory.get(self._memory_key(str(path)))
 
+    def set_picture(self, path: str | Path, image: SourceImage | None) -> None:
+        """Encode ``image`` for ``path`` from now on: the file through another window/level
+        (``image.window``) or a crop of a huge image (``image.region``), both part of the
+        cache keys. None returns to the file's own picture."""
+        with self._cond:
+            if image is None:
+                self._pictures.pop(str(path), None)
+            else:
+                self._pictures[str(path)] = image
+
     def set_window(
         self, path: str | Path, window: Window | None, image: SourceImage | None
     ) -> None:
-        """Encode ``path`` as ``image`` (its picture through ``window``) from now on; None
-        returns to the file's default picture. The window is part of both cache keys."""
-        with self._cond:
-            if window is None or image is None:
-                self._windows.pop(str(path), None)
-            else:
-                self._windows[str(path)] = (window, image)
+        """:meth:`set_picture` with ``image`` (made through ``window``); None for either
+        returns to the file's own picture."""
+        self.set_picture(path, None if window is None else image)
 
-    def _window_of(self, path: str) -> tuple[float, float] | None:
-        """``(low, high)`` of the chosen window of ``path``, None for the default (locked)."""
-        chosen = self._windows.get(path)
-        return None if chosen is None else (chosen[0].low, chosen[0].high)
+    def _variant_of(self, path: str) -> tuple[tuple[float, float] | None, tuple | None]:
+        """``(window, region)`` of the picture chosen for ``path`` (call locked)."""
+        chosen = self._pictures.get(path)
+        if chosen is None:
+            return None, None
+        window = None if chosen.window is None else (chosen.window.low, chosen.window.high)
+        return window, chosen.region
 
     def _memory_key(self, path: str) -> tuple:
-        """Key of the in-memory embeddings: file version and window (call locked)."""
-        return (*_file_key(path), self._window_of(path))
+        """Key of the in-memory embeddings: file version, window and crop (call locked)."""
+        return (*_file_key(path), *self._variant_of(path))
 
     def _loop(self) -> None:
         while True:
@@ -269,12 +279,12 @@ class EmbeddingWorker(QObject):
             # Keys taken once: a window chosen during the encode is a new request.
             memory_key = self._memory_key(path)
             embedding = self._memory.get(memory_key)
-            window = self._window_of(path)
-            windowed = self._windows.get(path)
+            window, region = self._variant_of(path)
+            chosen = self._pictures.get(path)
         key = None
         if embedding is None and self._cache is not None:
             try:
-                key = EmbeddingKey.for_file(self._model_id, path, window)
+                key = EmbeddingKey.for_file(self._model_id, path, window, region)
             except OSError:
                 key = None
             if key is not None:
@@ -282,7 +292,7 @@ class EmbeddingWorker(QObject):
         if embedding is None:
             if not prefetch:
                 self.started.emit(request_id, path)
-            image = windowed[1] if windowed is not None else None
+            image = chosen
             if image is None and self._images is not None:
                 image = self._images(path)
             if image is None:
