@@ -2,8 +2,8 @@
 
 :class:`LabelController` holds no widgets. The window calls its methods for what the user did
 and redraws from its state when it emits a signal. Everything runs on the GUI thread except
-image reading and encoding, which the workers do; their answers carry request numbers and
-stale ones are ignored here.
+image reading, encoding and per-click decoding, which the workers do; their answers carry
+request numbers and stale ones are ignored (decoding: :mod:`samlabel.qt.live_decoding`).
 
 Signals:
     imageChanged(): another image is current (its pixels may follow with ``imageLoaded``).
@@ -34,7 +34,8 @@ from samlabel.qt.document_edits import DocumentEdits
 from samlabel.qt.document_models import CategoryListModel, DocumentBridge, LayerListModel
 from samlabel.qt.image_list import ImageListModel
 from samlabel.qt.image_source import SourceImage, image_size, list_images
-from samlabel.qt.prompt_session import PromptSession
+from samlabel.qt.live_decoding import LiveDecoding, PendingAccept
+from samlabel.qt.prompt_session import PromptSession, PromptStep
 from samlabel.qt.workers import EmbeddingWorker, ImageLoader
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,10 @@ class LabelController(DocumentEdits, QObject):
         self.loader.failed.connect(self._on_image_failed)
         self.worker: EmbeddingWorker | None = None
         self.session = PromptSession()
+        self.decoding = LiveDecoding(self.session, self)
+        self.decoding.predictionArrived.connect(self.promptsChanged)
+        self.decoding.acceptReady.connect(self._finish_accept)
+        self.decoding.failed.connect(lambda text: self.message.emit("error", text))
         self.folder: Path | None = None
         self.annotations_path: Path | None = None
         self.store = None  # the autosaving annotations store, see open_folder
@@ -82,13 +87,17 @@ class LabelController(DocumentEdits, QObject):
         self.embedding_status = "none"
         self.current_category: int | None = None
         self.selected_annotation: int | None = None
-        self.last_decode_ms = 0.0
         self._image_ids: list[int] = []
         self._load_request = 0
         self._encode_request = 0
         self.encode_started_at = 0.0
 
     # -- model -------------------------------------------------------------------------
+    @property
+    def last_decode_ms(self) -> float:
+        """How long the decoder took for the last mask that arrived."""
+        return self.decoding.last_ms
+
     @property
     def predictor(self) -> Predictor | None:
         """The model, or None when none is loaded."""
@@ -98,6 +107,8 @@ class LabelController(DocumentEdits, QObject):
         self, predictor: Predictor | None, model_id: str = "", cache: EmbeddingCache | None = None
     ) -> None:
         """Use ``predictor`` from now on (None: no model). ``model_id`` keys the disk cache."""
+        self._flush_accepts()
+        self.decoding.set_predictor(predictor)
         if self.worker is not None:
             self.worker.shutdown(timeout=0.5)
             self.worker.deleteLater()
@@ -180,6 +191,7 @@ class LabelController(DocumentEdits, QObject):
 
     def close_folder(self) -> None:
         """Save and close the current annotations file."""
+        self._flush_accepts()
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -187,6 +199,7 @@ class LabelController(DocumentEdits, QObject):
         self.source = None
         self.embedding = None
         self.session.clear()
+        self.decoding.update(None)
         self.selected_annotation = None
 
     @property
@@ -220,6 +233,7 @@ class LabelController(DocumentEdits, QObject):
         self.selected_annotation = None
         self.source = None
         self.embedding = None
+        self.decoding.update(None)  # a mask still decoding for the image left is dropped
         path = self.paths[row]
         self._load_request = self.loader.request(path)
         self.layers.set_image(self.image_id)
@@ -295,18 +309,15 @@ class LabelController(DocumentEdits, QObject):
         self.message.emit("error", f"Could not compute the embedding of {Path(path).name}: {text}")
 
     def _decode(self) -> None:
-        predictor = self.predictor
-        if predictor is None or self.embedding is None:
-            return
-        start = time.perf_counter()
-        if self.session.decode_pending(predictor, self.embedding):
-            self.last_decode_ms = (time.perf_counter() - start) * 1000.0
+        """Redraw the prompts now; their mask is decoded in the background and follows with
+        another ``promptsChanged`` (the previous mask stays shown meanwhile)."""
+        self.decoding.update(self.embedding)
         self.promptsChanged.emit()
 
     # -- prompts -----------------------------------------------------------------------
     def add_point(self, x: float, y: float, label: int) -> None:
-        """Include (1) or exclude (0) image point ``(x, y)``; decoded now if the embedding is
-        ready, else when it arrives."""
+        """Include (1) or exclude (0) image point ``(x, y)``; its mask is decoded in the
+        background once the embedding is ready."""
         if self.row < 0:
             return
         self.session.add_point(x, y, label)
@@ -330,8 +341,9 @@ class LabelController(DocumentEdits, QObject):
             self.promptsChanged.emit()
 
     def next_candidate(self) -> None:
-        """Select the next candidate, wrapping around."""
-        prediction = self.session.prediction
+        """Select the next candidate of the shown prediction, wrapping around."""
+        shown = self.session.shown_step()
+        prediction = shown.prediction if shown is not None else None
         if prediction is not None:
             self.choose_candidate((self.session.selected + 1) % len(prediction.scores))
 
@@ -339,22 +351,46 @@ class LabelController(DocumentEdits, QObject):
         """Forget the prompts and their mask."""
         if not self.session.is_empty():
             self.session.clear()
-            self.promptsChanged.emit()
+            self._decode()
 
     def accept(self) -> int | None:
         """Add the selected candidate as an annotation of the current category.
 
-        Returns the new annotation's id, or None when there was nothing to accept.
+        Returns the new annotation's id, or None when nothing was added now. When the mask of
+        the current prompts is still being decoded, the accept is queued instead of waiting
+        with a frozen window: the prompts are cleared at once (the user can go on with the
+        next object) and the annotation is added, with the best candidate, when the mask
+        arrives (``documentChanged``).
         """
-        mask = self.session.selected_mask()
+        step = self.session.current
         image_id = self.image_id
-        if mask is None or image_id is None:
+        if step is None or image_id is None:
             return None
+        if step.prediction is None:
+            if self.decoding.worker is None or self.embedding is None:
+                return None  # no model, or the embedding is still being computed
+            job = PendingAccept(
+                image_id, self.ensure_category(), tuple(self.session.steps), self.embedding
+            )
+            self.decoding.queue_accept(job)
+            self.session.clear()
+            self._decode()
+            return None
+        annotation_id = self._add_annotation(image_id, None, step)
+        if annotation_id is not None:
+            self.session.clear()
+            self._decode()
+        return annotation_id
+
+    def _add_annotation(self, image_id: int, category: int | None, step: PromptStep) -> int | None:
+        """Add the selected candidate of decoded ``step`` on ``image_id`` under ``category``
+        (None: the current one); None if the mask is empty."""
+        mask = step.prediction.masks[step.selected]
         if not mask.any():
             self.message.emit("warning", "The mask is empty: add an include point.")
             return None
-        category = self.ensure_category()
-        step = self.session.current
+        if category is None:
+            category = self.ensure_category()
         prompts = {"points": [list(p) for p in step.points]}
         if step.box is not None:
             prompts["box"] = list(step.box)
@@ -362,11 +398,23 @@ class LabelController(DocumentEdits, QObject):
         annotation = self.document.add_annotation(
             image_id, category, np.asfortranarray(mask), score=score, prompts=prompts
         )
-        self.session.clear()
         self.selected_annotation = annotation.id
-        self.promptsChanged.emit()
         self.documentChanged.emit()
         return annotation.id
+
+    def _finish_accept(self, job: PendingAccept) -> None:
+        """A queued accept's mask arrived: add it (its category may have gone meanwhile)."""
+        if job.image_id not in self.document.state.image_index:
+            return  # another annotations file was opened meanwhile
+        category = job.category
+        if category not in self.document.state.category_index:
+            category = None  # deleted meanwhile: the current one
+        self._add_annotation(job.image_id, category, job.step)
+
+    def _flush_accepts(self) -> None:
+        """Add the queued accepts now (before closing the file or changing the model)."""
+        for job in self.decoding.flush():
+            self._finish_accept(job)
 
     # -- undo --------------------------------------------------------------------------
     def undo(self) -> None:
@@ -409,5 +457,6 @@ class LabelController(DocumentEdits, QObject):
         """Save, stop the threads (call before the app quits)."""
         self.close_folder()
         self.loader.shutdown()
+        self.decoding.shutdown()
         if self.worker is not None:
             self.worker.shutdown()

@@ -276,15 +276,19 @@ class MainWindow(WindowCommands, QMainWindow):
         session = self.controller.session
         color = self._live_color()
         self.canvas.set_prompts(session.points, session.box)
-        self.canvas.set_live_prediction(session.prediction, session.selected, color)
+        # The latest mask stays shown while the newest prompts are decoded in the background.
+        shown = session.shown_step()
+        prediction = shown.prediction if shown is not None else None
+        selected = shown.selected if shown is not None else 0
+        self.canvas.set_live_prediction(prediction, selected, color)
         source = self.controller.source
         self.candidates.show_prediction(
             source.display if source is not None else None,
-            session.prediction,
-            session.selected,
+            prediction,
+            selected,
             color,
         )
-        if session.prediction is not None:
+        if prediction is not None:
             self.status.decode_label.setText(f"decode {self.controller.last_decode_ms:.0f} ms")
 
     def _on_document_changed(self) -> None:

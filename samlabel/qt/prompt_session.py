@@ -8,10 +8,15 @@ as steps without a prediction and decoded when it arrives.
 Feeding back: when a point is added to a prompt set that already produced a mask, the selected
 candidate's low-res logits go back in as ``mask_input`` (as SAM's interactive demo does), which
 keeps the mask stable while refining. A box or the first point starts from no mask input.
+
+Decoding happens in a background thread (:mod:`samlabel.qt.decode_worker`), so the newest step
+may wait for its mask for a while; meanwhile :meth:`PromptSession.shown_step` is the latest
+step that has one, which the window keeps showing and the candidate keys act on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +41,26 @@ class PromptStep:
     prediction: Prediction | None = None
     selected: int = 0
     mask_input: np.ndarray | None = field(default=None, repr=False)
+
+    def set_prediction(self, prediction: Prediction, mask_input: np.ndarray | None) -> None:
+        """Store the decoder's answer for this step (made with ``mask_input``); the best
+        scoring candidate is selected."""
+        self.prediction = prediction
+        self.mask_input = mask_input
+        self.selected = prediction.best_index()
+
+
+def feedback_logits(steps: Sequence[PromptStep]) -> np.ndarray | None:
+    """The ``(256, 256)`` logits to feed back when decoding the last of ``steps``: the
+    previous step's selected candidate when the last step only adds a point to it, else None."""
+    if len(steps) < 2:
+        return None
+    previous, step = steps[-2], steps[-1]
+    if previous.prediction is None or step.box != previous.box:
+        return None
+    if len(step.points) != len(previous.points) + 1:
+        return None
+    return previous.prediction.low_res_logits[previous.selected]
 
 
 class PromptSession:
@@ -69,6 +94,18 @@ class PromptSession:
     def selected(self) -> int:
         """Index of the selected candidate (0 without a prediction)."""
         return self.current.selected if self.current else 0
+
+    def shown_step(self) -> PromptStep | None:
+        """The latest step that has a prediction: the current one, or while its mask is
+        being decoded, the nearest earlier one (None when no step has a prediction)."""
+        for step in reversed(self.steps):
+            if step.prediction is not None:
+                return step
+        return None
+
+    def contains(self, step: PromptStep) -> bool:
+        """Whether ``step`` (this very object) is one of the steps."""
+        return any(s is step for s in self.steps)
 
     def is_empty(self) -> bool:
         """Whether there are no prompts."""
@@ -108,8 +145,8 @@ class PromptSession:
         self.steps.clear()
 
     def select(self, index: int) -> bool:
-        """Choose candidate ``index``; False when it does not exist."""
-        step = self.current
+        """Choose candidate ``index`` of the shown prediction; False when it does not exist."""
+        step = self.shown_step()
         if step is None or step.prediction is None:
             return False
         if not 0 <= index < len(step.prediction.scores):
@@ -120,14 +157,7 @@ class PromptSession:
     # -- decoding ----------------------------------------------------------------------
     def _mask_input_for(self, index: int) -> np.ndarray | None:
         """The previous step's selected logits when step ``index`` adds a point to it."""
-        if index == 0:
-            return None
-        previous, step = self.steps[index - 1], self.steps[index]
-        if previous.prediction is None or step.box != previous.box:
-            return None
-        if len(step.points) != len(previous.points) + 1:
-            return None
-        return previous.prediction.low_res_logits[previous.selected]
+        return feedback_logits(self.steps[: index + 1])
 
     def decode_pending(self, predictor: Predictor, embedding: ImageEmbedding) -> bool:
         """Decode the current step if it has no prediction yet; True when something changed.
@@ -139,13 +169,12 @@ class PromptSession:
             return False
         index = len(self.steps) - 1
         mask_input = self._mask_input_for(index)
-        step.mask_input = mask_input
-        step.prediction = predictor.decode(
+        prediction = predictor.decode(
             embedding,
             points=list(step.points) or None,
             box=step.box,
             mask_input=mask_input,
             multimask=True,
         )
-        step.selected = step.prediction.best_index()
+        step.set_prediction(prediction, mask_input)
         return True

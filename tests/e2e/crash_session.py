@@ -33,6 +33,9 @@ def main(folder: str, settings: str, interval: float) -> None:
         if controller.embedding is None:
             continue
         controller.add_point(x, 30.0, 1)
+        while not controller.decoding.is_idle():  # the mask is decoded in the background
+            app.processEvents()
+            time.sleep(0.001)
         if controller.accept() is not None:
             count += 1
             print(f"accepted {count} {time.time():.6f}", flush=True)

@@ -44,22 +44,31 @@ def image_mean(image: np.ndarray) -> float:
 
 
 class FakePredictor(Predictor):
-    """Disks instead of SAM; ``encode_delay`` seconds of sleep simulate a slow encoder.
+    """Disks instead of SAM; ``encode_delay`` and ``decode_delay`` seconds of sleep simulate
+    a slow encoder and decoder (sleeping releases the GIL, as the real backends do).
 
     Attributes:
         encoded: sizes ``(H, W)`` and mean values of the images encoded, in order (thread-safe).
-        decode_calls: number of decode calls.
+        decode_calls: number of decode calls (thread-safe).
+        decoded_points: the points of each decode call, in order (thread-safe).
     """
 
     backend = "fake"
     device = "cpu"
     model_name = "Fake SAM"
 
-    def __init__(self, encode_delay: float = 0.0, fail_on_mean: float | None = None) -> None:
+    def __init__(
+        self,
+        encode_delay: float = 0.0,
+        fail_on_mean: float | None = None,
+        decode_delay: float = 0.0,
+    ) -> None:
         self.encode_delay = encode_delay
+        self.decode_delay = decode_delay
         self.fail_on_mean = fail_on_mean
         self.encoded: list[tuple[tuple[int, int], float]] = []
         self.decode_calls = 0
+        self.decoded_points: list[tuple[Point, ...]] = []
         self._lock = threading.Lock()
 
     def encode(self, image: np.ndarray) -> ImageEmbedding:
@@ -84,7 +93,11 @@ class FakePredictor(Predictor):
         multimask: bool = True,
     ) -> Prediction:
         """Disk masks around the prompts; ``mask_input`` is accepted and ignored."""
-        self.decode_calls += 1
+        with self._lock:
+            self.decode_calls += 1
+            self.decoded_points.append(tuple(points or ()))
+        if self.decode_delay:
+            time.sleep(self.decode_delay)
         height, width = embedding.original_size
         in_h, in_w = embedding.input_size
         # Original-image coordinates of the low-res pixel centres (1024 frame / 4).

@@ -42,14 +42,25 @@ def click_image(
     y: float,
     button=Qt.MouseButton.LeftButton,
     modifier=Qt.KeyboardModifier.NoModifier,
+    settle: bool = True,
 ) -> tuple[float, float]:
-    """Click at image ``(x, y)``; returns the image coordinates the canvas reported."""
+    """Click at image ``(x, y)``; returns the image coordinates the canvas reported.
+
+    With ``settle`` it returns once the mask of the new prompts is shown (decoding runs in the
+    background), or at once when it cannot be decoded yet (no model or no embedding)."""
     seen: list[tuple[float, float]] = []
     window.canvas.pointClicked.connect(lambda px, py, label: seen.append((px, py)))
     qtbot.mouseClick(window.canvas, button, modifier, image_pos(window, x, y))
     window.canvas.pointClicked.disconnect()
     window.canvas.pointClicked.connect(window.controller.add_point)
+    if settle:
+        wait_decoded(qtbot, window)
     return seen[-1]
+
+
+def wait_decoded(qtbot, window: MainWindow, timeout: int = 10000) -> None:
+    """Until no mask is being decoded or waits to be (the shown mask is final)."""
+    qtbot.waitUntil(window.controller.decoding.is_idle, timeout=timeout)
 
 
 def key(qtbot, window: MainWindow, key_code, modifier=Qt.KeyboardModifier.NoModifier) -> None:
