@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -54,7 +55,8 @@ QHeaderView::section { background: #2a2c32; color: #9a9ea8; border: none;
                        border-bottom: 1px solid #30333a; padding: 5px 6px; }
 QPushButton#useModelButton { background: #2f5f93; border: 1px solid #409cff; color: #ffffff; }
 QPushButton#useModelButton:hover { background: #3a70aa; }
-QPushButton:disabled { color: #60636b; background: #2c2f35; border-color: #3a3d45; }
+QPushButton:disabled, QPushButton#useModelButton:disabled {
+    color: #60636b; background: #2c2f35; border-color: #3a3d45; }
 QProgressBar#downloadProgress { max-height: 14px; text-align: center; color: #ffffff; }
 """
 
@@ -147,10 +149,13 @@ class ModelDialog(QDialog):
         self.progress.setTextVisible(False)
         self.download_status = QLabel("")
         self.download_status.setObjectName("downloadStatus")
+        for button in (self.download_button, self.cancel_button):
+            button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         row.addWidget(self.download_button)
         row.addWidget(self.cancel_button)
         row.addWidget(self.progress, 1)
         row.addWidget(self.download_status)
+        row.addStretch(0)
         layout.addLayout(row)
 
         self.error_label = QLabel("")
@@ -268,8 +273,14 @@ class ModelDialog(QDialog):
             entry is not None and entry.official and not entry.installed and not downloading
         )
         self.cancel_button.setEnabled(downloading)
+        self.cancel_button.setVisible(downloading)
         if entry is None:
             self.description.setText("")
+        elif entry.spec is not None and entry.installed:
+            where = "a shared read-only folder" if entry.read_only else "the models folder"
+            self.description.setText(
+                f"<b>{entry.title}</b> — {entry.spec.description}. Installed in {where}."
+            )
         elif entry.spec is not None:
             size = format_bytes(entry.spec.size)
             self.description.setText(

@@ -102,8 +102,9 @@ class WindowCommands(_Base):
         job.start(path)
 
     def _on_model_progress(self, message: str, fraction: float) -> None:
-        if self.sender() is self.model_job:
-            self.status.show_progress(message, fraction)
+        job = self.sender()
+        if job is self.model_job:
+            self.status.show_progress(f"{job.path.name}: {message}", fraction)
 
     def _on_model_loaded(self, path: str, predictor: Predictor) -> None:
         job = self.sender()
