@@ -141,3 +141,30 @@ def test_masks_decoding_for_abandoned_prompts_are_dropped(qtbot, window, action)
     assert c.session.is_empty() and c.session.shown_step() is None
     assert window.canvas.live_mask_view() is None
     assert c.document.annotations == ()
+
+
+def test_a_click_during_a_decode_still_refines_the_mask_it_follows(qtbot, tmp_path, image_folder):
+    """The second click waits for the first mask and feeds its logits back, exactly as a
+    decode on the spot would; undo then restores the first mask without decoding."""
+    from tests.qt.test_prompt_session import RecordingPredictor
+
+    predictor = RecordingPredictor()
+    predictor.decode_delay = DECODE_DELAY
+    win = open_window(qtbot, tmp_path / "s.ini", predictor)
+    assert win.open_folder(image_folder)
+    wait_ready(qtbot, win)
+    win.controller.worker.wait_until_idle(10)
+    c = win.controller
+    x1, y1 = click_image(qtbot, win, 40, 40, settle=False)
+    click_image(qtbot, win, 50, 40, settle=False)
+    wait_decoded(qtbot, win)
+    first, second = c.session.steps
+    assert predictor.mask_inputs[-2] is None
+    np.testing.assert_array_equal(
+        predictor.mask_inputs[-1], first.prediction.low_res_logits[first.selected]
+    )
+    np.testing.assert_array_equal(second.mask_input, predictor.mask_inputs[-1])
+    calls = predictor.decode_calls
+    key(qtbot, win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert _shown_equals(win, predictor.decode(c.embedding, points=[(x1, y1, 1)]))
+    assert c.decoding.is_idle() and predictor.decode_calls == calls + 1  # only ours above
