@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from samlabel.core.model import ImageRecord
 from samlabel.core.state import DocumentChanged
 from samlabel.core.sync import sync_images
 from samlabel.inference.api import ImageEmbedding, Predictor
+from samlabel.inference.crops import Crop
 from samlabel.inference.embedding_cache import EmbeddingCache
 from samlabel.qt.document_edits import DocumentEdits
 from samlabel.qt.document_models import CategoryListModel, DocumentBridge, LayerListModel
@@ -72,6 +74,12 @@ class LabelController(DocumentEdits, QObject):
         self.loader.failed.connect(self._on_image_failed)
         self.worker: EmbeddingWorker | None = None
         self.session = PromptSession()
+        #: Huge images (:mod:`samlabel.qt.crop_mode`): the crop whose pixels the prompts and
+        #: masks are in (mapped back to the full image on accept), or None.
+        self.crop: Crop | None = None
+        #: Called with ``(x, y, label)`` for a click on a huge image's overview, which picks
+        #: a crop instead of prompting (an overview is not labelled).
+        self.on_overview_prompt: Callable[[float, float, int], object] | None = None
         self.decoding = LiveDecoding(self.session, self)
         self.decoding.predictionArrived.connect(self.promptsChanged)
         self.decoding.acceptReady.connect(self._finish_accept)
@@ -320,12 +328,20 @@ class LabelController(DocumentEdits, QObject):
         background once the embedding is ready."""
         if self.row < 0:
             return
+        if self.source is not None and self.source.is_overview:
+            if self.on_overview_prompt is not None:
+                self.on_overview_prompt(x, y, label)
+            return
         self.session.add_point(x, y, label)
         self._after_prompt()
 
     def set_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
         """Use the box ``(x0, y0, x1, y1)`` (image pixels) as a prompt."""
         if self.row < 0:
+            return
+        if self.source is not None and self.source.is_overview:
+            if self.on_overview_prompt is not None:  # a crop around the box's centre
+                self.on_overview_prompt((x0 + x1) / 2, (y0 + y1) / 2, 1)
             return
         self.session.set_box((x0, y0, x1, y1))
         self._after_prompt()
@@ -391,9 +407,15 @@ class LabelController(DocumentEdits, QObject):
             return None
         if category is None:
             category = self.ensure_category()
-        prompts = {"points": [list(p) for p in step.points]}
-        if step.box is not None:
-            prompts["box"] = list(step.box)
+        points, box = step.points, step.box
+        crop = self.crop  # a huge image's crop: mask and prompts back to full-image pixels
+        if crop is not None:
+            mask = crop.mask_to_full(mask)
+            points = crop.points_to_full(points)
+            box = crop.box_to_full(box) if box is not None else None
+        prompts = {"points": [list(p) for p in points]}
+        if box is not None:
+            prompts["box"] = list(box)
         score = float(step.prediction.scores[step.selected])
         annotation = self.document.add_annotation(
             image_id, category, np.asfortranarray(mask), score=score, prompts=prompts

@@ -32,6 +32,7 @@ from samlabel.qt.assets import icon
 from samlabel.qt.candidate_strip import CandidateStrip
 from samlabel.qt.canvas import ImageCanvas
 from samlabel.qt.controller import LabelController
+from samlabel.qt.crop_mode import install_crop_mode
 from samlabel.qt.image_list import ImageListView
 from samlabel.qt.layer_overlays import LayerOverlays
 from samlabel.qt.message_bar import MessageBar
@@ -70,6 +71,7 @@ class MainWindow(WindowCommands, QMainWindow):
         self._build_docks()
         self.status = LabelStatusBar(self)
         self.setStatusBar(self.status)
+        self.crop_mode = install_crop_mode(self)  # huge images: overview, then crops
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._build_menus()
