@@ -420,7 +420,8 @@ class LabelController(DocumentEdits, QObject):
         annotation = self.document.add_annotation(
             image_id, category, np.asfortranarray(mask), score=score, prompts=prompts
         )
-        self.selected_annotation = annotation.id
+        if image_id == self.image_id:  # a queued accept may land after an image switch
+            self.selected_annotation = annotation.id
         self.documentChanged.emit()
         return annotation.id
 

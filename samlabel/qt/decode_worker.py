@@ -135,13 +135,20 @@ class DecodeWorker(QObject):
                 elapsed_ms = (time.perf_counter() - start) * 1000.0
             except Exception as error:  # a failure must reach the user, never kill the thread
                 log.exception("decoding request %d failed", request.number)
-                self.failed.emit(request.number, describe_error(error))
+                if not self._stopped():
+                    self.failed.emit(request.number, describe_error(error))
             else:
-                self.decoded.emit(request.number, prediction, elapsed_ms)
+                # After shutdown nobody listens, and the QObject may be gone.
+                if not self._stopped():
+                    self.decoded.emit(request.number, prediction, elapsed_ms)
             finally:
                 with self._cond:
                     self._running = None
                     self._cond.notify_all()
+
+    def _stopped(self) -> bool:
+        with self._cond:
+            return self._stop
 
     def wait_until_idle(self, timeout: float = 10.0) -> bool:
         """Block until nothing runs or waits (tests only); False on timeout. The answers are

@@ -160,7 +160,9 @@ class PromptSession:
         return feedback_logits(self.steps[: index + 1])
 
     def decode_pending(self, predictor: Predictor, embedding: ImageEmbedding) -> bool:
-        """Decode the current step if it has no prediction yet; True when something changed.
+        """Decode the current step now, on the calling thread, if it has no prediction yet;
+        True when something changed. (The window decodes in the background instead, see
+        :mod:`samlabel.qt.live_decoding`; both feed back the same logits.)
 
         Earlier undecoded steps stay undecoded until undo reaches them.
         """
