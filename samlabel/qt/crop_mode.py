@@ -14,6 +14,8 @@ The status bar says which mode is active.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton
 
@@ -40,12 +42,16 @@ class CropMode(QObject):
         back_button: QPushButton,
         side: int = CROP_SIDE,
         parent: QObject | None = None,
+        on_switch: Callable[[], None] | None = None,
     ) -> None:
+        """``on_switch()`` runs before another picture of the same image is shown (the
+        window forgets overlays prepared for the previous frame)."""
         super().__init__(parent)
         self.controller = controller
         self.label = label
         self.back_button = back_button
         self.side = side
+        self._on_switch = on_switch
         self.overview: SourceImage | None = None
         self._overview_pyramid: list = []
         self.label.hide()
@@ -146,6 +152,8 @@ class CropMode(QObject):
         c.pyramid = pyramid if pyramid is not None else image_pyramid(source.display)
         if c.worker is not None:
             c.worker.set_picture(source.path, source if crop is not None else None)
+        if self._on_switch is not None:
+            self._on_switch()
         c.imageLoaded.emit()  # the window shows the new picture, fitted
         if c.worker is not None:
             c.refresh_embedding()
@@ -162,4 +170,6 @@ def install_crop_mode(window: QMainWindow) -> CropMode:
     button.setFlat(True)
     window.status.addWidget(label)
     window.status.addWidget(button)
-    return CropMode(window.controller, label, button, parent=window)
+    return CropMode(
+        window.controller, label, button, parent=window, on_switch=lambda: window.overlays.clear()
+    )

@@ -18,6 +18,7 @@ from samlabel.core.model import Annotation
 from samlabel.qt.canvas import AnnotationView, ImageCanvas
 from samlabel.qt.controller import LabelController
 from samlabel.qt.overlays import MaskOverlay, build_mask_overlay
+from samlabel.qt.picture_masks import mask_in_picture
 
 #: Longest stretch of overlay preparation between two rounds of event processing.
 SLICE_SECONDS = 0.03
@@ -66,12 +67,11 @@ class LayerOverlays:
                 if time.perf_counter() - started > SLICE_SECONDS:
                     unfinished = True  # the rest in the next slice
                     continue
-                if tuple(annotation.rle.size) != self.canvas.image_size:
-                    # Another size than the picture shown (a record that does not fit the
-                    # file, or a huge image shown as an overview or a crop): not drawn, and
-                    # not decoded either (600 MB for a 30,000 x 20,000 mask).
+                # In the picture's frame: a huge image's overview or crop gets only the part
+                # it shows; a record of another size than the file is not drawn.
+                mask = mask_in_picture(annotation.rle, c.source)
+                if mask is None or mask.shape != self.canvas.image_size:
                     continue
-                mask = annotation.rle.decode()
                 cached = (annotation, color, build_mask_overlay(mask, QColor(color)))
                 self._cache[annotation.id] = cached
             views.append(
