@@ -123,6 +123,8 @@ class WindowLevelSession(QObject):
         source, worker = c.source, c.worker
         if source is None or source.window is None or worker is None or c.row < 0:
             return
+        if source.is_overview:
+            return  # a huge image's overview is not encoded; its crops follow its window
         path = str(c.paths[c.row])
         if Path(path) != source.path:
             return

@@ -24,7 +24,8 @@ from samlabel.core.errors import SamlabelError
 from samlabel.core.windowing import Window
 from samlabel.inference.api import ImageEmbedding, Predictor
 from samlabel.inference.embedding_cache import EmbeddingCache, EmbeddingKey
-from samlabel.qt.image_source import SourceImage, read_source_image
+from samlabel.io.images import needs_tiled_view
+from samlabel.qt.image_source import SourceImage, image_size, read_source_image
 from samlabel.qt.overlays import image_pyramid
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,14 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, SamlabelError):
         return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+def _is_huge(path: str) -> bool:
+    """Whether ``path`` is shown as an overview (:func:`needs_tiled_view`, header only)."""
+    try:
+        return needs_tiled_view(image_size(path))
+    except SamlabelError:
+        return False  # the read that follows reports it
 
 
 def _file_key(path: str) -> tuple[str, int, int]:
@@ -151,7 +160,8 @@ class EmbeddingWorker(QObject):
     Signals:
         started(request_id, path): the encoder began work on the current image (not emitted
             for answers from memory or the disk cache, which are immediate).
-        ready(request_id, path, ImageEmbedding): the embedding of a requested image.
+        ready(request_id, path, ImageEmbedding): the embedding of a requested image; None
+            for a huge image, which is encoded only in crops (see ``set_picture``).
         failed(request_id, path, message): reading or encoding failed.
         prefetched(path): an image ahead was encoded into the cache.
     """
@@ -281,6 +291,12 @@ class EmbeddingWorker(QObject):
             embedding = self._memory.get(memory_key)
             window, region = self._variant_of(path)
             chosen = self._pictures.get(path)
+        if embedding is None and chosen is None and _is_huge(path):
+            # A huge image is labelled in crops (samlabel.qt.crop_mode), never on its
+            # overview: encoding that would only delay the first crop's encode by as long.
+            if not prefetch:
+                self.ready.emit(request_id, path, None)
+            return
         key = None
         if embedding is None and self._cache is not None:
             try:
