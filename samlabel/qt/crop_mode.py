@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton
+from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QSizePolicy
 
 from samlabel.core.errors import SamlabelError
 from samlabel.inference.crops import CROP_SIDE, Crop, crop_around, read_crop
@@ -89,19 +89,19 @@ class CropMode(QObject):
         if source is not None and source.is_overview:
             height, width = source.full_size
             text = (
-                f"Huge image ({width} x {height} px), overview shown: click where you want to "
-                f"label; SAM then sees a {self.side} px region around your click at full "
-                "resolution"
+                f"Huge image {width} x {height}, overview: click to label a {self.side} px "
+                "crop around the click at full resolution"
             )
         elif source is not None and crop is not None:
             x0, y0, x1, y1 = crop.region
             text = (
-                f"Crop mode: SAM sees the {x1 - x0} x {y1 - y0} px region at x {x0}–{x1}, "
-                f"y {y0}–{y1} at full resolution"
+                f"Crop mode: SAM sees {x1 - x0} x {y1 - y0} px from x {x0}, y {y0} at full "
+                "resolution"
             )
         else:
             text = ""
         self.label.setText(text)
+        self.label.setToolTip(text)
         self.label.setVisible(bool(text))
         self.back_button.setVisible(crop is not None)
 
@@ -165,10 +165,13 @@ def install_crop_mode(window: QMainWindow) -> CropMode:
     status bar and return the :class:`CropMode` of its controller."""
     label = QLabel("")
     label.setObjectName("cropModeLabel")
+    # A long sentence must not widen the window: the label takes the room there is.
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setMinimumWidth(120)
     button = QPushButton("Back to overview")
     button.setObjectName("backToOverviewButton")
     button.setFlat(True)
-    window.status.addWidget(label)
+    window.status.addWidget(label, 2)  # more room than the embedding state beside it
     window.status.addWidget(button)
     return CropMode(
         window.controller, label, button, parent=window, on_switch=lambda: window.overlays.clear()

@@ -137,7 +137,7 @@ def test_a_mask_labelled_in_a_crop_is_saved_at_its_place_in_the_full_image(
     crop = c.crop
     assert crop is not None and crop.contains(centre_x, centre_y)
     assert c.source.size == (1024, 1024) and c.source.region == crop.region
-    assert label.text().startswith("Crop mode: SAM sees the 1024 x 1024 px region")
+    assert label.text().startswith(f"Crop mode: SAM sees 1024 x 1024 px from x {crop.region[0]},")
     assert window.crop_mode.back_button.isVisible()
     qtbot.waitUntil(lambda: c.session.prediction is not None, timeout=20000)
     assert predictor.encoded == [(1024, 1024)]  # SAM saw the crop, never the overview
