@@ -118,3 +118,27 @@ def test_constant_and_nan_images_window_without_crashing(qtbot, tmp_path, pixels
     qtbot.waitUntil(lambda: c.source.window is not None, timeout=2000)
     assert c.source.display.dtype == np.uint8 and c.source.display.shape == (50, 70, 3)
     qtbot.waitUntil(lambda: len(predictor.encoded) == 2, timeout=3000)
+
+
+def test_reset_returns_to_the_dicom_files_window_and_auto_to_the_percentiles(
+    qtbot, tmp_path: Path
+) -> None:
+    from tests.io.images_factory import write_dicom
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    write_dicom(folder / "ct.dcm", faint_scan(), window=(1200.0, 200.0))
+    window = open_window(qtbot, tmp_path / "settings.ini", FakePredictor())
+    assert window.open_folder(folder)
+    wait_ready(qtbot, window)
+    c, panel = window.controller, window.window_level.panel
+    assert panel.window == Window(1100.0, 1300.0)  # the file's centre/width is the default
+    panel.auto_button.click()
+    qtbot.waitUntil(lambda: c.source.window is not None, timeout=2000)
+    auto = c.source.window
+    assert auto != Window(1100.0, 1300.0) and auto.low < 1010 and auto.high > 1390
+    assert panel.window == auto
+    panel.reset_button.click()
+    qtbot.waitUntil(lambda: c.source.window == Window(1100.0, 1300.0), timeout=2000)
+    shown = c.source.display[..., 0]
+    assert shown[:, 0].max() == 0 and shown[:, -1].min() == 255  # clipped outside the window
