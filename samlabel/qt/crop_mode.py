@@ -72,6 +72,8 @@ class CropMode(QObject):
             c.worker.set_picture(self.overview.path, None)
 
     def _on_image_changed(self) -> None:
+        if self.controller.crop is not None:
+            self.controller._flush_accepts()  # still in the crop's frame: map them now
         self._forget_picture()
         self.controller.crop = None
         self.overview = None
@@ -146,6 +148,9 @@ class CropMode(QObject):
 
     def _show_picture(self, source: SourceImage, crop: Crop | None, pyramid=None) -> None:
         c = self.controller
+        # An accept still waiting for its mask belongs to the current crop's frame: add it
+        # before the frame changes.
+        c._flush_accepts()
         c.session.clear()
         c.crop = crop
         c.source = source
