@@ -36,13 +36,13 @@ from samlabel.qt.crop_mode import install_crop_mode
 from samlabel.qt.image_list import ImageListView
 from samlabel.qt.layer_overlays import LayerOverlays
 from samlabel.qt.message_bar import MessageBar
+from samlabel.qt.model_loading import ModelLoadTask
 from samlabel.qt.panels import CategoryPanel, LayerPanel
 from samlabel.qt.settings import SettingsStore
 from samlabel.qt.status_bar import LabelStatusBar
 from samlabel.qt.typing_guard import TypingGuard
 from samlabel.qt.window_commands import WindowCommands
 from samlabel.qt.window_level_session import install_window_level
-from samlabel.qt.workers import ModelLoadJob
 
 ModelLoader = Callable[[Path], Predictor]
 APP_TITLE = "samlabel"
@@ -62,7 +62,7 @@ class MainWindow(WindowCommands, QMainWindow):
         self.controller = controller
         self.settings = settings
         self.model_loader = model_loader
-        self.model_job: ModelLoadJob | None = None
+        self.model_job: ModelLoadTask | None = None
         #: The on-disk embedding cache given to each loaded model (set by the app).
         self.embedding_cache = None
         self.setObjectName("mainWindow")

@@ -325,8 +325,7 @@ class EmbeddingWorker(QObject):
         self._remember(memory_key, embedding)
         if not self._warmed:
             # The first decode of a backend pays its one-off costs (graph compilation, lazy
-            # allocations: seconds for torch). Pay them here, not on the user's first click,
-            # which decodes on the GUI thread.
+            # allocations: seconds for torch). Pay them here, not on the user's first click.
             self._warmed = True
             height, width = embedding.original_size
             self._predictor.decode(embedding, points=[(width / 2, height / 2, 1)])
@@ -352,45 +351,3 @@ class EmbeddingWorker(QObject):
     def is_alive(self) -> bool:
         """Whether the thread still runs."""
         return self._thread.is_alive()
-
-
-class ModelLoadJob(QObject):
-    """Loads a model in a background thread (a checkpoint can take seconds to export/load).
-
-    Signals:
-        loaded(path, Predictor)
-        failed(path, message)
-    """
-
-    loaded = Signal(str, object)
-    failed = Signal(str, str)
-
-    def __init__(self, loader: Callable[[Path], Predictor], parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._loader = loader
-        self._thread: threading.Thread | None = None
-
-    def start(self, path: str | Path) -> None:
-        """Begin loading ``path``; one of the signals follows."""
-        self._thread = threading.Thread(
-            target=self._run, args=(str(path),), name="samlabel-model-loader", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, path: str) -> None:
-        try:
-            predictor = self._loader(Path(path))
-        except Exception as error:  # any failure must reach the user as a message
-            log.warning("loading the model %s failed: %s", path, error)
-            self.failed.emit(path, describe_error(error))
-            return
-        self.loaded.emit(path, predictor)
-
-    def wait(self, timeout: float = 120.0) -> None:
-        """Join the loading thread (tests and shutdown)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def is_alive(self) -> bool:
-        """Whether a load is in progress."""
-        return self._thread is not None and self._thread.is_alive()
