@@ -44,10 +44,36 @@ def _describe(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def _write_temp(folder: Path, prefix: str, data: bytes) -> Path:
+def _new_file_mode(path: Path) -> int:
+    """The permissions the saved file should have: those it had, else the umask's default.
+
+    mkstemp creates files readable by their owner only; a dataset shared by a team must stay
+    readable by the others after every save.
+    """
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_current_umask()
+
+
+def _current_umask() -> int:
+    """The process umask, read without changing it (os.umask would race with other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _write_temp(folder: Path, prefix: str, data: bytes, mode: int) -> Path:
     fd, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=folder)
     temp = Path(name)
     try:
+        with contextlib.suppress(OSError, AttributeError):  # not every platform has fchmod
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -81,7 +107,7 @@ def atomic_write_bytes(path: Path, data: bytes, backup: bool = False) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     temp: Path | None = None
     try:
-        temp = _write_temp(folder, _temp_prefix(path), data)
+        temp = _write_temp(folder, _temp_prefix(path), data, _new_file_mode(path))
         if backup and path.exists():
             _keep_backup(path, folder)
         os.replace(temp, path)

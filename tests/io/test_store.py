@@ -169,3 +169,27 @@ def test_autosaver_thread_saves_after_a_quiet_period(tmp_path):
 def test_a_missing_folder_is_an_error_not_a_silent_read_only_store(tmp_path):
     with pytest.raises(AnnotationFileError, match="folder does not exist"):
         AnnotationStore.open(tmp_path / "nope" / "annotations.json")
+
+
+def test_saved_file_keeps_permissions_a_team_can_read(tmp_path):
+    """A save must not make a shared annotations file private to its owner."""
+    import os
+    import stat
+
+    from samlabel.io.atomic import atomic_write_bytes
+
+    fresh = tmp_path / "new.json"
+    atomic_write_bytes(fresh, b"{}")
+    assert stat.S_IMODE(fresh.stat().st_mode) & 0o044 == 0o044 & ~_umask()
+
+    shared = tmp_path / "shared.json"
+    shared.write_text("{}")
+    os.chmod(shared, 0o664)
+    atomic_write_bytes(shared, b'{"a": 1}', backup=True)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o664
+
+
+def _umask() -> int:
+    from samlabel.io.atomic import _current_umask
+
+    return _current_umask()
