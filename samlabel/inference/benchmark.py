@@ -170,10 +170,9 @@ def _time_click(fn: Callable[[], object]) -> float:
 
 
 def _onnx_rows(result, model, title, image, clicks, encode_repeats, log, openvino_options) -> None:
-    import onnxruntime as ort
     import torch
 
-    from samlabel.inference.onnx_backend import OnnxPredictor
+    from samlabel.inference.onnx_backend import OnnxPredictor, _session
     from samlabel.inference.onnx_export import _export, export_model
     from samlabel.inference.onnx_folder import open_onnx_folder
     from samlabel.sam.onnx_modules import DecoderWithUpsampling, example_decoder_inputs
@@ -224,7 +223,7 @@ def _onnx_rows(result, model, title, image, clicks, encode_repeats, log, openvin
             result.add(title, f"encode, {name}", text)
         quantised = OnnxPredictor(onnx_folder, decoder_precision="int8")
         others = {name: (p, embeddings[name]) for name, p in encoders.items() if name in openvino}
-        naive = ort.InferenceSession(str(folder / "naive.onnx"), providers=["CPUExecutionProvider"])
+        naive = _session(folder / "naive.onnx", None)  # same options as the product's sessions
         for label, size in IMAGE_SIZES.items():
             log(f"{title}: clicks on a {label} image")
             reference_embedding = embeddings["ONNX Runtime"]
@@ -319,9 +318,13 @@ def _click_rows(
     for fn in paths.values():  # warm-up
         fn(prompts[0])
     rows: dict[str, list[float]] = {what: [] for what in paths}
-    # Interleaved, so a busy moment of the machine hits every path alike.
-    for points in prompts:
-        for what, fn in paths.items():
+    # Interleaved, so a busy moment of the machine hits every path alike, and in a rotating
+    # order, so each path follows every other one equally often (the run before leaves the
+    # caches cold: a 12 MP naive mask alone is 190 MB).
+    order = list(paths.items())
+    for i, points in enumerate(prompts):
+        shift = i % len(order)
+        for what, fn in order[shift:] + order[:shift]:
             rows[what].append(_time_click(lambda fn=fn, points=points: fn(points)))
     for what, times in rows.items():
         result.add(title, f"click {label}: {what}", _ms(times))

@@ -115,7 +115,9 @@ class WindowCommands(_Base):
             self.settings.model_backend = job.backend
         # Prompts and their mask came from the old model: clear them; annotations stay.
         self.controller.discard_prompts()
-        self.controller.set_predictor(predictor, _model_id(Path(path)), self.embedding_cache)
+        self.controller.set_predictor(
+            predictor, _model_id(Path(path), predictor), self.embedding_cache
+        )
         self.status.model_label.setToolTip(path)
         if self.message_bar.level == "warning":
             self.message_bar.dismiss()
@@ -265,10 +267,14 @@ class WindowCommands(_Base):
             self.controller.set_current_category(self.controller.categories.category(row).id)
 
 
-def _model_id(path: Path) -> str:
-    """Identifies the weights for the embedding cache: path, size and modification time."""
+def _model_id(path: Path, predictor: Predictor | None = None) -> str:
+    """Identifies what computes embeddings, for the embedding cache: the weights' path, size
+    and modification time, plus the precision when it is not fp32 (a bf16 embedding differs
+    from an fp32 one by up to 2% and must not be served in its place)."""
     try:
         stat = path.stat()
+        weights = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
     except OSError:
-        return str(path)
-    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+        weights = str(path)
+    precision = getattr(predictor, "precision", "fp32")
+    return weights if precision == "fp32" else f"{weights}:{precision}"
