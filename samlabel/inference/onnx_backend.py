@@ -21,9 +21,6 @@ def _session(path, threads: int | None):
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads:
         options.intra_op_num_threads = threads
-    # Idle worker threads must not spin: the app runs several sessions (encoder in the
-    # background, decoder per click), and a spinning pool steals the cores the next one needs.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as error:  # ORT raises its own exception types per failure
