@@ -1,16 +1,25 @@
 """File ▸ Export: the open document written as COCO polygons, PNG label masks or YOLO labels.
 
-The exporters live in :mod:`samlabel.io`; this module picks one, runs it on the document as
-it is now and says in one sentence what was written (or why not).
+The exporters live in :mod:`samlabel.io`. An export runs in a background thread on an
+immutable snapshot of the document (a dataset of thousands of images takes a while to write),
+so the window stays responsive and later edits do not leak into a half-written export; the
+result comes back as one sentence naming what was written or why not.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 
+from PySide6.QtCore import QObject, Signal
+
+from samlabel.core.document import Document
 from samlabel.core.errors import SamlabelError
 from samlabel.io.coco import save_coco
 from samlabel.io.exporters import export_png_masks, export_yolo
+
+log = logging.getLogger(__name__)
 
 #: Export kind -> what the File menu calls it.
 EXPORT_KINDS = {
@@ -20,16 +29,13 @@ EXPORT_KINDS = {
 }
 
 
-def run_export(controller, kind: str, target: Path) -> tuple[bool, str]:
-    """Export the controller's document into the folder ``target``.
-
-    Returns ``(ok, message)``; the message names what was written or what failed.
-    """
-    document = controller.document
+def export_document(
+    document: Document, foreign: dict | None, kind: str, target: Path
+) -> tuple[bool, str]:
+    """Export ``document`` into the folder ``target``; returns ``(ok, message)``."""
     try:
         if kind == "coco-polygons":
             out = target / "annotations_polygons.json"
-            foreign = controller.store.store.foreign if controller.store is not None else None
             save_coco(document, out, foreign, polygons=True)
             return True, f"Exported {len(document.annotations)} annotations to {out}."
         if kind == "png":
@@ -43,3 +49,45 @@ def run_export(controller, kind: str, target: Path) -> tuple[bool, str]:
     except OSError as error:
         return False, f"Export to {target} failed: {error.strerror or error}."
     return True, f"Exported {EXPORT_KINDS[kind]}: {len(written)} files in {target}."
+
+
+class ExportJob(QObject):
+    """One export in a background thread.
+
+    Signals:
+        finished(ok, message): on the GUI thread (queued), once.
+    """
+
+    finished = Signal(bool, str)
+
+    def __init__(self, controller, kind: str, target: Path, parent: QObject | None = None):
+        super().__init__(parent)
+        self.kind = kind
+        self.target = Path(target)
+        # The snapshot is taken now, on the GUI thread: states are immutable and shared.
+        self._document = Document(controller.document.state)
+        store = controller.store
+        self._foreign = store.store.foreign if store is not None else None
+        self.ok: bool | None = None
+        self.message = ""
+        self._thread = threading.Thread(target=self._run, name="samlabel-export", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            ok, message = export_document(self._document, self._foreign, self.kind, self.target)
+        except Exception as error:  # a bug must still reach the user as a message
+            log.exception("export to %s failed", self.target)
+            ok, message = False, f"Export to {self.target} failed: {error}"
+        self.ok, self.message = ok, message
+        self.finished.emit(ok, message)
+
+    def done(self) -> bool:
+        """Whether the export has finished (tests)."""
+        return self.ok is not None
+
+    def wait(self, timeout: float = 120.0) -> None:
+        """Join the thread (shutdown and tests)."""
+        self._thread.join(timeout)

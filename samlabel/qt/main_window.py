@@ -366,5 +366,6 @@ class MainWindow(WindowCommands, QMainWindow):
         self.settings.set_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self._timer.stop()
+        self.wait_for_exports()
         self.controller.shutdown()
         super().closeEvent(event)

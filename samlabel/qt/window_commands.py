@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QColorDialog, QFileDialog, QInputDialog
 
 from samlabel.core.errors import SamlabelError
 from samlabel.inference.api import Predictor
-from samlabel.qt.exporting import run_export
+from samlabel.qt.exporting import ExportJob
 from samlabel.qt.model_loading import ModelLoadTask
 
 if TYPE_CHECKING:
@@ -155,11 +155,28 @@ class WindowCommands(_Base):
         if target:
             self.export_to(kind, Path(target))
 
-    def export_to(self, kind: str, target: Path) -> bool:
-        """Export the document (``"coco-polygons"``, ``"png"``, ``"yolo"``) into ``target``."""
-        ok, text = run_export(self.controller, kind, target)
+    def export_to(self, kind: str, target: Path) -> ExportJob:
+        """Export the document (``"coco-polygons"``, ``"png"``, ``"yolo"``) into ``target``.
+
+        Runs in the background on a snapshot of the document; the status bar says it is
+        running and the message bar what was written. Returns the job (``job.ok`` when done).
+        """
+        job = ExportJob(self.controller, kind, target, parent=self)
+        self.export_jobs = [j for j in getattr(self, "export_jobs", []) if not j.done()]
+        self.export_jobs.append(job)
+        job.finished.connect(self._on_export_finished)
+        self.status.show_state(f"Exporting to {target}…")
+        job.start()
+        return job
+
+    def _on_export_finished(self, ok: bool, text: str) -> None:
+        self.status.show_state(text if ok else "Export failed")
         self.show_message("info" if ok else "error", text)
-        return ok
+
+    def wait_for_exports(self) -> None:
+        """Let running exports finish writing (on close: a half-written export helps nobody)."""
+        for job in getattr(self, "export_jobs", []):
+            job.wait()
 
     def undo(self) -> None:
         self.controller.undo()

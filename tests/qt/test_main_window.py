@@ -301,16 +301,40 @@ def test_menus_and_shortcuts_are_data(window) -> None:
     assert window.actions["accept"].shortcut().toString() == "Return"
 
 
+def _export(qtbot, window, kind, out) -> bool:
+    """Start an export, wait for it without blocking the event loop, return its success."""
+    job = window.export_to(kind, out)
+    qtbot.waitUntil(job.done, timeout=60_000)
+    return bool(job.ok)
+
+
+def test_export_runs_in_the_background_on_a_snapshot(qtbot, window, tmp_path) -> None:
+    """The window keeps working while an export writes; edits after it started stay out."""
+    click_image(qtbot, window, 80, 60)
+    key(qtbot, window, Qt.Key.Key_Return)
+    out = tmp_path / "export"
+    out.mkdir()
+    job = window.export_to("coco-polygons", out)
+    click_image(qtbot, window, 40, 30)  # a second object, accepted after the export began
+    key(qtbot, window, Qt.Key.Key_Return)
+    qtbot.waitUntil(job.done, timeout=60_000)
+    assert job.ok, job.message
+    exported = __import__("json").loads((out / "annotations_polygons.json").read_text())
+    assert len(exported["annotations"]) == 1
+    assert len(window.controller.document.annotations) == 2
+    qtbot.waitUntil(lambda: str(out) in window.status.currentMessage(), timeout=5_000)
+
+
 def test_exports_write_files_a_trainer_can_read(qtbot, window, tmp_path) -> None:
     click_image(qtbot, window, 80, 60)
     key(qtbot, window, Qt.Key.Key_Return)
     out = tmp_path / "export"
     out.mkdir()
-    assert window.export_to("coco-polygons", out)
+    assert _export(qtbot, window, "coco-polygons", out)
     polygons = __import__("json").loads((out / "annotations_polygons.json").read_text())
     assert isinstance(polygons["annotations"][0]["segmentation"], list)
-    assert window.export_to("png", out)
-    assert window.export_to("yolo", out)
+    assert _export(qtbot, window, "png", out)
+    assert _export(qtbot, window, "yolo", out)
     label = next((out / "labels").glob("*.txt")).read_text().split()
     assert label[0] == "0" and all(0.0 <= float(v) <= 1.0 for v in label[1:])
 
