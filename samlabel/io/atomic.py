@@ -136,3 +136,49 @@ def remove_stale_temp_files(path: Path) -> list[Path]:
             candidate.unlink()
             removed.append(candidate)
     return removed
+
+
+def write_new_file(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path``, or to ``<stem>-2<suffix>``, ... if that name is taken.
+
+    Never replaces an existing file: the complete temporary file is hard-linked to the
+    chosen name, which fails if the name exists (copied with exclusive create where the
+    filesystem has no hard links). Returns the path written.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        temp = _write_temp(folder, _temp_prefix(path), data, _new_file_mode(path))
+    except OSError as error:
+        raise AnnotationFileError(
+            f"{path}: could not be written ({_describe(error)}).", path
+        ) from error
+    try:
+        for n in range(1, 1000):
+            target = path if n == 1 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+            try:
+                _link_exclusive(temp, target)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise AnnotationFileError(
+                    f"{target}: could not be written ({_describe(error)}).", target
+                ) from error
+            _fsync_dir(folder)
+            return target
+        raise AnnotationFileError(f"{path}: too many files of that name already exist.", path)
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+
+
+def _link_exclusive(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here: exclusive create, then copy the bytes
+        with open(target, "xb") as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())

@@ -51,6 +51,7 @@ __all__ = [
     "coco_dict",
     "dumps_coco",
     "load_coco",
+    "loads_coco",
     "parse_coco",
     "save_coco",
 ]
@@ -315,6 +316,11 @@ def load_coco(path: str | Path) -> LoadedCoco:
         raise AnnotationFileError(f"{path}: no such annotations file.", path) from None
     except OSError as error:
         raise AnnotationFileError(f"{path}: cannot be read ({error.strerror}).", path) from None
+    return loads_coco(raw, path)
+
+
+def loads_coco(raw: bytes, path: str | Path = "<memory>") -> LoadedCoco:
+    """Parse the bytes of an annotations file read from ``path`` (named in errors)."""
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except _Problem as problem:

@@ -25,9 +25,35 @@ from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
 from samlabel.core.state import DocumentChanged
 from samlabel.io.atomic import remove_stale_temp_files
-from samlabel.io.coco import SCHEMA_MAJOR, LoadedCoco, load_coco
-from samlabel.io.coco_write import CocoSerializer, save_coco, save_state
+from samlabel.io.coco import SCHEMA_MAJOR, LoadedCoco
+from samlabel.io.coco_write import CocoSerializer, coco_dict, dumps_coco
+from samlabel.io.file_sync import Dumps, FileSync, read_annotations
+from samlabel.io.fingerprint import FileFingerprint
 from samlabel.io.lock import AnnotationLock, LockOwner
+from samlabel.io.save_outcome import OutsideChange, SaveKind, SaveOutcome
+
+
+def _take_lock(path: Path) -> tuple[AnnotationLock | None, str | None, str | None]:
+    """``(lock, None, None)`` when taken, else ``(None, kind, reason)`` saying why not."""
+    lock = AnnotationLock(path)
+    try:
+        owner: LockOwner | None = lock.acquire()
+    except OSError as error:  # e.g. a read-only folder cannot hold the lock file
+        return (
+            None,
+            "not_writable",
+            (f"{path} is read-only here: cannot create its lock file ({error.strerror})"),
+        )
+    if owner is not None:
+        return (
+            None,
+            "locked",
+            (
+                f"{path} is in use by {owner.describe()}; it is open read-only. Close the "
+                "other window to edit it."
+            ),
+        )
+    return lock, None, None
 
 
 class AnnotationStore:
@@ -48,19 +74,23 @@ class AnnotationStore:
         lock: AnnotationLock | None,
         read_only_reason: str | None,
         delay: float,
+        fingerprint: FileFingerprint | None = None,
     ) -> None:
-        self.path = path
         self.document = loaded.document
-        self.foreign: dict[str, Any] = loaded.foreign
         self.schema_version = loaded.schema_version
         self.read_only_reason = read_only_reason
         self.delay = delay
         self.removed_temp_files: list[Path] = []
+        #: Why saving is refused, as a word: "requested", "locked", "not_writable",
+        #: "newer_schema", "name_too_long"; None when writable.
+        self.read_only_kind: str | None = None if read_only_reason is None else "requested"
+        self.last_outcome: SaveOutcome | None = None
         self._lock = lock
         self._save_lock = threading.Lock()
         self._serializer = CocoSerializer()
         self._saved_revision = self.document.revision
         self._due: float | None = None
+        self._sync = FileSync(path, self.document.state, loaded.foreign, fingerprint)
         self._unsubscribe = self.document.subscribe(self._on_change)
         self.closed = False
 
@@ -84,26 +114,18 @@ class AnnotationStore:
         if not path.parent.is_dir():
             raise AnnotationFileError(f"{path}: its folder does not exist.", path)
         lock = None
-        reason = "opened read-only on request" if read_only else None
+        kind, reason = ("requested", "opened read-only on request") if read_only else (None, None)
         if not read_only:
-            lock = AnnotationLock(path)
-            owner: LockOwner | None = None
-            try:
-                owner = lock.acquire()
-            except OSError as error:  # e.g. a read-only folder cannot hold the lock file
-                lock = None
-                reason = f"{path} is read-only here: cannot create its lock file ({error.strerror})"
-            if owner is not None:
-                lock = None
-                reason = (
-                    f"{path} is in use by {owner.describe()}; it is open read-only. Close the "
-                    "other window to edit it."
-                )
+            lock, kind, reason = _take_lock(path)
         removed: list[Path] = []
         try:
             if lock is not None:
                 removed = remove_stale_temp_files(path)
-            loaded = load_coco(path) if path.exists() else LoadedCoco(Document())
+            fingerprint = None
+            if path.exists():
+                loaded, fingerprint = read_annotations(path)
+            else:
+                loaded = LoadedCoco(Document())
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -113,15 +135,22 @@ class AnnotationStore:
             if lock is not None:
                 lock.release()
                 lock = None
+            kind = "newer_schema"
             reason = (
                 f"{path} was written by a newer samlabel (file format {version[0]}.{version[1]}); "
                 "it is open read-only so that nothing it holds is lost."
             )
-        store = cls(path, loaded, lock, reason, delay)
+        store = cls(path, loaded, lock, reason, delay, fingerprint)
+        store.read_only_kind = kind
         store.removed_temp_files = removed
         return store
 
     # ------------------------------------------------------------------ state
+    @property
+    def path(self) -> Path:
+        """The annotations file (a new one after :meth:`save_as`)."""
+        return self._sync.path
+
     @property
     def read_only(self) -> bool:
         return self.read_only_reason is not None
@@ -144,8 +173,15 @@ class AnnotationStore:
         return None if self._due is None else self._due - time.monotonic()
 
     # ----------------------------------------------------------------- saving
-    def save(self, polygons: bool = False) -> None:
-        """Write the document now (atomically, keeping ``<name>.bak``).
+    def save(self, polygons: bool = False) -> SaveOutcome:
+        """Write the document now (atomically; what was on disk is kept as ``<name>.bak``).
+
+        If another program changed the file since we last read or wrote it, its changes are
+        merged first (MERGED; the document then holds them too, the undo history is
+        cleared) or, where both changed the same thing, its file is kept and ours is
+        written beside it as ``<stem>.conflict-<time>.json`` (CONFLICT; later saves go
+        there until :meth:`reload` or :meth:`save_as`). A merge replaces the document's
+        state, so call this on the thread that edits the document when it may merge.
 
         Raises:
             AnnotationFileError: read-only, or the write failed (the file is unchanged and
@@ -155,13 +191,69 @@ class AnnotationStore:
             raise AnnotationFileError(f"{self.path}: not saved: {self.read_only_reason}", self.path)
         with self._save_lock:
             revision, state = self.document.versioned_state
-            if polygons:
-                save_coco(state, self.path, self.foreign, polygons=True, backup=True)
-            else:
-                save_state(self._serializer, state, self.path, self.foreign)
-            self._saved_revision = revision
-            if revision == self.document.revision:
+            before = self.document.state
+            outcome = self._sync.save(self.document, state, self._dumper(polygons))
+            if outcome.kind is SaveKind.MERGED and self.document.state is not before:
+                revision = self.document.revision  # the merged state is what is on disk
+            self._saved_revision = max(self._saved_revision, revision)
+            if self._saved_revision == self.document.revision:
                 self._due = None
+            self.last_outcome = outcome
+            return outcome
+
+    def try_save(self, polygons: bool = False) -> SaveOutcome:
+        """:meth:`save` that reports failure as a FAILED outcome instead of raising."""
+        if self.read_only or not self.dirty:
+            return SaveOutcome(SaveKind.NOTHING, self.path, self.read_only_reason or "")
+        try:
+            return self.save(polygons)
+        except AnnotationFileError as error:
+            self.last_outcome = SaveOutcome(SaveKind.FAILED, self.path, str(error))
+            return self.last_outcome
+
+    def _dumper(self, polygons: bool) -> Dumps:
+        if polygons:
+            return lambda state, foreign: dumps_coco(
+                coco_dict(state, foreign, polygons=True), self.path
+            )
+        return lambda state, foreign: self._serializer.dumps(state, foreign, self.path)
+
+    # ------------------------------------------------------ outside changes
+    @property
+    def foreign(self) -> dict[str, Any]:
+        """Top-level COCO keys samlabel keeps but does not interpret (``info``, ...)."""
+        return self._sync.foreign
+
+    @property
+    def conflict_path(self) -> Path | None:
+        """Where our version is saved while the file conflicts with an outside edit."""
+        return self._sync.conflict_path
+
+    @property
+    def notice(self) -> str | None:
+        """A message to keep on screen until resolved (a conflict), else None."""
+        return self._sync.notice
+
+    def check_outside_change(self) -> OutsideChange:
+        """Whether another program changed the file, and whether a plain reload is safe.
+
+        Cheap when nothing changed (one ``stat``); poll it or call it from a file watcher.
+        """
+        return self._sync.check(unsaved=self.dirty)
+
+    def reload(self) -> None:
+        """Replace the document by the file as it is now (clears the undo history).
+
+        Also the way out of a conflict, taking the other program's version (ours stays in
+        :attr:`conflict_path`). Raises AnnotationFileError, changing nothing, when the file
+        cannot be read or parsed.
+        """
+        with self._save_lock:
+            loaded, fingerprint = read_annotations(self.path)
+            self.document.reset(loaded.document.state, "Reload")
+            self.schema_version = loaded.schema_version
+            self._sync.loaded(loaded, fingerprint)
+            self._saved_revision = self.document.revision
 
     def save_if_dirty(self) -> bool:
         """Save if there are unsaved changes and saving is allowed; True if it saved."""
