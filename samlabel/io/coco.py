@@ -22,7 +22,7 @@ from typing import Any
 
 from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
-from samlabel.core.masks import Rle, rle_from_counts, scan_rles
+from samlabel.core.masks import Rle, rle_from_counts, rle_size_problem, scan_rles
 from samlabel.core.model import (
     PALETTE,
     Annotation,
@@ -171,6 +171,10 @@ def _parse_categories(entries: list) -> tuple[Category, ...]:
 
 def _parse_segmentation(seg: Any, image: ImageRecord, where: str) -> Rle:
     height, width = image.height, image.width
+    # Before anything is decoded: pycocotools computes in uint32 and would overflow.
+    too_big = rle_size_problem(height, width)
+    if too_big is not None:
+        raise _Problem(f"{where} cannot be read: its image {image.file_name!r} of {too_big}")
     if isinstance(seg, dict):
         size = seg.get("size")
         counts = seg.get("counts")
