@@ -24,36 +24,14 @@ from typing import Any
 from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
 from samlabel.core.state import DocumentChanged
-from samlabel.io.atomic import remove_stale_temp_files
+from samlabel.io.atomic import atomic_write_bytes, remove_stale_temp_files
 from samlabel.io.coco import SCHEMA_MAJOR, LoadedCoco
 from samlabel.io.coco_write import CocoSerializer, coco_dict, dumps_coco
 from samlabel.io.file_sync import Dumps, FileSync, read_annotations
 from samlabel.io.fingerprint import FileFingerprint
-from samlabel.io.lock import AnnotationLock, LockOwner
+from samlabel.io.lock import AnnotationLock
 from samlabel.io.save_outcome import OutsideChange, SaveKind, SaveOutcome
-
-
-def _take_lock(path: Path) -> tuple[AnnotationLock | None, str | None, str | None]:
-    """``(lock, None, None)`` when taken, else ``(None, kind, reason)`` saying why not."""
-    lock = AnnotationLock(path)
-    try:
-        owner: LockOwner | None = lock.acquire()
-    except OSError as error:  # e.g. a read-only folder cannot hold the lock file
-        return (
-            None,
-            "not_writable",
-            (f"{path} is read-only here: cannot create its lock file ({error.strerror})"),
-        )
-    if owner is not None:
-        return (
-            None,
-            "locked",
-            (
-                f"{path} is in use by {owner.describe()}; it is open read-only. Close the "
-                "other window to edit it."
-            ),
-        )
-    return lock, None, None
+from samlabel.io.writability import name_too_long, writable_or_why
 
 
 class AnnotationStore:
@@ -113,10 +91,13 @@ class AnnotationStore:
         path = Path(path)
         if not path.parent.is_dir():
             raise AnnotationFileError(f"{path}: its folder does not exist.", path)
+        too_long = name_too_long(path)
+        if too_long is not None and too_long[1]:
+            raise AnnotationFileError(too_long[0], path)
         lock = None
         kind, reason = ("requested", "opened read-only on request") if read_only else (None, None)
         if not read_only:
-            lock, kind, reason = _take_lock(path)
+            lock, kind, reason = writable_or_why(path)
         removed: list[Path] = []
         try:
             if lock is not None:
@@ -240,6 +221,63 @@ class AnnotationStore:
         Cheap when nothing changed (one ``stat``); poll it or call it from a file watcher.
         """
         return self._sync.check(unsaved=self.dirty)
+
+    def try_take_lock(self) -> bool:
+        """Take the file for writing once the window that held it let go; True if taken.
+
+        Only a store that opened read-only because another process held the file can take
+        it. Changes the other window saved meanwhile are reloaded when nothing is unsaved
+        here, else merged at the next save.
+        """
+        if self.read_only_kind != "locked":
+            return not self.read_only
+        lock, kind, reason = writable_or_why(self.path)
+        if lock is None:
+            self.read_only_kind, self.read_only_reason = kind, reason
+            return False
+        self._lock, self.read_only_kind, self.read_only_reason = lock, None, None
+        if self.check_outside_change().reload_safe:
+            self.reload()
+        return True
+
+    def save_as(self, path: str | Path, overwrite: bool = False) -> SaveOutcome:
+        """Write the document to ``path`` and continue there (a read-only folder's way out).
+
+        The file opened first is left as it is (and let go of). ``path`` must not exist
+        unless ``overwrite``; it is locked like any annotations file.
+
+        Raises:
+            AnnotationFileError: ``path`` exists, is held by another window, or cannot be
+                written; the store is unchanged then.
+        """
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise AnnotationFileError(f"{path}: already exists; not overwritten.", path)
+        if not path.parent.is_dir():
+            raise AnnotationFileError(f"{path}: its folder does not exist.", path)
+        too_long = name_too_long(path)
+        if too_long is not None and too_long[1]:
+            raise AnnotationFileError(too_long[0], path)
+        lock, _, reason = writable_or_why(path)
+        if lock is None:
+            raise AnnotationFileError(f"Cannot save as {path}: {reason}.", path)
+        with self._save_lock:
+            try:
+                revision, state = self.document.versioned_state
+                data = self._dumper(False)(state, self.foreign)
+                atomic_write_bytes(path, data, backup=path.exists())
+            except BaseException:
+                lock.release()
+                raise
+            if self._lock is not None:
+                self._lock.release()
+            self._lock = lock
+            self._sync.moved_to(path, state, data)
+            self.read_only_kind = self.read_only_reason = None
+            self._saved_revision = revision
+        message = f"Saved as {path}; further changes are saved there."
+        self.last_outcome = SaveOutcome(SaveKind.SAVED, path, message)
+        return self.last_outcome
 
     def reload(self) -> None:
         """Replace the document by the file as it is now (clears the undo history).
