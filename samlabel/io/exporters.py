@@ -25,6 +25,7 @@ from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
 from samlabel.core.model import ImageRecord
 from samlabel.io.export_staging import StagedExport
+from samlabel.io.image_record import stale_count
 from samlabel.io.polygons import outer_polygons
 
 
@@ -39,12 +40,15 @@ class ExportResult:
             whose plain label name another image of the same folder also needed.
         kept_aside: earlier files of the same names that no samlabel export had written,
             kept under a new name rather than replaced.
+        stale: annotations set aside as stale (``samlabel_stale_annotations`` of an image
+            record, drawn at a size the image no longer has): kept in the COCO file only.
     """
 
     out: Path
     written: list[Path] = field(default_factory=list)
     renamed: dict[str, str] = field(default_factory=dict)
     kept_aside: list[Path] = field(default_factory=list)
+    stale: int = 0
 
     def __len__(self) -> int:
         return len(self.written)
@@ -60,6 +64,11 @@ class ExportResult:
             text += (
                 f" {len(self.renamed)} images share a name apart from the extension or case, "
                 f"so their labels are named after the whole file name: {pairs}."
+            )
+        if self.stale:
+            text += (
+                f" {self.stale} annotations set aside as stale (their image changed size) "
+                "were not exported."
             )
         if self.kept_aside:
             text += (
@@ -133,7 +142,7 @@ def export_png_masks(document: Document, out_dir: str | Path) -> ExportResult:
     value_of = {c.id: n for n, c in enumerate(categories, start=1)}
     semantic_dtype = np.uint8 if len(categories) <= 255 else np.uint16
     names, renamed = label_names(document.images, ".png")
-    result = ExportResult(out, renamed=renamed)
+    result = ExportResult(out, renamed=renamed, stale=stale_count(document))
     with StagedExport(out, "png") as staged:
         mapping: dict[str, dict] = {}
         for image in document.images:
@@ -176,7 +185,7 @@ def export_yolo(document: Document, out_dir: str | Path) -> ExportResult:
     out = Path(out_dir)
     class_of = {c.id: n for n, c in enumerate(document.categories)}
     names, renamed = label_names(document.images, ".txt")
-    result = ExportResult(out, renamed=renamed)
+    result = ExportResult(out, renamed=renamed, stale=stale_count(document))
     with StagedExport(out, "yolo") as staged:
         for image in document.images:
             lines = []
