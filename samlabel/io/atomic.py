@@ -96,6 +96,14 @@ def _keep_backup(path: Path, folder: Path) -> None:
     os.replace(temp, backup)
 
 
+def through_links(path: Path) -> Path:
+    """A symbolic link's target: a save must update it, not replace the link by a copy."""
+    try:
+        return Path(os.path.realpath(path)) if path.is_symlink() else path
+    except OSError:  # e.g. a name too long to look up: the caller reports it
+        return path
+
+
 def atomic_write_bytes(path: Path, data: bytes, backup: bool = False) -> None:
     """Replace ``path`` by ``data`` so that a crash leaves the old or the new file, whole.
 
@@ -103,7 +111,7 @@ def atomic_write_bytes(path: Path, data: bytes, backup: bool = False) -> None:
     read-only folder) the file is untouched, no temporary file remains, and an
     AnnotationFileError names the file and the reason.
     """
-    path = Path(path)
+    path = through_links(Path(path))
     folder = path.parent if str(path.parent) else Path(".")
     temp: Path | None = None
     try:

@@ -82,7 +82,8 @@ class ExportResult:
 def _relative(image: ImageRecord) -> PurePosixPath:
     """The image's path below the export folder (no ``..``, no absolute part)."""
     rel = PurePosixPath(image.file_name.replace("\\", "/"))
-    return PurePosixPath(*[p for p in rel.parts if p not in ("", ".", "..", "/")])
+    parts = [p for p in rel.parts if p not in ("", ".", "..", "/")]
+    return PurePosixPath(*parts) if parts else PurePosixPath(f"image-{image.id}")
 
 
 def label_names(

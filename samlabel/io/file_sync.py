@@ -84,6 +84,12 @@ class FileSync:
         )
         return OutsideChange(True, False, message)
 
+    def needs_merge(self) -> bool:
+        """Whether the next save must merge another program's edit first."""
+        if self.conflict_path is not None:
+            return False
+        return self._force_merge or file_changed(self.path, self._fingerprint)
+
     def loaded(self, loaded: LoadedCoco, fingerprint: FileFingerprint) -> None:
         """The document was (re)loaded from the file: it is the new base; no conflict."""
         self.foreign = dict(loaded.foreign)
@@ -112,7 +118,7 @@ class FileSync:
             return SaveOutcome(
                 SaveKind.CONFLICT, self.path, self.notice or "", conflict_path=self.conflict_path
             )
-        if self._force_merge or file_changed(self.path, self._fingerprint):
+        if self.needs_merge():
             return self._save_merging(document, state, dumps)
         data = dumps(state, self.foreign)
         atomic_write_bytes(self.path, data, backup=True)

@@ -17,13 +17,15 @@ from samlabel.io.merge import MergeSummary
 class SaveKind(str, Enum):
     """``SAVED``: written; ``MERGED``: another program's edits were merged in first;
     ``CONFLICT``: their file was kept and ours written beside it; ``FAILED``: not written;
-    ``NOTHING``: nothing to save (clean, or read-only)."""
+    ``NOTHING``: nothing to save (clean, or read-only); ``DEFERRED``: the file changed
+    outside and the save came from another thread than the document's, which must merge."""
 
     SAVED = "saved"
     MERGED = "merged"
     CONFLICT = "conflict"
     FAILED = "failed"
     NOTHING = "nothing"
+    DEFERRED = "deferred"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import Any
 from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
 from samlabel.core.state import DocumentChanged
-from samlabel.io.atomic import atomic_write_bytes, remove_stale_temp_files
+from samlabel.io.atomic import atomic_write_bytes, remove_stale_temp_files, through_links
 from samlabel.io.coco import SCHEMA_MAJOR, LoadedCoco
 from samlabel.io.coco_write import CocoSerializer, coco_dict, dumps_coco
 from samlabel.io.file_sync import Dumps, FileSync, read_annotations
@@ -32,6 +32,9 @@ from samlabel.io.fingerprint import FileFingerprint
 from samlabel.io.lock import AnnotationLock
 from samlabel.io.save_outcome import OutsideChange, SaveKind, SaveOutcome
 from samlabel.io.writability import name_too_long, writable_or_why
+
+#: Outcomes after which the document's state is on disk (in the file or the conflict copy).
+_WRITTEN = (SaveKind.SAVED, SaveKind.MERGED, SaveKind.CONFLICT)
 
 
 class AnnotationStore:
@@ -63,6 +66,9 @@ class AnnotationStore:
         #: "newer_schema", "name_too_long"; None when writable.
         self.read_only_kind: str | None = None if read_only_reason is None else "requested"
         self.last_outcome: SaveOutcome | None = None
+        #: The thread that edits the document (the one that opened the store): only saves
+        #: from it merge another program's edit; others return DEFERRED.
+        self.merge_thread = threading.get_ident()
         self._lock = lock
         self._save_lock = threading.Lock()
         self._serializer = CocoSerializer()
@@ -88,7 +94,7 @@ class AnnotationStore:
             AnnotationFileError: the file exists but cannot be read or parsed; it is left
                 exactly as it is.
         """
-        path = Path(path)
+        path = through_links(Path(path))
         if not path.parent.is_dir():
             raise AnnotationFileError(f"{path}: its folder does not exist.", path)
         too_long = name_too_long(path)
@@ -171,6 +177,15 @@ class AnnotationStore:
         if self.read_only:
             raise AnnotationFileError(f"{self.path}: not saved: {self.read_only_reason}", self.path)
         with self._save_lock:
+            if threading.get_ident() != self.merge_thread and self._sync.needs_merge():
+                # A merge replaces the document's state: not from a saving thread, where
+                # the window's listeners would run. Nothing is written meanwhile.
+                message = (
+                    f"{self.path} was changed by another program; your changes will be "
+                    "merged with it at the next save from the window."
+                )
+                self.last_outcome = SaveOutcome(SaveKind.DEFERRED, self.path, message)
+                return self.last_outcome
             revision, state = self.document.versioned_state
             before = self.document.state
             outcome = self._sync.save(self.document, state, self._dumper(polygons))
@@ -250,7 +265,7 @@ class AnnotationStore:
             AnnotationFileError: ``path`` exists, is held by another window, or cannot be
                 written; the store is unchanged then.
         """
-        path = Path(path)
+        path = through_links(Path(path))
         if path.exists() and not overwrite:
             raise AnnotationFileError(f"{path}: already exists; not overwritten.", path)
         if not path.parent.is_dir():
@@ -298,8 +313,7 @@ class AnnotationStore:
         if self.read_only or not self.dirty:
             self._due = None
             return False
-        self.save()
-        return True
+        return self.save().kind in _WRITTEN
 
     def save_if_due(self) -> bool:
         """Save when a requested save is due (call it from a periodic timer)."""
