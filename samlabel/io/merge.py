@@ -18,12 +18,14 @@ A conflict returns :class:`MergeConflict`; nothing is merged then.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
 from samlabel.core.model import Annotation, Category, ImageRecord
 from samlabel.core.state import DocumentState
+from samlabel.io.coco_write import annotation_entry
 
 _MISSING: Any = object()
 R = TypeVar("R", ImageRecord, Category, Annotation)
@@ -107,6 +109,21 @@ def _strip_version(foreign: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _as_json(record: Any) -> str:
+    """A record as the file would hold it (tuples and lists alike), for comparison."""
+    value = annotation_entry(record, False) if isinstance(record, Annotation) else asdict(record)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _same(a: R | None, b: R | None) -> bool:
+    """Equal records, or records the file cannot tell apart (a tuple read back as a list)."""
+    if a == b:
+        return True
+    if a is None or b is None or type(a) is not type(b):
+        return False
+    return _as_json(a) == _as_json(b)
+
+
 def _three_way(b: Any, t: Any, o: Any) -> Any:
     """The merged value, or raise _Clash when both sides changed it differently."""
     if t == b:
@@ -171,18 +188,18 @@ class _Merger:
                 self._note(self.summary.theirs_added, kind, rid)
                 continue
             bt, bo = t.get(rid), o.get(rid)
-            if bt == b[rid]:
+            if _same(bt, b[rid]):
                 if bo is not None:
                     merged[rid] = bo
                 continue
-            if bo == b[rid]:  # only they touched it
+            if _same(bo, b[rid]):  # only they touched it
                 if bt is not None:
                     merged[rid] = bt
                     self._note(self.summary.theirs_changed, kind, rid)
                 else:
                     self._note(self.summary.theirs_removed, kind, rid)
                 continue
-            if bt == bo:
+            if _same(bt, bo):
                 if bt is not None:
                     merged[rid] = bt
                 continue
@@ -208,7 +225,7 @@ class _Merger:
                     self.id_map[kind][rid] = twin.id
                 continue
             if rid in t:
-                if t[rid] == record:
+                if _same(t[rid], record):
                     continue
                 self.id_map[kind][rid] = next_id
                 self.summary.renumbered.setdefault(kind, {})[rid] = next_id

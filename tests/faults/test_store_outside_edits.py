@@ -229,3 +229,19 @@ def test_our_mask_on_an_image_they_removed_is_a_conflict_not_a_loss(tmp_path):
     assert path.read_bytes() == theirs
     assert len(load_coco(outcome.conflict_path).document.annotations) == 2
     store.close()
+
+
+def test_our_prompts_held_as_tuples_do_not_look_like_their_change(tmp_path):
+    """The file reads a prompt's tuples back as lists: that alone is no conflict."""
+    store = _open_labelled(tmp_path)
+    prompts = {"points": ((3.0, 4.0, 1),), "box": (1, 1, 9, 9)}
+    ours = store.document.add_annotation(2, 1, _mask(6, 6), score=0.9, prompts=prompts)
+    store.save()
+    _edit_outside(store.path, lambda data: data["categories"].append({"id": 5, "name": "rock"}))
+    store.document.brush_stroke(ours.id, [(20, 10)], 2)  # ours changes the same annotation
+    outcome = store.save()
+    assert outcome.kind is SaveKind.MERGED, outcome.message
+    loaded = load_coco(store.path).document
+    assert loaded.annotation(ours.id).area > ours.area
+    assert [c.name for c in loaded.categories] == ["tree", "rock"]
+    store.close()
