@@ -82,9 +82,15 @@ class StagedExport:
             ) from None
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, error: BaseException | None, tb: object) -> None:
         if self.stage.exists() and not self._swapping:  # mid-swap it holds the old entries
             shutil.rmtree(self.stage, ignore_errors=True)
+        if isinstance(error, OSError):  # a full disk, a vanished folder: a sentence
+            raise AnnotationFileError(
+                f"{self.out}: the export failed ({error.strerror or error}); nothing in it "
+                "was changed.",
+                self.out,
+            ) from error
 
     def commit(self) -> None:
         """Move the finished export into ``out`` (see the module docstring)."""

@@ -121,8 +121,8 @@ def label_names(
 
 def _write_png(path: Path, array: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), array):
-        raise AnnotationFileError(f"{path}: could not write the PNG label mask.", path)
+    if not cv2.imwrite(str(path), array):  # OpenCV gives no reason (often a full disk)
+        raise OSError(f"could not write the PNG label mask {path.name}")
 
 
 def export_png_masks(document: Document, out_dir: str | Path) -> ExportResult:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
+
 from samlabel.cli import main
 from samlabel.core.document import Document
 from samlabel.core.masks import empty_mask
@@ -53,3 +58,38 @@ def test_exporting_twice_replaces_labels_of_images_no_longer_there(tmp_path):
     second = _file(tmp_path, ["a.png"])
     assert main(["export", str(second), "--format", "yolo", "--out", str(out)]) == 0
     assert sorted(p.name for p in (out / "labels").iterdir()) == ["a.txt"]  # no stale b.txt
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 96 KiB tmpfs (skipped where mounting is not allowed)."""
+    mountpoint = tmp_path / "disk"
+    mountpoint.mkdir()
+    if (
+        sys.platform != "linux"
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mountpoint)],
+            capture_output=True,
+        ).returncode
+    ):
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=True)
+
+
+@pytest.mark.parametrize("kind", ["yolo", "png"])
+def test_a_full_disk_mid_export_is_a_sentence_and_the_previous_export_stays(
+    tmp_path, tiny_disk, capsys, kind
+):
+    out = tiny_disk / "out"
+    small = _file(tmp_path, ["a.png"])
+    assert main(["export", str(small), "--format", kind, "--out", str(out)]) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    big = _file(tmp_path, [f"img_{n:04d}_{'x' * 100}.png" for n in range(400)])
+    assert main(["export", str(big), "--format", kind, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and "nothing in it was changed" in err and "Traceback" not in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert not list(tiny_disk.glob(".out.*.partial"))
