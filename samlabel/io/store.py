@@ -336,6 +336,12 @@ class AnnotationStore:
             return
         if save:
             self.flush()
+            if self.dirty and not self.read_only:  # a merge deferred to the document's thread
+                raise AnnotationFileError(
+                    f"{self.path}: not closed, the changes are not saved yet: "
+                    f"{self.last_outcome.message if self.last_outcome else 'save first'}",
+                    self.path,
+                )
         self._unsubscribe()
         if self._lock is not None:
             self._lock.release()

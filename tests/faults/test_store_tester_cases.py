@@ -117,3 +117,31 @@ def test_conflicting_top_level_field_keeps_their_file(tmp_path):
     assert path.read_bytes() == theirs
     assert json.loads(outcome.conflict_path.read_text())["licenses"] == [2]
     store.close()
+
+
+def test_closing_from_another_thread_with_a_merge_pending_keeps_the_work(tmp_path):
+    path = tmp_path / "annotations.json"
+    store = AnnotationStore.open(path)
+    store.document.add_category("ours")
+    store.save()
+    data = json.loads(path.read_text())
+    data["info"]["description"] = "theirs"
+    time.sleep(0.01)
+    path.write_text(json.dumps(data))
+    store.document.add_category("unsaved")
+    errors = []
+
+    def close_elsewhere():
+        try:
+            store.close()
+        except AnnotationFileError as error:
+            errors.append(str(error))
+
+    worker = threading.Thread(target=close_elsewhere)
+    worker.start()
+    worker.join()
+    assert errors and "not closed" in errors[0] and str(path) in errors[0]
+    assert not store.closed and store.dirty
+    store.close()  # from the document's thread: merged, then closed
+    assert _names(path) == ["ours", "unsaved"]
+    assert json.loads(path.read_text())["info"]["description"] == "theirs"
