@@ -331,6 +331,10 @@ def loads_coco(raw: bytes, path: str | Path = "<memory>") -> LoadedCoco:
         raise AnnotationFileError(f"{path}: {problem}.", path) from None
     except UnicodeDecodeError:
         raise AnnotationFileError(f"{path}: is not UTF-8 text.", path) from None
+    except RecursionError:
+        raise AnnotationFileError(
+            f"{path}: nests lists or objects too deeply to be read as COCO.", path
+        ) from None
     except json.JSONDecodeError as error:
         raise AnnotationFileError(
             f"{path}: is not valid JSON (line {error.lineno}, column {error.colno}: "

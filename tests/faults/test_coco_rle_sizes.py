@@ -109,3 +109,12 @@ def test_export_refuses_before_decoding_anything(tmp_path, capsys, case):
     assert "annotation 42" in captured.err and problem in captured.err
     assert "Traceback" not in captured.err + captured.out
     assert not out.exists()
+
+
+def test_absurdly_deep_json_is_a_sentence_not_a_recursion_error(tmp_path):
+    path = tmp_path / "annotations.json"
+    path.write_text('{"info": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    before = path.read_bytes()
+    with pytest.raises(AnnotationFileError, match="nests lists or objects too deeply"):
+        AnnotationStore.open(path)
+    assert path.read_bytes() == before
