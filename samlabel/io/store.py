@@ -30,6 +30,7 @@ from samlabel.io.coco_write import CocoSerializer, coco_dict, dumps_coco
 from samlabel.io.file_sync import Dumps, FileSync, read_annotations
 from samlabel.io.fingerprint import FileFingerprint
 from samlabel.io.lock import AnnotationLock
+from samlabel.io.relocate import relocate_images
 from samlabel.io.save_outcome import OutsideChange, SaveKind, SaveOutcome
 from samlabel.io.writability import name_too_long, writable_or_why
 
@@ -259,7 +260,9 @@ class AnnotationStore:
         """Write the document to ``path`` and continue there (a read-only folder's way out).
 
         The file opened first is left as it is (and let go of). ``path`` must not exist
-        unless ``overwrite``; it is locked like any annotations file.
+        unless ``overwrite``; it is locked like any annotations file. In another folder, the
+        images' names are rewritten relative to it (they name the same files), and the undo
+        history starts again.
 
         Raises:
             AnnotationFileError: ``path`` exists, is held by another window, or cannot be
@@ -279,7 +282,8 @@ class AnnotationStore:
         with self._save_lock:
             try:
                 revision, state = self.document.versioned_state
-                data = self._dumper(False)(state, self.foreign)
+                moved = relocate_images(state, self.path.parent, path.parent)
+                data = self._dumper(False)(moved, self.foreign)
                 atomic_write_bytes(path, data, backup=path.exists())
             except BaseException:
                 lock.release()
@@ -287,7 +291,10 @@ class AnnotationStore:
             if self._lock is not None:
                 self._lock.release()
             self._lock = lock
-            self._sync.moved_to(path, state, data)
+            if moved is not state:  # image names now relative to the new folder
+                self.document.reset(moved, "Save as")
+                revision = self.document.revision
+            self._sync.moved_to(path, moved, data)
             self.read_only_kind = self.read_only_reason = None
             self._saved_revision = revision
         message = f"Saved as {path}; further changes are saved there."

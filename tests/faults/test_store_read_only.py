@@ -161,3 +161,25 @@ def test_name_longer_than_the_file_system_allows_is_refused_with_a_sentence(tmp_
     with pytest.raises(AnnotationFileError) as caught:
         AnnotationStore.open(path)
     assert "305 bytes" in str(caught.value) and "shorter name" in str(caught.value)
+
+
+def test_save_as_in_another_folder_keeps_pointing_at_the_same_images(tmp_path):
+    photos = tmp_path / "mount" / "photos"
+    photos.mkdir(parents=True)
+    store = AnnotationStore.open(photos / "annotations.json")
+    store.document.add_images([("a.png", 4, 4), ("sub/b.png", 4, 4)], undoable=False)
+    store.save()
+    target = tmp_path / "home" / "labels.json"
+    target.parent.mkdir()
+    store.save_as(target)
+    names = [i.file_name for i in store.document.images]
+    assert names == ["../mount/photos/a.png", "../mount/photos/sub/b.png"]
+    resolved = [(target.parent / name).resolve() for name in names]
+    assert resolved == [(photos / "a.png").resolve(), (photos / "sub" / "b.png").resolve()]
+    store.close()
+    loaded = load_coco(target).document
+    assert [i.file_name for i in loaded.images] == names
+    assert [i.file_name for i in load_coco(photos / "annotations.json").document.images] == [
+        "a.png",
+        "sub/b.png",
+    ]
