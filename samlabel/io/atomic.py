@@ -69,6 +69,13 @@ def _current_umask() -> int:
 
 
 def _write_temp(folder: Path, prefix: str, data: bytes, mode: int) -> Path:
+    return _write_temp_stat(folder, prefix, data, mode)[0]
+
+
+def _write_temp_stat(
+    folder: Path, prefix: str, data: bytes, mode: int
+) -> tuple[Path, os.stat_result]:
+    """The complete, fsynced temporary file and its stat (a rename keeps size and mtime)."""
     fd, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=folder)
     temp = Path(name)
     try:
@@ -78,11 +85,12 @@ def _write_temp(folder: Path, prefix: str, data: bytes, mode: int) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+            written = os.fstat(handle.fileno())
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
-    return temp
+    return temp, written
 
 
 def _keep_backup(path: Path, folder: Path) -> None:
@@ -104,23 +112,26 @@ def through_links(path: Path) -> Path:
         return path
 
 
-def atomic_write_bytes(path: Path, data: bytes, backup: bool = False) -> None:
+def atomic_write_bytes(path: Path, data: bytes, backup: bool = False) -> os.stat_result:
     """Replace ``path`` by ``data`` so that a crash leaves the old or the new file, whole.
 
     With ``backup`` the previous version is kept as ``<name>.bak``. On failure (full disk,
     read-only folder) the file is untouched, no temporary file remains, and an
-    AnnotationFileError names the file and the reason.
+    AnnotationFileError names the file and the reason. Returns the stat of the bytes written,
+    taken before the rename (which keeps size and mtime): unlike a stat afterwards, it cannot
+    be another program's write that came just after ours.
     """
     path = through_links(Path(path))
     folder = path.parent if str(path.parent) else Path(".")
     temp: Path | None = None
     try:
-        temp = _write_temp(folder, _temp_prefix(path), data, _new_file_mode(path))
+        temp, written = _write_temp_stat(folder, _temp_prefix(path), data, _new_file_mode(path))
         if backup and path.exists():
             _keep_backup(path, folder)
         os.replace(temp, path)
         temp = None
         _fsync_dir(folder)
+        return written
     except OSError as error:
         raise AnnotationFileError(
             f"{path}: could not be saved ({_describe(error)}); the file on disk is unchanged.",

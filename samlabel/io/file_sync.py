@@ -11,6 +11,7 @@ parses), the file is left as the other program left it and ours goes beside it a
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,7 +26,7 @@ from samlabel.io.coco_write import SCHEMA_VERSION
 from samlabel.io.fingerprint import (
     FileFingerprint,
     file_changed,
-    fingerprint_bytes,
+    fingerprint_written,
     read_with_fingerprint,
 )
 from samlabel.io.merge import CocoSnapshot, MergeConflict, merge_snapshots
@@ -99,12 +100,14 @@ class FileSync:
         self.conflict_path = None
         self.notice = None
 
-    def moved_to(self, path: Path, state: DocumentState, data: bytes) -> None:
+    def moved_to(
+        self, path: Path, state: DocumentState, data: bytes, written: os.stat_result
+    ) -> None:
         """The document was written to a new file ``path`` (save as) and continues there."""
         self.path = path
         self.conflict_path = None
         self.notice = None
-        self._wrote(data, CocoSnapshot(state, self.foreign))
+        self._wrote(data, CocoSnapshot(state, self.foreign), written)
 
     def save(self, document: Document, state: DocumentState, dumps: Dumps) -> SaveOutcome:
         """Write ``state`` (a snapshot of ``document``), merging outside edits first.
@@ -121,18 +124,18 @@ class FileSync:
         if self.needs_merge():
             return self._save_merging(document, state, dumps)
         data = dumps(state, self.foreign)
-        atomic_write_bytes(self.path, data, backup=True)
-        self._wrote(data, CocoSnapshot(state, self.foreign))
+        written = atomic_write_bytes(self.path, data, backup=True)
+        self._wrote(data, CocoSnapshot(state, self.foreign), written)
         return SaveOutcome(SaveKind.SAVED, self.path)
 
-    def _wrote(self, data: bytes, snapshot: CocoSnapshot) -> None:
+    def _wrote(self, data: bytes, snapshot: CocoSnapshot, written: os.stat_result) -> None:
         """Remember what the file now holds: the next merge base and its fingerprint."""
         info = snapshot.foreign.get("info")
         info = dict(info) if isinstance(info, dict) else {}
         info["samlabel_schema_version"] = SCHEMA_VERSION  # as coco_dict wrote it
         self.foreign = {**snapshot.foreign, "info": info}
         self._base = CocoSnapshot(snapshot.state, dict(self.foreign))
-        self._fingerprint = fingerprint_bytes(self.path, data)
+        self._fingerprint = fingerprint_written(written, data)
         self._force_merge = False
 
     def _save_merging(self, document: Document, state: DocumentState, dumps: Dumps) -> SaveOutcome:
@@ -141,8 +144,8 @@ class FileSync:
             raw, _ = read_with_fingerprint(self.path)
         except FileNotFoundError:  # deleted outside: writing ours again loses nothing
             data = dumps(state, self.foreign)
-            atomic_write_bytes(self.path, data, backup=True)
-            self._wrote(data, ours)
+            written = atomic_write_bytes(self.path, data, backup=True)
+            self._wrote(data, ours, written)
             message = (
                 f"{self.path} was deleted by another program; it was written again with the "
                 "annotations open here."
@@ -167,13 +170,13 @@ class FileSync:
         if isinstance(merged, MergeConflict):
             return self._conflict(state, dumps, merged.describe())
         data = dumps(merged.snapshot.state, merged.snapshot.foreign)
-        atomic_write_bytes(self.path, data, backup=True)  # .bak: their version, as it was
+        written = atomic_write_bytes(self.path, data, backup=True)  # .bak: theirs, as it was
         if document.state is state:
             document.reset(merged.snapshot.state, "Merge outside changes")
-            self._wrote(data, merged.snapshot)
+            self._wrote(data, merged.snapshot, written)
         else:
             # Edited while we merged: merge those edits onto the file at the next save.
-            self._wrote(data, ours)
+            self._wrote(data, ours, written)
             self._force_merge = True
         message = (
             f"{self.path} was changed by another program; merged: {merged.summary.describe()}."

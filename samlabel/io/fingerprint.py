@@ -24,9 +24,8 @@ class FileFingerprint:
     sha256: str
 
 
-def fingerprint_bytes(path: Path, data: bytes) -> FileFingerprint:
-    """The fingerprint of ``path``, known to hold ``data`` (its stat is read now)."""
-    stat = os.stat(path)
+def fingerprint_written(stat: os.stat_result, data: bytes) -> FileFingerprint:
+    """The fingerprint of a file we wrote ``data`` into, with ``stat`` taken as we wrote it."""
     return FileFingerprint(stat.st_size, stat.st_mtime_ns, hashlib.sha256(data).hexdigest())
 
 

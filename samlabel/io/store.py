@@ -284,7 +284,7 @@ class AnnotationStore:
                 revision, state = self.document.versioned_state
                 moved = relocate_images(state, self.path.parent, path.parent)
                 data = self._dumper(False)(moved, self.foreign)
-                atomic_write_bytes(path, data, backup=path.exists())
+                written = atomic_write_bytes(path, data, backup=path.exists())
             except BaseException:
                 lock.release()
                 raise
@@ -294,7 +294,7 @@ class AnnotationStore:
             if moved is not state:  # image names now relative to the new folder
                 self.document.reset(moved, "Save as")
                 revision = self.document.revision
-            self._sync.moved_to(path, moved, data)
+            self._sync.moved_to(path, moved, data, written)
             self.read_only_kind = self.read_only_reason = None
             self._saved_revision = revision
         message = f"Saved as {path}; further changes are saved there."
