@@ -45,8 +45,15 @@ class AnnotationStore:
         path: the annotations file.
         document: the document being edited.
         foreign: top-level COCO keys samlabel keeps but does not interpret.
-        read_only: True when saving is refused; ``read_only_reason`` says why.
+        read_only: True when saving is refused; ``read_only_reason`` says why in one
+            sentence and ``read_only_kind`` as a word (``try_take_lock`` / ``save_as`` are
+            the ways out).
         removed_temp_files: temporary files of a killed earlier save, removed at open.
+
+    Another program's edits: every :meth:`save` checks the file first and merges or writes
+    ours beside it (the :class:`~samlabel.io.save_outcome.SaveOutcome` says which);
+    :meth:`check_outside_change` and :meth:`reload` serve a file watcher; :attr:`notice` is
+    the message to keep on screen during a conflict. See docs/annotations-file-safety.md.
     """
 
     def __init__(
