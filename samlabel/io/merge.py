@@ -313,11 +313,11 @@ def merge_snapshots(
     for a in annotations:
         if a.image_id not in image_ids:
             m.conflicts.append(
-                f"annotation {a.id} is on image {a.image_id}, deleted by the other program"
+                f"annotation {a.id} is on image {a.image_id}, which one side deleted"
             )
         elif a.category_id not in category_ids:
             m.conflicts.append(
-                f"annotation {a.id} has category {a.category_id}, deleted by the other program"
+                f"annotation {a.id} has category {a.category_id}, which one side deleted"
             )
     if m.conflicts:
         return MergeConflict(m.conflicts)
