@@ -282,10 +282,13 @@ def merge_snapshots(
         True,
         lambda a, b: a.file_name == b.file_name,
     )
-    for record in m.ours.images:  # the same file added twice with different sizes
-        twin_id = m.id_map["image"].get(record.id)
-        twin = next((i for i in images if i.id == twin_id), None)
-        if twin is not None and twin.size != record.size:
+    merged_by_id = {i.id: i for i in images}
+    base_image_ids = {i.id for i in m.base.images}
+    for record in m.ours.images:  # the same file added on both sides, with different sizes
+        if record.id in base_image_ids:
+            continue
+        twin = merged_by_id.get(m.id_map["image"].get(record.id, record.id))
+        if twin is not None and twin.file_name == record.file_name and twin.size != record.size:
             m.conflicts.append(
                 f"image {record.file_name!r} was added on both sides with different sizes"
             )

@@ -245,3 +245,23 @@ def test_our_prompts_held_as_tuples_do_not_look_like_their_change(tmp_path):
     assert loaded.annotation(ours.id).area > ours.area
     assert [c.name for c in loaded.categories] == ["tree", "rock"]
     store.close()
+
+
+def test_one_new_image_added_on_both_sides_with_different_sizes_is_a_conflict(tmp_path):
+    """Our masks are of our size: merging them onto their record would break the file."""
+    store = _open_labelled(tmp_path)
+    path = store.path
+    theirs = _edit_outside(
+        path,
+        lambda data: data["images"].append(
+            {"id": 3, "file_name": "c.png", "width": 20, "height": 30}
+        ),
+    )
+    (ours,) = store.document.add_images([("c.png", 30, 20)], undoable=False)
+    assert ours.id == 3  # the same id and name, another size
+    store.document.add_annotation(ours.id, 1, _mask(2, 2))
+    outcome = store.save()
+    assert outcome.kind is SaveKind.CONFLICT and "'c.png'" in outcome.message
+    assert path.read_bytes() == theirs
+    assert load_coco(outcome.conflict_path).document.image(3).size == (20, 30)
+    store.close()
