@@ -312,6 +312,7 @@ def merge_snapshots(
     )
     foreign = m.foreign(base.foreign, theirs.foreign, ours.foreign)
     image_ids = {i.id for i in images}
+    sizes = {i.id: i.size for i in images}
     category_ids = {c.id for c in categories}
     for a in annotations:
         if a.image_id not in image_ids:
@@ -321,6 +322,10 @@ def merge_snapshots(
         elif a.category_id not in category_ids:
             m.conflicts.append(
                 f"annotation {a.id} has category {a.category_id}, which one side deleted"
+            )
+        elif a.rle.size != sizes[a.image_id]:  # e.g. they resized the image, we drew on it
+            m.conflicts.append(
+                f"annotation {a.id} no longer fits its image {a.image_id}, resized on one side"
             )
     if m.conflicts:
         return MergeConflict(m.conflicts)

@@ -265,3 +265,19 @@ def test_one_new_image_added_on_both_sides_with_different_sizes_is_a_conflict(tm
     assert path.read_bytes() == theirs
     assert load_coco(outcome.conflict_path).document.image(3).size == (20, 30)
     store.close()
+
+
+def test_their_resize_of_an_image_we_drew_on_is_a_conflict(tmp_path):
+    store = _open_labelled(tmp_path)
+    path = store.path
+
+    def resize_b(data):
+        data["images"][1].update(width=60, height=40)
+
+    theirs = _edit_outside(path, resize_b)
+    store.document.add_annotation(2, 1, _mask(3, 3))  # drawn at the size we know, 30x20
+    outcome = store.save()
+    assert outcome.kind is SaveKind.CONFLICT and "no longer fits its image 2" in outcome.message
+    assert path.read_bytes() == theirs
+    assert len(load_coco(outcome.conflict_path).document.annotations) == 2
+    store.close()
