@@ -170,6 +170,10 @@ class FileSync:
         if isinstance(merged, MergeConflict):
             return self._conflict(state, dumps, merged.describe())
         data = dumps(merged.snapshot.state, merged.snapshot.foreign)
+        try:  # a merge is rare: prove it reads back before it replaces their file
+            loads_coco(data, self.path)
+        except AnnotationFileError as error:
+            return self._conflict(state, dumps, f"the merged file would not read back: {error}")
         written = atomic_write_bytes(self.path, data, backup=True)  # .bak: theirs, as it was
         if document.state is state:
             document.reset(merged.snapshot.state, "Merge outside changes")
