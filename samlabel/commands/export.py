@@ -18,7 +18,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "coco: rewrite the COCO file with compressed RLE masks, keeping every field it "
             "holds; coco-polygons: polygons where a mask has no holes (RLE otherwise); "
-            "png: per-image instance and semantic label PNGs in the folder OUT; "
+            "png: per-image instance and semantic label PNGs in the folder OUT (semantic values "
+            "1..N follow the category list, explained in legend.json); "
             "yolo: YOLO segmentation labels in the folder OUT."
         ),
     )
@@ -30,13 +31,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     loaded = load_coco(args.annotations)
     out = Path(args.out)
+    result = None
     if args.format in ("coco", "coco-polygons"):
         polygons = args.format == "coco-polygons"
         save_coco(loaded.document, out, loaded.foreign, polygons=polygons)
     elif args.format == "png":
-        export_png_masks(loaded.document, out)
+        result = export_png_masks(loaded.document, out)
     else:
-        export_yolo(loaded.document, out)
+        result = export_yolo(loaded.document, out)
     count = len(loaded.document.annotations)
     print(f"exported {count} annotations of {len(loaded.document.images)} images to {out}")
+    if result is not None:
+        print(result.summary())  # says which label files were renamed to avoid a clash
     return 0

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from samlabel.core import masks
+from samlabel.core.errors import MaskSizeError
 from samlabel.core.history import History
 from samlabel.core.model import Annotation, Category, ImageRecord
 from samlabel.core.state import DocumentChanged, DocumentState, diff_states
@@ -231,8 +232,10 @@ class DocumentCore:
         if mask.dtype != bool:
             mask = mask != 0  # keeps the memory order, so Fortran input stays cheap
         if mask.shape != image.size:
-            raise ValueError(
-                f"mask of shape {mask.shape} does not fit image {image.file_name!r} "
-                f"of size (H, W) = {image.size}"
+            # A sentence the window can show: the image file may have changed size on disk.
+            raise MaskSizeError(
+                f"The mask of {mask.shape[1]}x{mask.shape[0]} pixels (W x H) does not fit image "
+                f"{image.file_name!r}, recorded as {image.width}x{image.height}; it was not "
+                "added (if the image file changed size, choose how to treat its annotations first)"
             )
         return mask

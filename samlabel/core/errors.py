@@ -36,3 +36,7 @@ class ModelDownloadError(SamlabelError):
 
 class InferenceError(SamlabelError):
     """A backend that failed to load or run a model."""
+
+
+class MaskSizeError(SamlabelError, ValueError):
+    """A mask whose size is not its image's recorded size (e.g. the image file changed)."""

@@ -22,6 +22,20 @@ from dataclasses import dataclass
 import numpy as np
 from pycocotools import mask as mask_utils
 
+#: The most pixels a COCO RLE can address: pycocotools counts in unsigned 32-bit integers,
+#: so a larger image's masks overflow (wrong boxes, OverflowError) instead of failing.
+MAX_RLE_PIXELS = 2**32 - 1
+
+
+def rle_size_problem(height: int, width: int) -> str | None:
+    """Why an ``height`` x ``width`` image cannot hold RLE masks, or None if it can."""
+    if height * width > MAX_RLE_PIXELS:
+        return (
+            f"{width}x{height} pixels (W x H) is more than a COCO RLE mask can address "
+            f"({MAX_RLE_PIXELS:,} pixels)"
+        )
+    return None
+
 
 @dataclass(frozen=True)
 class Rle:
@@ -160,7 +174,13 @@ def encode_mask(mask: np.ndarray) -> Rle:
 
 def rle_from_counts(counts: list[int], height: int, width: int) -> Rle:
     """Compress uncompressed COCO counts (alternating background/foreground run lengths)."""
-    if any(c < 0 for c in counts) or sum(counts) != height * width:
+    problem = rle_size_problem(height, width)
+    if problem is not None:
+        raise ValueError(problem)
+    negative = next(((n, c) for n, c in enumerate(counts) if c < 0), None)
+    if negative is not None:
+        raise ValueError(f"run {negative[0]} has a negative length ({negative[1]})")
+    if sum(counts) != height * width:
         raise ValueError(
             f"RLE counts add up to {sum(counts)} pixels, but the size {height}x{width} "
             f"has {height * width}"

@@ -69,6 +69,13 @@ def _current_umask() -> int:
 
 
 def _write_temp(folder: Path, prefix: str, data: bytes, mode: int) -> Path:
+    return _write_temp_stat(folder, prefix, data, mode)[0]
+
+
+def _write_temp_stat(
+    folder: Path, prefix: str, data: bytes, mode: int
+) -> tuple[Path, os.stat_result]:
+    """The complete, fsynced temporary file and its stat (a rename keeps size and mtime)."""
     fd, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=folder)
     temp = Path(name)
     try:
@@ -78,11 +85,12 @@ def _write_temp(folder: Path, prefix: str, data: bytes, mode: int) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+            written = os.fstat(handle.fileno())
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
-    return temp
+    return temp, written
 
 
 def _keep_backup(path: Path, folder: Path) -> None:
@@ -96,23 +104,34 @@ def _keep_backup(path: Path, folder: Path) -> None:
     os.replace(temp, backup)
 
 
-def atomic_write_bytes(path: Path, data: bytes, backup: bool = False) -> None:
+def through_links(path: Path) -> Path:
+    """A symbolic link's target: a save must update it, not replace the link by a copy."""
+    try:
+        return Path(os.path.realpath(path)) if path.is_symlink() else path
+    except OSError:  # e.g. a name too long to look up: the caller reports it
+        return path
+
+
+def atomic_write_bytes(path: Path, data: bytes, backup: bool = False) -> os.stat_result:
     """Replace ``path`` by ``data`` so that a crash leaves the old or the new file, whole.
 
     With ``backup`` the previous version is kept as ``<name>.bak``. On failure (full disk,
     read-only folder) the file is untouched, no temporary file remains, and an
-    AnnotationFileError names the file and the reason.
+    AnnotationFileError names the file and the reason. Returns the stat of the bytes written,
+    taken before the rename (which keeps size and mtime): unlike a stat afterwards, it cannot
+    be another program's write that came just after ours.
     """
-    path = Path(path)
+    path = through_links(Path(path))
     folder = path.parent if str(path.parent) else Path(".")
     temp: Path | None = None
     try:
-        temp = _write_temp(folder, _temp_prefix(path), data, _new_file_mode(path))
+        temp, written = _write_temp_stat(folder, _temp_prefix(path), data, _new_file_mode(path))
         if backup and path.exists():
             _keep_backup(path, folder)
         os.replace(temp, path)
         temp = None
         _fsync_dir(folder)
+        return written
     except OSError as error:
         raise AnnotationFileError(
             f"{path}: could not be saved ({_describe(error)}); the file on disk is unchanged.",
@@ -136,3 +155,49 @@ def remove_stale_temp_files(path: Path) -> list[Path]:
             candidate.unlink()
             removed.append(candidate)
     return removed
+
+
+def write_new_file(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path``, or to ``<stem>-2<suffix>``, ... if that name is taken.
+
+    Never replaces an existing file: the complete temporary file is hard-linked to the
+    chosen name, which fails if the name exists (copied with exclusive create where the
+    filesystem has no hard links). Returns the path written.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        temp = _write_temp(folder, _temp_prefix(path), data, _new_file_mode(path))
+    except OSError as error:
+        raise AnnotationFileError(
+            f"{path}: could not be written ({_describe(error)}).", path
+        ) from error
+    try:
+        for n in range(1, 1000):
+            target = path if n == 1 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+            try:
+                _link_exclusive(temp, target)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise AnnotationFileError(
+                    f"{target}: could not be written ({_describe(error)}).", target
+                ) from error
+            _fsync_dir(folder)
+            return target
+        raise AnnotationFileError(f"{path}: too many files of that name already exist.", path)
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+
+
+def _link_exclusive(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here: exclusive create, then copy the bytes
+        with open(target, "xb") as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())

@@ -22,7 +22,7 @@ from typing import Any
 
 from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
-from samlabel.core.masks import Rle, rle_from_counts, scan_rles
+from samlabel.core.masks import Rle, rle_from_counts, rle_size_problem, scan_rles
 from samlabel.core.model import (
     PALETTE,
     Annotation,
@@ -51,6 +51,7 @@ __all__ = [
     "coco_dict",
     "dumps_coco",
     "load_coco",
+    "loads_coco",
     "parse_coco",
     "save_coco",
 ]
@@ -170,6 +171,10 @@ def _parse_categories(entries: list) -> tuple[Category, ...]:
 
 def _parse_segmentation(seg: Any, image: ImageRecord, where: str) -> Rle:
     height, width = image.height, image.width
+    # Before anything is decoded: pycocotools computes in uint32 and would overflow.
+    too_big = rle_size_problem(height, width)
+    if too_big is not None:
+        raise _Problem(f"{where} cannot be read: its image {image.file_name!r} of {too_big}")
     if isinstance(seg, dict):
         size = seg.get("size")
         counts = seg.get("counts")
@@ -315,12 +320,21 @@ def load_coco(path: str | Path) -> LoadedCoco:
         raise AnnotationFileError(f"{path}: no such annotations file.", path) from None
     except OSError as error:
         raise AnnotationFileError(f"{path}: cannot be read ({error.strerror}).", path) from None
+    return loads_coco(raw, path)
+
+
+def loads_coco(raw: bytes, path: str | Path = "<memory>") -> LoadedCoco:
+    """Parse the bytes of an annotations file read from ``path`` (named in errors)."""
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except _Problem as problem:
         raise AnnotationFileError(f"{path}: {problem}.", path) from None
     except UnicodeDecodeError:
         raise AnnotationFileError(f"{path}: is not UTF-8 text.", path) from None
+    except RecursionError:
+        raise AnnotationFileError(
+            f"{path}: nests lists or objects too deeply to be read as COCO.", path
+        ) from None
     except json.JSONDecodeError as error:
         raise AnnotationFileError(
             f"{path}: is not valid JSON (line {error.lineno}, column {error.colno}: "

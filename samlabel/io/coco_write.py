@@ -73,11 +73,11 @@ def coco_dict(
         }
         for c in state.categories
     ]
-    data["annotations"] = [_annotation_entry(a, polygons) for a in state.annotations]
+    data["annotations"] = [annotation_entry(a, polygons) for a in state.annotations]
     return data
 
 
-def _annotation_entry(a: Annotation, polygons: bool) -> dict[str, Any]:
+def annotation_entry(a: Annotation, polygons: bool) -> dict[str, Any]:
     entry = {
         "id": a.id,
         "image_id": a.image_id,
@@ -143,7 +143,7 @@ class CocoSerializer:
                 text = hit[1]
             else:
                 text = _checked_dumps(
-                    _annotation_entry(annotation, False), f"annotations[{n}]", path
+                    annotation_entry(annotation, False), f"annotations[{n}]", path
                 )
             cache[id(annotation)] = (annotation, text)  # holding it keeps its id unique
             parts.append(text)

@@ -73,7 +73,15 @@ def test_png_export(annotations, tmp_path):
     assert ring[1, 1] == 2 and ring[3, 3] == 0  # the hole stays background
     mapping = json.loads((out / "instances.json").read_text())
     assert mapping["sub/one.jpg"] == {"1": 1, "2": 2}
-    assert json.loads((out / "categories.json").read_text()) == {"1": "road", "2": "car"}
+    assert json.loads((out / "legend.json").read_text()) == [
+        {"value": 0, "category_id": None, "name": "background"},
+        {"value": 1, "category_id": 1, "name": "road"},
+        {"value": 2, "category_id": 2, "name": "car"},
+    ]
+    assert json.loads((out / "files.json").read_text()) == {
+        "sub/one.jpg": "sub/one.png",
+        "two.png": "two.png",
+    }
 
 
 def test_yolo_export(annotations, tmp_path):
