@@ -38,7 +38,7 @@ from samlabel.qt.layer_overlays import LayerOverlays
 from samlabel.qt.message_bar import MessageBar
 from samlabel.qt.model_loading import ModelLoadTask
 from samlabel.qt.panels import CategoryPanel, LayerPanel
-from samlabel.qt.settings import SettingsStore
+from samlabel.qt.settings import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, SettingsStore
 from samlabel.qt.status_bar import LabelStatusBar
 from samlabel.qt.typing_guard import TypingGuard
 from samlabel.qt.window_commands import WindowCommands
@@ -198,7 +198,7 @@ class MainWindow(WindowCommands, QMainWindow):
         self.category_box.setToolTip("Category of the next accepted mask (Ctrl+1…9)")
         self.category_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.radius_slider = QLabeledSlider(Qt.Orientation.Horizontal)
-        self.radius_slider.setRange(1, 200)
+        self.radius_slider.setRange(MIN_BRUSH_RADIUS, MAX_BRUSH_RADIUS)
         self.radius_slider.setFixedWidth(150)
         self.radius_slider.setToolTip("Brush and eraser radius in image pixels ([ and ])")
         for name in TOOLBAR:

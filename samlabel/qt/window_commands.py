@@ -226,10 +226,12 @@ class WindowCommands(_Base):
         self.set_tool("eraser")
 
     def brush_bigger(self) -> None:
-        self.radius_slider.setValue(min(200, round(self.radius_slider.value() * 1.25) + 1))
+        slider = self.radius_slider
+        slider.setValue(min(slider.maximum(), round(slider.value() * 1.25) + 1))
 
     def brush_smaller(self) -> None:
-        self.radius_slider.setValue(max(1, round(self.radius_slider.value() / 1.25)))
+        slider = self.radius_slider
+        slider.setValue(max(slider.minimum(), round(slider.value() / 1.25)))
 
     def _radius_changed(self, value: int) -> None:
         self.canvas.brush_radius = float(value)
