@@ -31,8 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from samlabel.inference.model_store import ModelEntry, ModelStore
-from samlabel.inference.onnx_folder import MANIFEST_NAME
+from samlabel.inference import MANIFEST_NAME, ModelEntry, ModelStore
 from samlabel.qt.model_downloads import DownloadTask, format_bytes
 from samlabel.qt.model_loading import BACKEND_LABELS, available_backends
 

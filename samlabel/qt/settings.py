@@ -74,7 +74,7 @@ class SettingsStore:
     @property
     def model_backend(self) -> str:
         """The backend chosen last for the model (``"auto"`` when none or unknown)."""
-        from samlabel.inference.loader import BACKENDS
+        from samlabel.inference import BACKENDS
 
         text = self._text("model/backend")
         if text is not None and text not in BACKENDS:
