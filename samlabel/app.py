@@ -61,14 +61,15 @@ def create_window(
 
     settings = SettingsStore(settings_path)
     controller = LabelController()
+    cache = EmbeddingCache() if embedding_cache else None
     window = MainWindow(
         controller,
         settings,
         lambda path, backend=backend, progress=None: load_model(path, backend, progress),
+        cache,
     )
-    window.embedding_cache = EmbeddingCache() if embedding_cache else None
     if predictor is not None:
-        controller.set_predictor(predictor, predictor.describe(), window.embedding_cache)
+        controller.set_predictor(predictor, predictor.describe(), cache)
     return window
 
 
@@ -120,12 +121,12 @@ def run_app(args: argparse.Namespace) -> int:
     )
     window.show()
     if model is not None:
-        window.load_model(model, None if args.backend else window.settings.model_backend)
+        window.models.load_model(model, None if args.backend else window.settings.model_backend)
     else:
         window.notify_no_model()
     if folder is not None:
         annotations = Path(args.annotations) if args.annotations else None
-        window.open_folder(folder, annotations, files)
+        window.folders.open_folder(folder, annotations, files)
     try:
         return int(app.exec())
     finally:

@@ -46,9 +46,9 @@ def test_a_bad_stored_colour_does_not_block_the_category_name(
     settings = tmp_path / "settings.ini"
     settings.write_text("[category_colors]\ncar=not-a-colour\n", encoding="utf-8")
     window = open_window(qtbot, settings)
-    assert window.open_folder(image_folder)
+    assert window.folders.open_folder(image_folder)
     with caplog.at_level(logging.WARNING, logger="samlabel"):
-        window.add_category("car")
+        window.categories.add_category("car")
     names = [c.name for c in window.controller.document.categories]
     assert names == ["car"]
     assert window.message_bar.text == ""  # nothing refused
