@@ -45,8 +45,25 @@ class EditCommands:
         }
 
     def accept_mask(self) -> None:
-        """Accept the selected candidate under the current category (Enter, Space)."""
-        self.window.controller.accept()
+        """Accept the selected candidate under the current category (Enter, Space).
+
+        Without any category the controller makes a default one; the user is told so, with a
+        button to rename it, instead of finding an "object" category later.
+        """
+        w = self.window
+        c = w.controller
+        had_categories = bool(c.document.categories)
+        c.accept()
+        if had_categories or not c.document.categories:
+            return
+        category = c.document.categories[0]
+        w.message_bar.show_message(
+            "info",
+            f"The mask went under a new category “{category.name}”. Rename it (double click "
+            "in Categories) or add your own with +.",
+            "Rename…",
+            lambda: w.category_panel.rename(category.id),
+        )
 
     def delete_selected(self) -> None:
         """Delete the annotation selected in the layer panel or on the canvas."""

@@ -44,15 +44,39 @@ class FolderCommands:
         """Open ``folder`` (or just ``files`` in it) with ``annotations`` (default
         ``folder/annotations.json``); False, with a message, when it cannot be read."""
         w = self.window
+        # Read before opening: opening shows the first image, which is then remembered.
+        image, category = w.settings.folder_place(folder)
         try:
             w.controller.open_folder(folder, annotations, files)
         except SamlabelError as error:
             w.show_message("error", str(error))
             return False
         w.settings.last_folder = folder
+        self._restore_place(image, category)
         w.refresh_title()
         w.canvas.setFocus()
         return True
+
+    def _restore_place(self, image: Path | None, category: str | None) -> None:
+        """Go back to the image and category that were current when the folder was last open
+        (so accepts after a restart do not silently go under the first category)."""
+        c = self.window.controller
+        if category is not None:
+            for candidate in c.document.categories:
+                if candidate.name == category:
+                    c.set_current_category(candidate.id)
+        if image is not None and image in c.paths:
+            c.go_to(c.paths.index(image))
+
+    def remember_place(self) -> None:
+        """Note the open folder's current image and category in the settings."""
+        c = self.window.controller
+        if c.folder is None or c.row < 0:
+            return
+        category = None
+        if c.current_category is not None and c.current_category in c.document.state.category_index:
+            category = c.document.category(c.current_category).name
+        self.window.settings.set_folder_place(c.folder, c.paths[c.row], category)
 
     def choose_annotations(self) -> None:
         """Ask for another annotations file for the open folder, then open it."""

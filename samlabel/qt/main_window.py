@@ -12,6 +12,7 @@ its callable. Models are loaded through the ``model_loader`` the composition roo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
@@ -267,6 +268,7 @@ class MainWindow(QMainWindow):
             selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
             self.image_list.scrollTo(index)
         self.overlays.clear()
+        self.folders.remember_place()
         self.refresh_title()
 
     def _on_image_loaded(self) -> None:
@@ -316,6 +318,7 @@ class MainWindow(QMainWindow):
         self.category_panel.set_current(c.current_category)
         if self.layer_panel.selected != c.selected_annotation:
             self.layer_panel.select(c.selected_annotation)
+        self.folders.remember_place()
         self.refresh_title()
         done = sum(1 for image in c.document.images if image.status.value == "done")
         self.images_dock.setWindowTitle(f"Images · {done}/{len(c.paths)} done")
@@ -326,7 +329,8 @@ class MainWindow(QMainWindow):
         c = self.controller
         name = c.paths[c.row].name if c.row >= 0 else ""
         if state == "encoding":
-            self.status.show_busy(f"Computing the embedding of {name}", c.encode_started_at)
+            # Timed from this event: the controller's own start time is set after it.
+            self.status.show_busy(f"Computing the embedding of {name}", time.monotonic())
         elif state == "ready":
             self.status.show_state("Ready: click to include, right click to exclude, drag a box")
         elif state == "failed":
@@ -369,6 +373,11 @@ class MainWindow(QMainWindow):
         """Show ``text`` in the message bar (errors) or the status bar (info)."""
         if level == "info":
             self.status.showMessage(text, 4000)
+            return
+        choose = self.models.choose_model
+        if self.controller.predictor is None and self.message_bar.offers(choose):
+            # Until a model is loaded the bar keeps its "Choose model…" button.
+            self.message_bar.show_message(level, text, "Choose model…", choose)
             return
         self.message_bar.show_message(level, text)
 

@@ -9,6 +9,7 @@ logged line naming the file and the key, never an error. A config folder that ca
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -118,6 +119,28 @@ class SettingsStore:
     def set_category_color(self, name: str, color: str) -> None:
         """Remember ``color`` for categories named ``name``."""
         self._settings.setValue(f"category_colors/{name}", color)
+
+    @staticmethod
+    def _folder_key(folder: str | Path) -> str:
+        # A path is not a valid settings key (slashes are groups): a short digest is.
+        digest = hashlib.sha1(str(Path(folder).resolve()).encode("utf-8")).hexdigest()[:16]
+        return f"folders/{digest}"
+
+    def folder_place(self, folder: str | Path) -> tuple[Path | None, str | None]:
+        """``(image, category name)`` that were current when ``folder`` was last open, each
+        None when unknown."""
+        key = self._folder_key(folder)
+        image = self._text(f"{key}/image")
+        return (Path(image) if image else None), self._text(f"{key}/category")
+
+    def set_folder_place(
+        self, folder: str | Path, image: str | Path | None, category: str | None
+    ) -> None:
+        """Remember the current ``image`` (its path) and ``category`` (its name) of ``folder``."""
+        key = self._folder_key(folder)
+        self._settings.setValue(f"{key}/path", str(folder))  # for a person reading the file
+        self._settings.setValue(f"{key}/image", str(image) if image else "")
+        self._settings.setValue(f"{key}/category", category or "")
 
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         """Saved ``(geometry, dock/toolbar state)``."""
