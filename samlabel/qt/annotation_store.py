@@ -2,7 +2,7 @@
 
 The store owns the file (lock, load, atomic save with backup, read-only when another process
 holds it). This wrapper decides *when* to save, by :class:`samlabel.io.autosave_policy.
-AutosavePolicy` (0.25 s after the last change, at most 2 s after the first unsaved one), and
+AutosavePolicy` (0.25 s after the last change, at most 0.75 s after the first unsaved one), and
 saves off the GUI thread with a superqt worker on a one-thread pool of its own: saves never
 overlap, and never wait behind an encode. A failed save is reported through ``failed`` and
 retried at the next change; the work stays in memory. Closing saves what is left, waiting.

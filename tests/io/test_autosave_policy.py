@@ -1,5 +1,5 @@
 """The one autosave policy, on a fake clock: a quarter second after the last change, at
-most two seconds after the first unsaved one."""
+most LONGEST (0.75 s, within the two seconds asked for) after the first unsaved one."""
 
 from __future__ import annotations
 
@@ -23,13 +23,14 @@ def test_a_burst_is_one_save_after_its_last_change() -> None:
     assert due == pytest.approx(10.4 + QUIET)
 
 
-def test_a_steady_stream_is_saved_within_two_seconds_of_its_first_change() -> None:
+def test_a_steady_stream_is_saved_soon_after_its_first_change() -> None:
+    assert LONGEST <= 2.0  # the bound the design asks for
     policy = AutosavePolicy()
     now = 50.0
     while not policy.is_due(now):  # an edit every 0.2 s, never a quiet quarter second
         policy.changed(now)
         now = round(now + 0.2, 6)
-        assert now <= 50.0 + LONGEST + 1e-9
+        assert now < 50.0 + LONGEST + 0.2
     assert policy.due_at() == pytest.approx(50.0 + LONGEST)
 
 
