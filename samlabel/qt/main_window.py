@@ -16,23 +16,20 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence
+from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
-    QLabel,
     QMainWindow,
     QPushButton,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 from superqt import QLabeledSlider
 
 from samlabel.inference import EmbeddingCache
-from samlabel.qt.actions import ACTIONS, MENUS, TOOLBAR
-from samlabel.qt.assets import icon
+from samlabel.qt.actions import ACTIONS
 from samlabel.qt.candidate_strip import CandidateStrip
 from samlabel.qt.canvas import ImageCanvas
 from samlabel.qt.category_commands import CategoryCommands
@@ -50,6 +47,7 @@ from samlabel.qt.settings import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, SettingsSto
 from samlabel.qt.status_bar import LabelStatusBar
 from samlabel.qt.typing_guard import TypingGuard
 from samlabel.qt.view_commands import ViewCommands
+from samlabel.qt.window_actions import build_actions, build_menus, build_toolbar
 from samlabel.qt.window_level_session import install_window_level
 
 APP_TITLE = "samlabel"
@@ -83,11 +81,15 @@ class MainWindow(QMainWindow):
         self.status = LabelStatusBar(self)
         self.setStatusBar(self.status)
         self.crop_mode = install_crop_mode(self)  # huge images: overview, then crops
-        self.actions: dict[str, QAction] = {}
         self.bindings = self._bindings()
-        self._build_actions()
-        self._build_menus()
-        self._build_toolbar()
+        self.actions = build_actions(self, self.bindings)
+        self.menus = build_menus(self.menuBar(), self.actions)
+        self._build_tool_widgets()
+        tool_widgets = {
+            "|category": ("Category", self.category_box),
+            "|radius": ("Radius", self.radius_slider),
+        }
+        self.toolbar = build_toolbar(self, self.actions, tool_widgets)
         self.overlays = LayerOverlays(controller, self.canvas)
         self._connect()
         self._typing_guard = TypingGuard(self)
@@ -169,44 +171,7 @@ class MainWindow(QMainWindow):
             raise RuntimeError(f"actions without exactly one binding: {sorted(unbound)}")
         return bindings
 
-    def _build_actions(self) -> None:
-        for spec in ACTIONS:
-            action = QAction(spec.text, self)
-            action.setObjectName(spec.name)
-            if spec.shortcuts:
-                action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
-                action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.setCheckable(spec.checkable)
-            if spec.icon:
-                action.setIcon(icon(spec.icon))
-            tip = spec.tip or spec.text.replace("&", "")
-            if spec.shortcuts:
-                tip = f"{tip} ({spec.shortcuts[0]})"
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-            run = self.bindings[spec.name]
-            # triggered(checked) carries an argument the commands do not take.
-            action.triggered.connect(lambda _checked=False, run=run: run())
-            self.addAction(action)  # shortcuts work even when the menu bar is hidden
-            self.actions[spec.name] = action
-
-    def _build_menus(self) -> None:
-        self.menus = {}
-        for title, names in MENUS:
-            menu = self.menuBar().addMenu(title)
-            menu.setObjectName(title.replace("&", "").lower() + "Menu")
-            for name in names:
-                if name == "-":
-                    menu.addSeparator()
-                else:
-                    menu.addAction(self.actions[name])
-            self.menus[title.replace("&", "")] = menu
-
-    def _build_toolbar(self) -> None:
-        toolbar = QToolBar("Tools", self)
-        toolbar.setObjectName("mainToolbar")
-        toolbar.setMovable(False)
-        self.addToolBar(toolbar)
+    def _build_tool_widgets(self) -> None:
         self.category_box = QComboBox()
         self.category_box.setObjectName("categoryChooser")
         self.category_box.setModel(self.controller.categories)
@@ -217,18 +182,6 @@ class MainWindow(QMainWindow):
         self.radius_slider.setRange(MIN_BRUSH_RADIUS, MAX_BRUSH_RADIUS)
         self.radius_slider.setFixedWidth(150)
         self.radius_slider.setToolTip("Brush and eraser radius in image pixels ([ and ])")
-        for name in TOOLBAR:
-            if name == "-":
-                toolbar.addSeparator()
-            elif name == "|category":
-                toolbar.addWidget(QLabel(" Category "))
-                toolbar.addWidget(self.category_box)
-            elif name == "|radius":
-                toolbar.addWidget(QLabel(" Radius "))
-                toolbar.addWidget(self.radius_slider)
-            else:
-                toolbar.addAction(self.actions[name])
-        self.toolbar = toolbar
 
     def _connect(self) -> None:
         c = self.controller
