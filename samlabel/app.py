@@ -61,14 +61,15 @@ def create_window(
 
     settings = SettingsStore(settings_path)
     controller = LabelController()
+    cache = EmbeddingCache() if embedding_cache else None
     window = MainWindow(
         controller,
         settings,
         lambda path, backend=backend, progress=None: load_model(path, backend, progress),
+        cache,
     )
-    window.embedding_cache = EmbeddingCache() if embedding_cache else None
     if predictor is not None:
-        controller.set_predictor(predictor, predictor.describe(), window.embedding_cache)
+        controller.set_predictor(predictor, predictor.describe(), cache)
     return window
 
 
@@ -84,7 +85,8 @@ def _split_paths(paths: list[str]) -> tuple[Path | None, list[Path] | None]:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    """Open the labelling window for the parsed command line; returns the exit code."""
+    """Open the labelling window for the parsed command line; returns the exit code (128 plus
+    the signal's number when SIGINT, SIGTERM or SIGHUP closed it, as shells report)."""
     os.environ.setdefault("QT_ENABLE_HIGHDPI_SCALING", "1")
     from PySide6.QtWidgets import QApplication
 
@@ -92,6 +94,7 @@ def run_app(args: argparse.Namespace) -> int:
     from samlabel.qt.compat import protect_none_refcount
     from samlabel.qt.exception_hook import ExceptionReporter, install_exception_hooks
     from samlabel.qt.model_loading import startup_model
+    from samlabel.qt.shutdown_signals import ShutdownSignals
 
     log_path, log_handlers = _setup_logging()
     protect_none_refcount()
@@ -111,6 +114,12 @@ def run_app(args: argparse.Namespace) -> int:
 
     reporter = ExceptionReporter(notify)
     restore_hooks = install_exception_hooks(reporter)
+
+    def shut_down(signum: int) -> None:
+        window.close()  # saves, lets a running export finish, releases the lock
+        app.quit()
+
+    signals = ShutdownSignals(shut_down)
     folder, files = _split_paths(list(args.paths))
     if folder is None and window.settings.last_folder and window.settings.last_folder.is_dir():
         folder = window.settings.last_folder
@@ -120,15 +129,17 @@ def run_app(args: argparse.Namespace) -> int:
     )
     window.show()
     if model is not None:
-        window.load_model(model, None if args.backend else window.settings.model_backend)
+        window.models.load_model(model, None if args.backend else window.settings.model_backend)
     else:
         window.notify_no_model()
     if folder is not None:
         annotations = Path(args.annotations) if args.annotations else None
-        window.open_folder(folder, annotations, files)
+        window.folders.open_folder(folder, annotations, files)
     try:
-        return int(app.exec())
+        code = int(app.exec())
+        return code if signals.received is None else 128 + signals.received
     finally:
+        signals.uninstall()
         restore_hooks()
         for handler in log_handlers:
             log.removeHandler(handler)

@@ -161,13 +161,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         window = create_window(scratch_dir / "settings.ini", predictor, embedding_cache=False)
         window.resize(1440, 900)
         window.show()
-        window.open_folder(folder)
+        window.folders.open_folder(folder)
         c = window.controller
         deadline = time.monotonic() + 300
         while (c.embedding is None or c.source is None) and time.monotonic() < deadline:
             _pump(app, 0.05)
         for name in ("car", "tree", "house"):
-            window.add_category(name)
+            window.categories.add_category(name)
         c.choose_category_number(1)
         c.add_point(310, 520, 1)
         c.accept()

@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         window = create_window(scratch_dir / "settings.ini", predictor, embedding_cache=False)
         window.resize(1440, 900)
         window.show()
-        window.open_folder(folder)
+        window.folders.open_folder(folder)
         c = window.controller
         deadline = time.monotonic() + 120
         while (c.embedding is None or c.source is None) and time.monotonic() < deadline:

@@ -66,6 +66,11 @@ def test_list_shows_every_official_model_size_status_and_folder(capsys, tmp_path
     )
     assert "custom: lab_model.pt" in lines["lab_model"]
     assert "samlabel models download NAME" in out
+    # What an offline user needs for a model not installed: its file name and address.
+    vit_h = registry.get_model("vit_h")
+    assert lines[vit_h.file_name].split() == [vit_h.file_name, vit_h.url]
+    assert registry.get_model("vit_t").file_name in lines
+    assert registry.get_model("vit_b").file_name not in lines  # installed: nothing to fetch
 
 
 def test_list_says_when_the_folder_is_read_only(capsys, tmp_path):

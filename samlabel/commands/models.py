@@ -104,8 +104,16 @@ def _list(store: ModelStore, out: TextIO) -> int:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         print("  ".join([*cells, row[5]]).rstrip(), file=out)
-    if not all(entry.installed for entry in entries if entry.official):
-        print("\nDownload one with `samlabel models download NAME`.", file=out)
+    missing = [e for e in entries if e.official and not e.installed and e.spec is not None]
+    if missing:
+        print(
+            "\nDownload one with `samlabel models download NAME`, or fetch its file from\n"
+            "its address (on another machine if need be) into the models folder:",
+            file=out,
+        )
+        width = max(len(e.spec.file_name) for e in missing)
+        for entry in missing:
+            print(f"  {entry.spec.file_name.ljust(width)}  {entry.spec.url}", file=out)
     return 0
 
 

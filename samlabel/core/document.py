@@ -12,33 +12,155 @@ encoded. They are held as compressed COCO RLE and decoded on demand by :meth:`Do
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from samlabel.core import masks
-from samlabel.core.document_categories import CategoryEditing
-from samlabel.core.document_core import DocumentCore, Listener, _StateChange, annotation_from_rle
+from samlabel.core.document_categories import CategoryEdits
+from samlabel.core.document_core import DocumentCore, Listener, _utc_now, annotation_from_rle
+from samlabel.core.history import History
 from samlabel.core.jsonsafe import check_json_safe
-from samlabel.core.model import Annotation, ImageRecord, ImageStatus
+from samlabel.core.model import Annotation, Category, ImageRecord, ImageStatus
 from samlabel.core.state import DocumentState
 
 __all__ = ["Document", "DocumentCore", "Listener", "annotation_from_rle"]
 
 
-class Document(CategoryEditing):
+class Document:
     """A set of images with their categories and annotations.
 
     Build an empty one with ``Document()`` or a loaded one from a state
     (``Document(DocumentState(...))``, see :func:`samlabel.io.coco.load_coco`).
-    Reading, events, undo/redo and :meth:`group` come from
-    :class:`~samlabel.core.document_core.DocumentCore`; category operations from
-    :class:`~samlabel.core.document_categories.CategoryEditing`.
+    It owns a :class:`~samlabel.core.document_core.DocumentCore` (the state, reading, events,
+    undo/redo and :meth:`group`, which the members below hand on to) and makes its image and
+    annotation edits here; category edits are its
+    :class:`~samlabel.core.document_categories.CategoryEdits`.
+
+    Args:
+        state: the initial content (empty if None); not validated here (loaders do that).
+        history_depth: how many steps can be undone.
+        clock: returns the ISO 8601 time stamped on new annotations (tests fix it).
     """
+
+    def __init__(
+        self,
+        state: DocumentState | None = None,
+        history_depth: int = 200,
+        clock: Callable[[], str] = _utc_now,
+    ) -> None:
+        self._core = DocumentCore(state, history_depth, clock)
+        self._categories = CategoryEdits(self._core)
+
+    # --------------------------------------------------- reading (the core's)
+    @property
+    def revision(self) -> int:
+        """Counts changes (edits, undos, redos); compare it to know whether to save."""
+        return self._core.revision
+
+    @property
+    def versioned_state(self) -> tuple[int, DocumentState]:
+        """``(revision, state)`` read together: what a saving thread should write."""
+        return self._core.versioned_state
+
+    @property
+    def state(self) -> DocumentState:
+        """The current immutable snapshot (safe to hand to another thread)."""
+        return self._core.state
+
+    @property
+    def images(self) -> tuple[ImageRecord, ...]:
+        return self._core.images
+
+    @property
+    def categories(self) -> tuple[Category, ...]:
+        return self._core.categories
+
+    @property
+    def annotations(self) -> tuple[Annotation, ...]:
+        return self._core.annotations
+
+    def image(self, image_id: int) -> ImageRecord:
+        return self._core.image(image_id)
+
+    def image_by_name(self, file_name: str) -> ImageRecord | None:
+        return self._core.image_by_name(file_name)
+
+    def category(self, category_id: int) -> Category:
+        return self._core.category(category_id)
+
+    def annotation(self, annotation_id: int) -> Annotation:
+        return self._core.annotation(annotation_id)
+
+    def annotations_for_image(self, image_id: int) -> tuple[Annotation, ...]:
+        return self._core.annotations_for_image(image_id)
+
+    def mask(self, annotation_id: int) -> np.ndarray:
+        """The annotation's ``(H, W)`` bool mask (see :meth:`DocumentCore.mask`)."""
+        return self._core.mask(annotation_id)
+
+    def mask_cropped(self, annotation_id: int) -> tuple[np.ndarray, tuple[int, int]]:
+        """``(crop, (x0, y0))``: the mask cut to its bbox (:meth:`DocumentCore.mask_cropped`)."""
+        return self._core.mask_cropped(annotation_id)
+
+    # ------------------------------------------------ events, undo (the core's)
+    @property
+    def history(self) -> History:
+        return self._core.history
+
+    def subscribe(self, callback: Listener) -> Callable[[], None]:
+        """Call ``callback(event)`` after every change; returns a function that unsubscribes."""
+        return self._core.subscribe(callback)
+
+    @property
+    def can_undo(self) -> bool:
+        return self._core.can_undo
+
+    @property
+    def can_redo(self) -> bool:
+        return self._core.can_redo
+
+    def undo(self) -> bool:
+        """Undo the last operation; False when there was nothing to undo."""
+        return self._core.undo()
+
+    def redo(self) -> bool:
+        """Redo the last undone operation; False when there was nothing to redo."""
+        return self._core.redo()
+
+    def reset(self, state: DocumentState, label: str = "Reload") -> None:
+        """Replace the whole content (not undoable: the history is cleared)."""
+        self._core.reset(state, label)
+
+    def group(self, label: str) -> contextlib.AbstractContextManager[None]:
+        """Make every operation inside the ``with`` block one undo step named ``label``
+        (see :meth:`DocumentCore.group`)."""
+        return self._core.group(label)
+
+    # ------------------------------------------- categories (CategoryEdits')
+    def add_category(
+        self, name: str, color: str | None = None, supercategory: str | None = None
+    ) -> Category:
+        """Add a category; without ``color`` the next palette colour is used."""
+        return self._categories.add_category(name, color, supercategory)
+
+    def rename_category(self, category_id: int, name: str) -> None:
+        self._categories.rename_category(category_id, name)
+
+    def recolour_category(self, category_id: int, color: str) -> None:
+        self._categories.recolour_category(category_id, color)
+
+    def set_supercategory(self, category_id: int, supercategory: str | None) -> None:
+        self._categories.set_supercategory(category_id, supercategory)
+
+    def delete_category(self, category_id: int, reassign_to: int | None = None) -> None:
+        """Delete a category; its annotations move to ``reassign_to`` or are deleted with it."""
+        self._categories.delete_category(category_id, reassign_to)
 
     # ----------------------------------------------------------------- images
     def add_images(
@@ -48,7 +170,7 @@ class Document(CategoryEditing):
 
         ``undoable=False`` is for opening a folder, which is not an edit to undo.
         """
-        next_id = self._state.next_image_id
+        next_id = self._core.state.next_image_id
         new = []
         names = {image.file_name for image in self.images}
         for file_name, width, height in records:
@@ -72,13 +194,8 @@ class Document(CategoryEditing):
 
         if not undoable:
             # Not an edit: the images must also exist in every snapshot undo/redo restores.
-            for command in self.history.commands():
-                if isinstance(command, _StateChange):
-                    command.before = with_images(command.before)
-                    command.after = with_images(command.after)
-            if self._group_before is not None:
-                self._group_before = with_images(self._group_before)
-        self._commit("Add images", with_images(self._state), undoable)
+            self._core.amend_snapshots(with_images)
+        self._core.commit("Add images", with_images(self._core.state), undoable)
         return new
 
     def add_image(self, file_name: str, width: int, height: int) -> ImageRecord:
@@ -92,7 +209,7 @@ class Document(CategoryEditing):
             return
         new = replace(image, status=status)
         images = tuple(new if i.id == image_id else i for i in self.images)
-        self._commit("Set image status", replace(self._state, images=images))
+        self._core.commit("Set image status", replace(self._core.state, images=images))
 
     # ------------------------------------------------------------ annotations
     def add_annotation(
@@ -112,7 +229,7 @@ class Document(CategoryEditing):
         """
         image = self.image(image_id)
         self.category(category_id)
-        mask = self._check_mask(image, mask)
+        mask = self._core.check_mask(image, mask)
         if score is not None and not math.isfinite(score):
             raise ValueError(f"the mask's score must be a finite number, got {score}")
         if prompts is not None:
@@ -122,13 +239,13 @@ class Document(CategoryEditing):
         if not mask.any():
             raise ValueError("cannot add an empty mask")
         annotation = annotation_from_rle(
-            self._state.next_annotation_id,
+            self._core.state.next_annotation_id,
             image_id,
             category_id,
             masks.encode_mask(mask),
             score=None if score is None else float(score),
             prompts=copy.deepcopy(dict(prompts)) if prompts is not None else None,
-            created=self._clock(),
+            created=self._core.now(),
         )
         changes: dict[str, Any] = {"next_annotation_id": annotation.id + 1}
         if image.status is ImageStatus.UNLABELLED:
@@ -136,9 +253,8 @@ class Document(CategoryEditing):
                 replace(i, status=ImageStatus.IN_PROGRESS) if i.id == image_id else i
                 for i in self.images
             )
-        self._commit(
-            "Add annotation", self._with_annotations((*self.annotations, annotation), **changes)
-        )
+        state = self._core.with_annotations((*self.annotations, annotation), **changes)
+        self._core.commit("Add annotation", state)
         return annotation
 
     def delete_annotation(self, annotation_id: int) -> None:
@@ -151,8 +267,8 @@ class Document(CategoryEditing):
             self.annotation(annotation_id)
         if ids:
             label = "Delete annotation" if len(ids) == 1 else "Delete annotations"
-            self._commit(
-                label, self._with_annotations(a for a in self.annotations if a.id not in ids)
+            self._core.commit(
+                label, self._core.with_annotations(a for a in self.annotations if a.id not in ids)
             )
 
     def set_category(self, annotation_id: int, category_id: int) -> None:
@@ -160,7 +276,7 @@ class Document(CategoryEditing):
         self.category(category_id)
         if annotation.category_id != category_id:
             new = replace(annotation, category_id=category_id)
-            self._commit("Change category", self._replace_annotation(new))
+            self._core.commit("Change category", self._core.replace_annotation(new))
 
     def reorder(self, annotation_id: int, index: int) -> None:
         """Move an annotation to position ``index`` of its image's draw order (0 = bottom).
@@ -182,24 +298,23 @@ class Document(CategoryEditing):
         annotations = (
             next(refill) if a.image_id == annotation.image_id else a for a in self.annotations
         )
-        self._commit("Reorder annotation", self._with_annotations(annotations))
+        self._core.commit("Reorder annotation", self._core.with_annotations(annotations))
 
     def set_mask(self, annotation_id: int, mask: np.ndarray, label: str = "Edit mask") -> None:
         """Replace an annotation's mask (an empty mask deletes the annotation)."""
         annotation = self.annotation(annotation_id)
-        mask = self._check_mask(self.image(annotation.image_id), mask)
+        mask = self._core.check_mask(self.image(annotation.image_id), mask)
         self._set_rle(annotation, masks.encode_mask(mask), label)
 
     def _set_rle(self, annotation: Annotation, rle: masks.Rle, label: str) -> Annotation | None:
         if rle.area == 0:
-            self._commit(
-                label, self._with_annotations(a for a in self.annotations if a.id != annotation.id)
-            )
+            kept = (a for a in self.annotations if a.id != annotation.id)
+            self._core.commit(label, self._core.with_annotations(kept))
             return None
         if rle == annotation.rle:
             return annotation
         new = replace(annotation, rle=rle, bbox=rle.bbox, area=rle.area)
-        self._commit(label, self._replace_annotation(new))
+        self._core.commit(label, self._core.replace_annotation(new))
         return new
 
     def merge(self, target_id: int, other_id: int) -> Annotation:
@@ -215,7 +330,7 @@ class Document(CategoryEditing):
         annotations = (
             new if a.id == target_id else a for a in self.annotations if a.id != other_id
         )
-        self._commit("Merge annotations", self._with_annotations(annotations))
+        self._core.commit("Merge annotations", self._core.with_annotations(annotations))
         return new
 
     def subtract(self, target_id: int, other_id: int) -> Annotation | None:
@@ -253,4 +368,4 @@ class Document(CategoryEditing):
         self.image(image_id)
         if self.annotations_for_image(image_id):
             remaining = (a for a in self.annotations if a.image_id != image_id)
-            self._commit("Clear image", self._with_annotations(remaining))
+            self._core.commit("Clear image", self._core.with_annotations(remaining))

@@ -1,9 +1,10 @@
-"""The base of the annotation document: reading, change events, undo/redo, grouping.
+"""The undoable state of the annotation document: reading, change events, undo/redo, groups.
 
 :class:`DocumentCore` holds the current immutable :class:`~samlabel.core.state.DocumentState`
-and turns every operation into one undoable command (the snapshots before and after). The
-editing operations live in subclasses: :mod:`samlabel.core.document` (images, annotations,
-masks) and :mod:`samlabel.core.document_categories`.
+and turns every committed state into one undoable command (the snapshots before and after).
+It knows no editing operation: :class:`samlabel.core.document.Document` owns one core and
+makes its edits through :meth:`DocumentCore.commit`, as its category part
+(:class:`samlabel.core.document_categories.CategoryEdits`) does.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class _StateChange:
 
 
 class DocumentCore:
-    """State, reading, events, undo/redo and grouping shared by every document operation.
+    """State, reading, events, undo/redo and grouping for every document operation.
 
     Args:
         state: the initial content (empty if None); not validated here (loaders do that).
@@ -155,6 +156,10 @@ class DocumentCore:
         """
         return masks.decode_rle_cropped(self.annotation(annotation_id).rle)
 
+    def now(self) -> str:
+        """The ISO 8601 time to stamp on a new annotation (the clock given at creation)."""
+        return self._clock()
+
     # --------------------------------------------------------- events, undo
     def subscribe(self, callback: Listener) -> Callable[[], None]:
         """Call ``callback(event)`` after every change; returns a function that unsubscribes."""
@@ -215,18 +220,32 @@ class DocumentCore:
                 if before is not None and before is not self._state:
                     self.history.push(_StateChange(self, label, before, self._state))
 
-    def _commit(self, label: str, after: DocumentState, undoable: bool = True) -> None:
+    def amend_snapshots(self, change: Callable[[DocumentState], DocumentState]) -> None:
+        """Apply ``change`` to every snapshot undo/redo or an open group may restore (for
+        what is not an edit, e.g. a folder's images, which must exist in every snapshot)."""
+        for command in self.history.commands():
+            if isinstance(command, _StateChange):
+                command.before = change(command.before)
+                command.after = change(command.after)
+        if self._group_before is not None:
+            self._group_before = change(self._group_before)
+
+    def commit(self, label: str, after: DocumentState, undoable: bool = True) -> None:
+        """Make ``after`` the state: one undo step named ``label`` (unless ``undoable`` is
+        False or a :meth:`group` is open), and one change event."""
         if undoable and self._group_depth == 0:
             self.history.push(_StateChange(self, label, self._state, after))
         self._set_state(after, "edit", label)
 
-    def _with_annotations(self, annotations: Iterable[Annotation], **changes) -> DocumentState:
+    def with_annotations(self, annotations: Iterable[Annotation], **changes) -> DocumentState:
+        """The current state with ``annotations`` (and other fields ``changes``)."""
         return replace(self._state, annotations=tuple(annotations), **changes)
 
-    def _replace_annotation(self, new: Annotation) -> DocumentState:
-        return self._with_annotations(a if a.id != new.id else new for a in self.annotations)
+    def replace_annotation(self, new: Annotation) -> DocumentState:
+        """The current state with the annotation of ``new.id`` replaced by ``new``."""
+        return self.with_annotations(a if a.id != new.id else new for a in self.annotations)
 
-    def _check_mask(self, image: ImageRecord, mask: np.ndarray) -> np.ndarray:
+    def check_mask(self, image: ImageRecord, mask: np.ndarray) -> np.ndarray:
         """The mask as bool (a 0/255 uint8 mask is fine too), checked against the image."""
         mask = np.asarray(mask)
         if mask.dtype != bool:

@@ -1,18 +1,74 @@
 """Running a SAM model: the Predictor interface, backends, transforms, caches, downloads.
 
 No PySide6 here; torch only inside the torch backend and the ONNX exporter.
+
+This package's root is the facade the window uses (with :mod:`samlabel.inference.api`): the
+names in :data:`__all__` are what ``samlabel.qt`` may take from inference, and the import
+contracts in pyproject.toml hold it to that. The names other than the api's are imported on
+first use, so ``import samlabel.inference.api`` stays as light as it was.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from samlabel.inference.api import ImageEmbedding, Prediction, Predictor
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["ImageEmbedding", "Prediction", "Predictor", "load_predictor"]
+    from samlabel.inference.crops import CROP_SIDE, Crop, crop_around, read_crop
+    from samlabel.inference.download import DownloadCancelled
+    from samlabel.inference.embedding_cache import EmbeddingCache, EmbeddingKey
+    from samlabel.inference.loader import BACKENDS, torch_available
+    from samlabel.inference.model_folder import CHECKPOINT_SUFFIXES
+    from samlabel.inference.model_store import ModelEntry, ModelStore
+    from samlabel.inference.onnx_folder import MANIFEST_NAME
+
+#: Facade name -> the module that defines it (imported when the name is first used).
+_LAZY = {
+    "BACKENDS": "loader",
+    "torch_available": "loader",
+    "CHECKPOINT_SUFFIXES": "model_folder",
+    "CROP_SIDE": "crops",
+    "Crop": "crops",
+    "crop_around": "crops",
+    "read_crop": "crops",
+    "DownloadCancelled": "download",
+    "EmbeddingCache": "embedding_cache",
+    "EmbeddingKey": "embedding_cache",
+    "ModelEntry": "model_store",
+    "ModelStore": "model_store",
+    "MANIFEST_NAME": "onnx_folder",
+}
+
+__all__ = [
+    "BACKENDS",
+    "CHECKPOINT_SUFFIXES",
+    "CROP_SIDE",
+    "MANIFEST_NAME",
+    "Crop",
+    "DownloadCancelled",
+    "EmbeddingCache",
+    "EmbeddingKey",
+    "ImageEmbedding",
+    "ModelEntry",
+    "ModelStore",
+    "Prediction",
+    "Predictor",
+    "crop_around",
+    "load_predictor",
+    "read_crop",
+    "torch_available",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 def load_predictor(path: str | Path, backend: str = "auto", **options) -> Predictor:

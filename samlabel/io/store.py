@@ -1,29 +1,27 @@
-"""The owner of one annotations file: lock, load, debounced atomic autosave, close.
+"""The owner of one annotations file: lock, load, atomic save, close.
 
-Typical use from the GUI (no Qt here: the window drives it from a QTimer)::
+Typical use::
 
     store = AnnotationStore.open(folder / "annotations.json")
     if store.read_only:
         show(store.read_only_reason)
-    ...                       # edits to store.document call store.request_save() by themselves
-    store.save_if_due()       # from a periodic QTimer: saves once changes rested `delay` s
+    ...                       # edits to store.document
+    store.save_if_dirty()     # when the autosave policy says so (the window: qt.annotation_store)
     store.close()             # saves what is left, releases the lock
 
-Without a GUI, :class:`AutoSaver` does the same from a ``threading.Timer``. A file that fails
-to parse raises AnnotationFileError from :meth:`AnnotationStore.open` and is never written.
+*When* to save is not decided here: :mod:`samlabel.io.autosave_policy` is the one policy, and
+the window's timer drives it. A file that fails to parse raises AnnotationFileError from
+:meth:`AnnotationStore.open` and is never written.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
-from samlabel.core.state import DocumentChanged
 from samlabel.io.atomic import atomic_write_bytes, remove_stale_temp_files, through_links
 from samlabel.io.coco import SCHEMA_MAJOR, LoadedCoco
 from samlabel.io.coco_write import CocoSerializer, coco_dict, dumps_coco
@@ -62,13 +60,11 @@ class AnnotationStore:
         loaded: LoadedCoco,
         lock: AnnotationLock | None,
         read_only_reason: str | None,
-        delay: float,
         fingerprint: FileFingerprint | None = None,
     ) -> None:
         self.document = loaded.document
         self.schema_version = loaded.schema_version
         self.read_only_reason = read_only_reason
-        self.delay = delay
         self.removed_temp_files: list[Path] = []
         #: Why saving is refused, as a word: "requested", "locked", "not_writable",
         #: "newer_schema", "name_too_long"; None when writable.
@@ -81,9 +77,7 @@ class AnnotationStore:
         self._save_lock = threading.Lock()
         self._serializer = CocoSerializer()
         self._saved_revision = self.document.revision
-        self._due: float | None = None
         self._sync = FileSync(path, self.document.state, loaded.foreign, fingerprint)
-        self._unsubscribe = self.document.subscribe(self._on_change)
         self.closed = False
 
     @classmethod
@@ -91,7 +85,6 @@ class AnnotationStore:
         cls,
         path: str | Path,
         read_only: bool = False,
-        delay: float = 1.0,
     ) -> AnnotationStore:
         """Open (or start) an annotations file.
 
@@ -135,7 +128,7 @@ class AnnotationStore:
                 f"{path} was written by a newer samlabel (file format {version[0]}.{version[1]}); "
                 "it is open read-only so that nothing it holds is lost."
             )
-        store = cls(path, loaded, lock, reason, delay, fingerprint)
+        store = cls(path, loaded, lock, reason, fingerprint)
         store.read_only_kind = kind
         store.removed_temp_files = removed
         return store
@@ -154,18 +147,6 @@ class AnnotationStore:
     def dirty(self) -> bool:
         """True when the document has changes that are not on disk."""
         return self.document.revision != self._saved_revision
-
-    def _on_change(self, event: DocumentChanged) -> None:
-        self.request_save()
-
-    def request_save(self) -> None:
-        """Ask for a save ``delay`` seconds from now (each new request pushes it back)."""
-        self._due = time.monotonic() + self.delay
-
-    @property
-    def seconds_until_due(self) -> float | None:
-        """Seconds until a requested save is due (<= 0: due now), None if none is pending."""
-        return None if self._due is None else self._due - time.monotonic()
 
     # ----------------------------------------------------------------- saving
     def save(self, polygons: bool = False) -> SaveOutcome:
@@ -200,8 +181,6 @@ class AnnotationStore:
             if outcome.kind is SaveKind.MERGED and self.document.state is not before:
                 revision = self.document.revision  # the merged state is what is on disk
             self._saved_revision = max(self._saved_revision, revision)
-            if self._saved_revision == self.document.revision:
-                self._due = None
             self.last_outcome = outcome
             return outcome
 
@@ -325,19 +304,11 @@ class AnnotationStore:
     def save_if_dirty(self) -> bool:
         """Save if there are unsaved changes and saving is allowed; True if it saved."""
         if self.read_only or not self.dirty:
-            self._due = None
             return False
         return self.save().kind in _WRITTEN
 
-    def save_if_due(self) -> bool:
-        """Save when a requested save is due (call it from a periodic timer)."""
-        due = self._due
-        if due is None or time.monotonic() < due:
-            return False
-        return self.save_if_dirty()
-
     def flush(self) -> bool:
-        """Save pending changes now, regardless of the debounce delay."""
+        """Save pending changes now (True if it saved)."""
         return self.save_if_dirty()
 
     def close(self, save: bool = True) -> None:
@@ -356,7 +327,6 @@ class AnnotationStore:
                     f"{self.last_outcome.message if self.last_outcome else 'save first'}",
                     self.path,
                 )
-        self._unsubscribe()
         if self._lock is not None:
             self._lock.release()
         self.closed = True
@@ -367,50 +337,3 @@ class AnnotationStore:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-
-class AutoSaver:
-    """Debounced autosave on a background thread, for use without a GUI event loop.
-
-    Every document change restarts a ``delay``-second timer; when it fires, the store
-    saves. Errors go to ``on_error`` (the change stays unsaved and is retried at the next
-    change or at :meth:`close`).
-    """
-
-    def __init__(
-        self,
-        store: AnnotationStore,
-        delay: float = 1.0,
-        on_error: Callable[[AnnotationFileError], None] | None = None,
-    ) -> None:
-        self.store = store
-        self.delay = delay
-        self.on_error = on_error
-        self._timer: threading.Timer | None = None
-        self._guard = threading.Lock()
-        self._unsubscribe = store.document.subscribe(lambda event: self.poke())
-
-    def poke(self) -> None:
-        """(Re)start the timer."""
-        with self._guard:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = threading.Timer(self.delay, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _fire(self) -> None:
-        try:
-            self.store.save_if_dirty()
-        except AnnotationFileError as error:
-            if self.on_error is not None:
-                self.on_error(error)
-
-    def close(self) -> None:
-        """Stop the timer and save what is pending (errors propagate here)."""
-        self._unsubscribe()
-        with self._guard:
-            timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
-            timer.join()
-        self.store.save_if_dirty()

@@ -1,8 +1,10 @@
-"""Every command of the window as data: name, text, shortcuts, menu, toolbar, icon.
+"""Every command of the window as data: name, text, shortcuts, icon, menus and toolbar.
 
-The window builds its QActions and menus from :data:`ACTIONS` and :data:`MENUS`, so tests can
-check the keyboard map and the menus without opening them, and a shortcut lives in one place.
-``handler`` names a method of :class:`samlabel.qt.main_window.MainWindow`.
+The window builds its QActions, menus and toolbar from :data:`ACTIONS`, :data:`MENUS` and
+:data:`TOOLBAR`, so tests can check the keyboard map and the menus without opening them, and a
+shortcut lives in one place. What a command does is not here: the window's command groups
+bind each action name to a callable (``MainWindow.bindings``), so a search for a handler finds
+the line that binds it.
 """
 
 from __future__ import annotations
@@ -15,23 +17,19 @@ class ActionSpec:
     """One command.
 
     Attributes:
-        name: stable identifier (``window.actions[name]``).
+        name: stable identifier (``window.actions[name]``, ``window.bindings[name]``).
         text: menu text (``&`` marks the mnemonic).
-        handler: name of the window method called when triggered.
         shortcuts: key sequences in Qt's portable text form; the first is shown in menus.
         icon: file name (without ``.svg``) in ``samlabel/assets/icons``, or "".
         checkable: a toggle (tools).
-        toolbar: shown on the main toolbar.
         tip: status tip.
     """
 
     name: str
     text: str
-    handler: str
     shortcuts: tuple[str, ...] = ()
     icon: str = ""
     checkable: bool = False
-    toolbar: bool = False
     tip: str = ""
 
 
@@ -39,116 +37,90 @@ _COMMANDS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "open_folder",
         "&Open Folder…",
-        "choose_folder",
         ("Ctrl+O",),
-        "folder",
-        False,
-        True,
-        "Open a folder of images",
+        icon="folder",
+        tip="Open a folder of images",
     ),
     ActionSpec(
         "open_annotations",
         "Open &Annotations…",
-        "choose_annotations",
         ("Ctrl+Shift+O",),
         tip="Use another annotations file for the open folder",
     ),
     ActionSpec(
         "choose_model",
         "Choose &Model…",
-        "choose_model",
         ("Ctrl+M",),
-        "model",
+        icon="model",
         tip="Choose a SAM or MobileSAM checkpoint",
     ),
-    ActionSpec("export_coco", "Export COCO &Polygons…", "export_coco_polygons"),
-    ActionSpec("export_png", "Export PNG &Masks…", "export_png_masks"),
-    ActionSpec("export_yolo", "Export &YOLO…", "export_yolo"),
-    ActionSpec("quit", "&Quit", "close", ("Ctrl+Q",)),
+    ActionSpec("export_coco", "Export COCO &Polygons…"),
+    ActionSpec("export_png", "Export PNG &Masks…"),
+    ActionSpec("export_yolo", "Export &YOLO…"),
+    ActionSpec("quit", "&Quit", ("Ctrl+Q",)),
     ActionSpec(
         "undo",
         "&Undo",
-        "undo",
         ("Ctrl+Z",),
-        "undo",
-        False,
-        True,
-        "Undo the last prompt, then the last change",
+        icon="undo",
+        tip="Undo the last prompt, then the last change",
     ),
-    ActionSpec("redo", "&Redo", "redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "redo", False, True),
+    ActionSpec("redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), icon="redo"),
     ActionSpec(
         "accept",
         "&Accept Mask",
-        "accept_mask",
         ("Return", "Enter"),
-        "accept",
-        False,
-        True,
-        "Accept the selected candidate under the current category (or Space)",
+        icon="accept",
+        tip="Accept the selected candidate under the current category (or Space)",
     ),
-    ActionSpec("discard", "&Discard Prompts", "discard_prompts", ("Esc",), "discard", False, True),
-    ActionSpec("candidate_1", "Candidate &1", "choose_candidate_1", ("1",)),
-    ActionSpec("candidate_2", "Candidate &2", "choose_candidate_2", ("2",)),
-    ActionSpec("candidate_3", "Candidate &3", "choose_candidate_3", ("3",)),
-    ActionSpec("next_candidate", "&Next Candidate", "next_candidate", ("Tab",)),
-    ActionSpec("delete_annotation", "&Delete Annotation", "delete_selected", ("Del", "Backspace")),
+    ActionSpec("discard", "&Discard Prompts", ("Esc",), icon="discard"),
+    ActionSpec("candidate_1", "Candidate &1", ("1",)),
+    ActionSpec("candidate_2", "Candidate &2", ("2",)),
+    ActionSpec("candidate_3", "Candidate &3", ("3",)),
+    ActionSpec("next_candidate", "&Next Candidate", ("Tab",)),
+    ActionSpec("delete_annotation", "&Delete Annotation", ("Del", "Backspace")),
     ActionSpec(
         "mark_done",
         "Mark Image &Done",
-        "toggle_done",
         ("Ctrl+D",),
-        "done",
+        icon="done",
         tip="Mark the image as done (or in progress again)",
     ),
     ActionSpec(
         "tool_prompt",
         "&Prompt Tool",
-        "use_prompt_tool",
         ("P",),
-        "prompt",
-        True,
-        True,
-        "Click to include, right click to exclude, drag for a box",
+        icon="prompt",
+        checkable=True,
+        tip="Click to include, right click to exclude, drag for a box",
     ),
     ActionSpec(
         "tool_brush",
         "&Brush",
-        "use_brush",
         ("B",),
-        "brush",
-        True,
-        True,
-        "Paint onto the selected mask",
+        icon="brush",
+        checkable=True,
+        tip="Paint onto the selected mask",
     ),
     ActionSpec(
         "tool_eraser",
         "&Eraser",
-        "use_eraser",
         ("E",),
-        "eraser",
-        True,
-        True,
-        "Erase from the selected mask",
+        icon="eraser",
+        checkable=True,
+        tip="Erase from the selected mask",
     ),
-    ActionSpec("brush_bigger", "Bigger Brush", "brush_bigger", ("]",)),
-    ActionSpec("brush_smaller", "Smaller Brush", "brush_smaller", ("[",)),
-    ActionSpec("next_image", "&Next Image", "next_image", ("D", "Right"), "next", False, True),
-    ActionSpec(
-        "previous_image",
-        "&Previous Image",
-        "previous_image",
-        ("A", "Left"),
-        "previous",
-        False,
-        True,
-    ),
-    ActionSpec("fit", "&Fit to Window", "fit_view", ("F",), "fit", False, True),
-    ActionSpec("zoom_in", "Zoom &In", "zoom_in", ("+", "=", "Ctrl++")),
-    ActionSpec("zoom_out", "Zoom &Out", "zoom_out", ("-", "Ctrl+-")),
+    ActionSpec("brush_bigger", "Bigger Brush", ("]",)),
+    ActionSpec("brush_smaller", "Smaller Brush", ("[",)),
+    ActionSpec("next_image", "&Next Image", ("D", "Right"), icon="next"),
+    ActionSpec("previous_image", "&Previous Image", ("A", "Left"), icon="previous"),
+    ActionSpec("fit", "&Fit to Window", ("F",), icon="fit"),
+    ActionSpec("zoom_in", "Zoom &In", ("+", "=", "Ctrl++")),
+    ActionSpec("zoom_out", "Zoom &Out", ("-", "Ctrl+-")),
 )
 #: Ctrl+1..9 choose the current category (1/2/3 alone choose a candidate mask).
 _CATEGORY_COMMANDS = tuple(
-    ActionSpec(f"category_{n}", f"Category {n}", f"choose_category_{n}", (f"Ctrl+{n}",))
+    ActionSpec(f"category_{n}", f"Category {n}", (f"Ctrl+{n}",))
     for n in range(1, 10)
 )
 ACTIONS: tuple[ActionSpec, ...] = (*_COMMANDS, *_CATEGORY_COMMANDS)

@@ -3,68 +3,77 @@ the right, candidates below, commands in menus and a toolbar built from
 :mod:`samlabel.qt.actions`.
 
 The window only shows state and forwards what the user does to :class:`LabelController`.
-Models are loaded by the composition root (``samlabel.app``) through ``model_loader``.
+What each command does lives in the command groups it owns: ``folders``
+(:mod:`~samlabel.qt.folder_commands`), ``models`` (:mod:`~samlabel.qt.model_commands`),
+``exports``, ``edits``, ``categories`` and ``view``; ``bindings`` maps every action name to
+its callable. Models are loaded through the ``model_loader`` the composition root
+(``samlabel.app``) passes in.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence
+from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
-    QLabel,
     QMainWindow,
     QPushButton,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 from superqt import QLabeledSlider
 
-from samlabel.inference.api import Predictor
-from samlabel.qt.actions import ACTIONS, MENUS, TOOLBAR
-from samlabel.qt.assets import icon
+from samlabel.inference import EmbeddingCache
+from samlabel.qt.actions import ACTIONS
 from samlabel.qt.candidate_strip import CandidateStrip
 from samlabel.qt.canvas import ImageCanvas
+from samlabel.qt.category_commands import CategoryCommands
 from samlabel.qt.controller import LabelController
 from samlabel.qt.crop_mode import install_crop_mode
+from samlabel.qt.edit_commands import EditCommands
+from samlabel.qt.export_commands import ExportCommands
+from samlabel.qt.folder_commands import FolderCommands
 from samlabel.qt.image_list import ImageListView
 from samlabel.qt.layer_overlays import LayerOverlays
 from samlabel.qt.message_bar import MessageBar
-from samlabel.qt.model_loading import ModelLoadTask
+from samlabel.qt.model_commands import ModelCommands, ModelLoader
 from samlabel.qt.panels import CategoryPanel, LayerPanel
-from samlabel.qt.settings import SettingsStore
+from samlabel.qt.settings import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, SettingsStore
 from samlabel.qt.status_bar import LabelStatusBar
 from samlabel.qt.typing_guard import TypingGuard
-from samlabel.qt.window_commands import WindowCommands
+from samlabel.qt.view_commands import ViewCommands
+from samlabel.qt.window_actions import build_actions, build_menus, build_toolbar
 from samlabel.qt.window_level_session import install_window_level
 
-ModelLoader = Callable[[Path], Predictor]
 APP_TITLE = "samlabel"
 
 
-class MainWindow(WindowCommands, QMainWindow):
-    """See the module docstring. ``actions[name]`` are the QActions of :data:`ACTIONS`."""
+class MainWindow(QMainWindow):
+    """See the module docstring. ``actions[name]`` are the QActions of :data:`ACTIONS`,
+    ``bindings[name]`` what they run."""
 
     def __init__(
         self,
         controller: LabelController,
         settings: SettingsStore,
         model_loader: ModelLoader | None = None,
+        embedding_cache: EmbeddingCache | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.controller = controller
         self.settings = settings
-        self.model_loader = model_loader
-        self.model_job: ModelLoadTask | None = None
-        #: The on-disk embedding cache given to each loaded model (set by the app).
-        self.embedding_cache = None
+        self.folders = FolderCommands(self)
+        self.models = ModelCommands(self, model_loader, embedding_cache)
+        self.exports = ExportCommands(self)
+        self.edits = EditCommands(self)
+        self.categories = CategoryCommands(self)
+        self.view = ViewCommands(self)
         self.setObjectName("mainWindow")
         self.resize(1400, 900)
         self._build_central()
@@ -72,10 +81,15 @@ class MainWindow(WindowCommands, QMainWindow):
         self.status = LabelStatusBar(self)
         self.setStatusBar(self.status)
         self.crop_mode = install_crop_mode(self)  # huge images: overview, then crops
-        self.actions: dict[str, QAction] = {}
-        self._build_actions()
-        self._build_menus()
-        self._build_toolbar()
+        self.bindings = self._bindings()
+        self.actions = build_actions(self, self.bindings)
+        self.menus = build_menus(self.menuBar(), self.actions)
+        self._build_tool_widgets()
+        tool_widgets = {
+            "|category": ("Category", self.category_box),
+            "|radius": ("Radius", self.radius_slider),
+        }
+        self.toolbar = build_toolbar(self, self.actions, tool_widgets)
         self.overlays = LayerOverlays(controller, self.canvas)
         self._connect()
         self._typing_guard = TypingGuard(self)
@@ -84,11 +98,11 @@ class MainWindow(WindowCommands, QMainWindow):
         self._timer.setInterval(200)
         self._timer.timeout.connect(self._tick)
         self._timer.start()
-        self.set_tool("prompt")
+        self.edits.set_tool("prompt")
         self.canvas.brush_radius = settings.brush_radius
         self.radius_slider.setValue(settings.brush_radius)
-        self._refresh_model_state()
-        self._refresh_title()
+        self.refresh_model_state()
+        self.refresh_title()
         geometry, state = settings.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -106,7 +120,7 @@ class MainWindow(WindowCommands, QMainWindow):
         self.candidates = CandidateStrip()
         self.open_button = QPushButton("Open folder…")
         self.open_button.setObjectName("openFolderButton")
-        self.open_button.clicked.connect(self.choose_folder)
+        self.open_button.clicked.connect(self.folders.choose_folder)
         self.canvas.set_placeholder(self.open_button)
         layout.addWidget(self.message_bar)
         layout.addWidget(self.canvas, 1)
@@ -141,56 +155,23 @@ class MainWindow(WindowCommands, QMainWindow):
         self._dock("Layers", "layersDock", self.layer_panel, right)
         self.window_level = install_window_level(self)  # shown for >8-bit and float images
 
-    def _build_actions(self) -> None:
-        for spec in ACTIONS:
-            action = QAction(spec.text, self)
-            action.setObjectName(spec.name)
-            if spec.shortcuts:
-                action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
-                action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.setCheckable(spec.checkable)
-            if spec.icon:
-                action.setIcon(icon(spec.icon))
-            tip = spec.tip or spec.text.replace("&", "")
-            if spec.shortcuts:
-                tip = f"{tip} ({spec.shortcuts[0]})"
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-            action.triggered.connect(self._handler(spec.handler))
-            self.addAction(action)  # shortcuts work even when the menu bar is hidden
-            self.actions[spec.name] = action
+    def _bindings(self) -> dict[str, Callable[[], None]]:
+        """Action name -> the callable it runs, one for every spec of :data:`ACTIONS`."""
+        bindings: dict[str, Callable[[], None]] = {
+            "choose_model": self.models.choose_model,
+            "quit": self.close,
+            **self.folders.bindings(),
+            **self.exports.bindings(),
+            **self.edits.bindings(),
+            **self.categories.bindings(),
+            **self.view.bindings(),
+        }
+        unbound = {spec.name for spec in ACTIONS} ^ set(bindings)
+        if unbound:
+            raise RuntimeError(f"actions without exactly one binding: {sorted(unbound)}")
+        return bindings
 
-    def _handler(self, name: str) -> Callable[[], None]:
-        if name.startswith("choose_category_"):
-            number = int(name.rsplit("_", 1)[1])
-
-            def choose(_checked: bool = False) -> None:
-                self.controller.choose_category_number(number)
-
-            return choose
-
-        def run(_checked: bool = False) -> None:
-            getattr(self, name)()
-
-        return run
-
-    def _build_menus(self) -> None:
-        self.menus = {}
-        for title, names in MENUS:
-            menu = self.menuBar().addMenu(title)
-            menu.setObjectName(title.replace("&", "").lower() + "Menu")
-            for name in names:
-                if name == "-":
-                    menu.addSeparator()
-                else:
-                    menu.addAction(self.actions[name])
-            self.menus[title.replace("&", "")] = menu
-
-    def _build_toolbar(self) -> None:
-        toolbar = QToolBar("Tools", self)
-        toolbar.setObjectName("mainToolbar")
-        toolbar.setMovable(False)
-        self.addToolBar(toolbar)
+    def _build_tool_widgets(self) -> None:
         self.category_box = QComboBox()
         self.category_box.setObjectName("categoryChooser")
         self.category_box.setModel(self.controller.categories)
@@ -198,49 +179,37 @@ class MainWindow(WindowCommands, QMainWindow):
         self.category_box.setToolTip("Category of the next accepted mask (Ctrl+1…9)")
         self.category_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.radius_slider = QLabeledSlider(Qt.Orientation.Horizontal)
-        self.radius_slider.setRange(1, 200)
+        self.radius_slider.setRange(MIN_BRUSH_RADIUS, MAX_BRUSH_RADIUS)
         self.radius_slider.setFixedWidth(150)
         self.radius_slider.setToolTip("Brush and eraser radius in image pixels ([ and ])")
-        for name in TOOLBAR:
-            if name == "-":
-                toolbar.addSeparator()
-            elif name == "|category":
-                toolbar.addWidget(QLabel(" Category "))
-                toolbar.addWidget(self.category_box)
-            elif name == "|radius":
-                toolbar.addWidget(QLabel(" Radius "))
-                toolbar.addWidget(self.radius_slider)
-            else:
-                toolbar.addAction(self.actions[name])
-        self.toolbar = toolbar
 
     def _connect(self) -> None:
         c = self.controller
         self.canvas.pointClicked.connect(c.add_point)
         self.canvas.boxDrawn.connect(c.set_box)
         self.canvas.brushStroke.connect(c.brush)
-        self.canvas.spaceTapped.connect(self.accept_mask)
+        self.canvas.spaceTapped.connect(self.edits.accept_mask)
         self.canvas.annotationClicked.connect(self.layer_panel.select)
         self.canvas.viewChanged.connect(self._refresh_zoom)
         self.canvas.cursorMoved.connect(self._show_position)
         self.candidates.candidateChosen.connect(c.choose_candidate)
         self.image_list.clicked.connect(lambda index: c.go_to(index.row()))
         self.category_panel.currentChanged.connect(c.set_current_category)
-        self.category_panel.addRequested.connect(self.ask_new_category)
-        self.category_panel.recolourRequested.connect(self.ask_category_colour)
+        self.category_panel.addRequested.connect(self.categories.ask_new_category)
+        self.category_panel.recolourRequested.connect(self.categories.ask_category_colour)
         self.category_panel.deleteRequested.connect(c.delete_category)
-        self.category_box.activated.connect(self._category_box_chosen)
+        self.category_box.activated.connect(self.categories.box_chosen)
         self.layer_panel.selectionChanged.connect(c.select_annotation)
         self.layer_panel.deleteRequested.connect(c.delete_annotation)
         self.layer_panel.moveRequested.connect(c.move_annotation)
         self.layer_panel.categoryRequested.connect(c.set_annotation_category)
-        self.layer_panel.zoomRequested.connect(self.zoom_to_annotation)
-        self.radius_slider.valueChanged.connect(self._radius_changed)
+        self.layer_panel.zoomRequested.connect(self.view.zoom_to_annotation)
+        self.radius_slider.valueChanged.connect(self.edits.radius_changed)
         c.imageChanged.connect(self._on_image_changed)
         c.imageLoaded.connect(self._on_image_loaded)
         c.promptsChanged.connect(self._on_prompts_changed)
         c.documentChanged.connect(self._on_document_changed)
-        c.embeddingState.connect(self._on_embedding_state)
+        c.embeddingState.connect(self.show_embedding_state)
         c.message.connect(self.show_message)
 
     # -- reactions to the controller ---------------------------------------------------
@@ -252,7 +221,8 @@ class MainWindow(WindowCommands, QMainWindow):
             selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
             self.image_list.scrollTo(index)
         self.overlays.clear()
-        self._refresh_title()
+        self.folders.remember_place()
+        self.refresh_title()
 
     def _on_image_loaded(self) -> None:
         source = self.controller.source
@@ -301,25 +271,28 @@ class MainWindow(WindowCommands, QMainWindow):
         self.category_panel.set_current(c.current_category)
         if self.layer_panel.selected != c.selected_annotation:
             self.layer_panel.select(c.selected_annotation)
-        self._refresh_title()
+        self.folders.remember_place()
+        self.refresh_title()
         done = sum(1 for image in c.document.images if image.status.value == "done")
         self.images_dock.setWindowTitle(f"Images · {done}/{len(c.paths)} done")
         self._on_prompts_changed()
 
-    def _on_embedding_state(self, state: str) -> None:
+    def show_embedding_state(self, state: str) -> None:
+        """Show the embedding's ``state`` (see ``LabelController.embeddingState``)."""
         c = self.controller
         name = c.paths[c.row].name if c.row >= 0 else ""
         if state == "encoding":
-            self.status.show_busy(f"Computing the embedding of {name}", c.encode_started_at)
+            # Timed from this event: the controller's own start time is set after it.
+            self.status.show_busy(f"Computing the embedding of {name}", time.monotonic())
         elif state == "ready":
             self.status.show_state("Ready: click to include, right click to exclude, drag a box")
         elif state == "failed":
             self.status.show_state("The embedding failed; see the message above")
         else:
             self.status.show_state("No model: choose one to get masks")
-        self._refresh_model_state()
+        self.refresh_model_state()
 
-    def _refresh_model_state(self) -> None:
+    def refresh_model_state(self) -> None:
         predictor = self.controller.predictor
         self.status.model_label.setText(predictor.describe() if predictor else "No model")
         if self.controller.row < 0:
@@ -328,7 +301,7 @@ class MainWindow(WindowCommands, QMainWindow):
                 text += "\nA SAM or MobileSAM model is needed for masks (File ▸ Choose Model…)."
             self.canvas.set_message(text)
 
-    def _refresh_title(self) -> None:
+    def refresh_title(self) -> None:
         c = self.controller
         where = str(c.folder) if c.folder is not None else "no folder"
         mark = "" if c.is_saved() else " *"
@@ -347,25 +320,30 @@ class MainWindow(WindowCommands, QMainWindow):
     def _tick(self) -> None:
         if self.status.encoding:
             self.status.tick()
-        self._refresh_title()
+        self.refresh_title()
 
     def show_message(self, level: str, text: str) -> None:
         """Show ``text`` in the message bar (errors) or the status bar (info)."""
         if level == "info":
             self.status.showMessage(text, 4000)
             return
+        choose = self.models.choose_model
+        if self.controller.predictor is None and self.message_bar.offers(choose):
+            # Until a model is loaded the bar keeps its "Choose model…" button.
+            self.message_bar.show_message(level, text, "Choose model…", choose)
+            return
         self.message_bar.show_message(level, text)
 
     def notify_no_model(self, reason: str = "") -> None:
         """Explain that masks need a model and offer to choose one."""
         text = reason or "No model is loaded yet: masks need a SAM or MobileSAM checkpoint."
-        self.message_bar.show_message("warning", text, "Choose model…", self.choose_model)
+        self.message_bar.show_message("warning", text, "Choose model…", self.models.choose_model)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         QApplication.instance().removeEventFilter(self._typing_guard)
         self.settings.set_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self._timer.stop()
-        self.wait_for_exports()
+        self.exports.wait()
         self.controller.shutdown()
         super().closeEvent(event)

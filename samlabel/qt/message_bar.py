@@ -59,6 +59,10 @@ class MessageBar(QFrame):
         self.action_button.setVisible(bool(action_text and action))
         self.show()
 
+    def offers(self, action: Callable[[], None]) -> bool:
+        """Whether the bar is shown with a button that runs ``action``."""
+        return not self.isHidden() and self._action is not None and self._action == action
+
     def dismiss(self) -> None:
         """Hide the bar."""
         self.hide()

@@ -15,29 +15,23 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
     QSizePolicy,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from samlabel.inference.model_store import ModelEntry, ModelStore
-from samlabel.inference.onnx_folder import MANIFEST_NAME
+from samlabel.inference import MANIFEST_NAME, ModelEntry, ModelStore
 from samlabel.qt.model_downloads import DownloadTask, format_bytes
+from samlabel.qt.model_list import ModelList
 from samlabel.qt.model_loading import BACKEND_LABELS, available_backends
 
-#: Columns of the model list.
-COLUMNS = ("Model", "Size", "Status", "Location")
 CHECKPOINT_FILTER = "SAM checkpoints (*.pth *.pt *.safetensors);;All files (*)"
 
 #: Colours of the dialog's own parts, on top of the application's stylesheet.
@@ -59,12 +53,6 @@ QPushButton:disabled, QPushButton#useModelButton:disabled {
     color: #60636b; background: #2c2f35; border-color: #3a3d45; }
 QProgressBar#downloadProgress { max-height: 14px; text-align: center; color: #ffffff; }
 """
-
-
-def _status_text(entry: ModelEntry) -> str:
-    if not entry.installed:
-        return "Not downloaded" if entry.official else "Missing"
-    return "Installed (shared)" if entry.read_only else "Installed"
 
 
 class ModelDialog(QDialog):
@@ -114,19 +102,7 @@ class ModelDialog(QDialog):
         layout.addWidget(title)
         layout.addWidget(hint)
 
-        self.tree = QTreeWidget()
-        self.tree.setObjectName("modelList")
-        self.tree.setColumnCount(len(COLUMNS))
-        self.tree.setHeaderLabels(list(COLUMNS))
-        self.tree.setRootIsDecorated(False)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setAlternatingRowColors(False)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        header = self.tree.header()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree = ModelList()
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         self.tree.itemDoubleClicked.connect(lambda _item, _col: self.use_selected())
         layout.addWidget(self.tree, 1)
@@ -216,53 +192,20 @@ class ModelDialog(QDialog):
     def refresh(self, select: str | None = None) -> None:
         """Re-read the models folder; select the entry named ``select`` (else keep the
         selection, else the model in use, else the first installed one)."""
-        keep = select or (self.selected_entry().name if self.selected_entry() else None)
-        self.tree.clear()
+        keep = select or self.tree.selected_name()
         self.entries = self.store.entries()
         current = self.current.resolve() if self.current is not None else None
-        chosen: QTreeWidgetItem | None = None
-        for entry in self.entries:
-            in_use = current is not None and entry.installed and entry.path.resolve() == current
-            status = "In use" if in_use else _status_text(entry)
-            where = str(entry.path if entry.installed else entry.path.parent)
-            item = QTreeWidgetItem([entry.title, format_bytes(entry.size), status, where])
-            item.setData(0, Qt.ItemDataRole.UserRole, entry.name)
-            item.setToolTip(0, entry.spec.description if entry.spec else str(entry.path))
-            item.setToolTip(3, where)
-            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if not entry.installed:
-                for column in range(len(COLUMNS)):
-                    item.setForeground(column, Qt.GlobalColor.gray)
-            self.tree.addTopLevelItem(item)
-            if entry.name == keep or (keep is None and in_use):
-                chosen = item
-        if chosen is None:
-            chosen = next(
-                (
-                    self.tree.topLevelItem(i)
-                    for i, entry in enumerate(self.entries)
-                    if entry.installed
-                ),
-                self.tree.topLevelItem(0),
-            )
-        if chosen is not None:
-            self.tree.setCurrentItem(chosen)
+        self.tree.fill(self.entries, current, keep)
         self._update_buttons()
 
     def select(self, name: str) -> None:
         """Select the entry called ``name``."""
-        for i, entry in enumerate(self.entries):
-            if entry.name == name:
-                self.tree.setCurrentItem(self.tree.topLevelItem(i))
-                return
-        raise KeyError(name)
+        if not self.tree.select_name(name):
+            raise KeyError(name)
 
     def selected_entry(self) -> ModelEntry | None:
         """The highlighted entry, or None."""
-        item = self.tree.currentItem()
-        if item is None:
-            return None
-        name = item.data(0, Qt.ItemDataRole.UserRole)
+        name = self.tree.selected_name()
         return next((e for e in self.entries if e.name == name), None)
 
     def _update_buttons(self) -> None:

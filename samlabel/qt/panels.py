@@ -26,8 +26,15 @@ def _tool_button(text: str, tooltip: str) -> QToolButton:
     return button
 
 
+#: Shown in the Categories panel while it is empty.
+NO_CATEGORIES_HINT = (
+    "No categories yet. Add one with +, or accept a mask: it goes under a new category "
+    "“object”, which you can rename with a double click."
+)
+
+
 class CategoryPanel(QWidget):
-    """List of categories with add / rename / recolour / delete."""
+    """List of categories with add / rename / recolour / delete; a hint while it is empty."""
 
     currentChanged = Signal(int)
     addRequested = Signal()
@@ -62,6 +69,13 @@ class CategoryPanel(QWidget):
         )
         self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         layout.addWidget(self.view)
+        self.hint = QLabel(NO_CATEGORIES_HINT)
+        self.hint.setObjectName("categoryHint")
+        self.hint.setWordWrap(True)
+        layout.addWidget(self.hint)
+        for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
+            signal.connect(self._refresh_hint)
+        self._refresh_hint()
         self.add_button.clicked.connect(self.addRequested)
         self.rename_button.clicked.connect(self._rename_current)
         self.recolour_button.clicked.connect(self._emit_for_current(self.recolourRequested))
@@ -77,9 +91,18 @@ class CategoryPanel(QWidget):
 
         return emit
 
+    def _refresh_hint(self) -> None:
+        self.hint.setVisible(self.model.rowCount() == 0)
+
     def _rename_current(self) -> None:
-        row = self.model.row_of(self._current_id) if self._current_id is not None else -1
+        if self._current_id is not None:
+            self.rename(self._current_id)
+
+    def rename(self, category_id: int) -> None:
+        """Start editing the name of ``category_id`` in the list."""
+        row = self.model.row_of(category_id)
         if row >= 0:
+            self.view.setFocus()
             self.view.edit(self.model.index(row))
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:

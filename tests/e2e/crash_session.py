@@ -20,7 +20,7 @@ def main(folder: str, settings: str, interval: float) -> None:
     app = QApplication([])
     window = create_window(settings, FakePredictor(), embedding_cache=False)
     window.show()
-    if not window.open_folder(Path(folder)):
+    if not window.folders.open_folder(Path(folder)):
         raise SystemExit(f"cannot open {folder}: {window.message_bar.text}")
     controller = window.controller
     count = 0

@@ -123,7 +123,7 @@ def test_a_mask_labelled_in_a_crop_is_saved_at_its_place_in_the_full_image(
     memory = RssPeak()
     predictor = BrightRegionPredictor()
     window = open_window(qtbot, tmp_path / "settings.ini", predictor)
-    assert window.open_folder(huge_tiff)
+    assert window.folders.open_folder(huge_tiff)
     c = window.controller
     qtbot.waitUntil(lambda: c.source is not None, timeout=20000)
     assert c.source.is_overview and c.source.full_size == (HEIGHT, WIDTH)

@@ -54,7 +54,7 @@ def test_label_flow_with_the_reference_model(qtbot, tmp_path, predictor) -> None
     folder = tmp_path / "images"
     write_images(folder, 2, size=(200, 300))
     window = open_window(qtbot, tmp_path / "settings.ini", predictor, cache=True)
-    assert window.open_folder(folder)
+    assert window.folders.open_folder(folder)
     wait_ready(qtbot, window, timeout=120_000)
     c = window.controller
     embedding = c.embedding
@@ -86,7 +86,7 @@ def test_label_flow_with_the_reference_model(qtbot, tmp_path, predictor) -> None
     assert coco["annotations"][0]["samlabel_score"] == pytest.approx(float(expected.scores[2]))
 
     # Another category, chosen with Ctrl+2, for the next mask.
-    window.add_category("background")
+    window.categories.add_category("background")
     key(qtbot, window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     key(qtbot, window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     click_image(qtbot, window, 60, 150)

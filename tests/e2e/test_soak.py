@@ -24,7 +24,7 @@ def test_two_thousand_image_switches(qtbot, tmp_path) -> None:
     write_images(folder, 12, size=(48, 64))
     before_threads = set(threading.enumerate())
     window = open_window(qtbot, tmp_path / "settings.ini", FakePredictor())
-    assert window.open_folder(folder)
+    assert window.folders.open_folder(folder)
     wait_ready(qtbot, window)
     c = window.controller
     process = psutil.Process()

@@ -13,9 +13,8 @@ import pytest
 
 from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
-from samlabel.core.masks import empty_mask
 from samlabel.io.coco import load_coco, save_coco
-from samlabel.io.store import AnnotationStore, AutoSaver
+from samlabel.io.store import AnnotationStore
 
 
 def _names(store: AnnotationStore) -> list[str]:
@@ -45,17 +44,6 @@ def test_edits_undo_and_redo_are_saved_with_a_backup_of_the_previous_version(tmp
     # close() saved the redo
     assert [c.name for c in load_coco(path).document.categories] == ["a", "b"]
     assert not (tmp_path / "annotations.json.lock.json").exists()
-
-
-def test_save_is_debounced(tmp_path):
-    store = AnnotationStore.open(tmp_path / "annotations.json", delay=0.2)
-    store.document.add_category("a")
-    assert not store.save_if_due()  # too early
-    assert not store.path.exists()
-    time.sleep(0.25)
-    assert store.save_if_due()
-    assert not store.save_if_due()  # nothing pending
-    store.close()
 
 
 def test_second_opener_is_read_only_and_told_who_holds_the_file(tmp_path):
@@ -142,28 +130,6 @@ def test_older_or_missing_schema_is_writable(tmp_path):
     path.write_text(json.dumps({"info": {"samlabel_schema_version": "1.0"}}))
     with AnnotationStore.open(path) as store:
         assert not store.read_only
-
-
-def test_autosaver_thread_saves_after_a_quiet_period(tmp_path):
-    path = tmp_path / "annotations.json"
-    store = AnnotationStore.open(path)
-    errors = []
-    saver = AutoSaver(store, delay=0.1, on_error=errors.append)
-    doc = store.document
-    image = doc.add_image("a.png", 10, 10)
-    category = doc.add_category("x")
-    mask = empty_mask(10, 10)
-    mask[1:3, 1:3] = True
-    doc.add_annotation(image.id, category.id, mask)
-    deadline = time.monotonic() + 5
-    while store.dirty and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not store.dirty and errors == []
-    assert len(load_coco(path).document.annotations) == 1
-    doc.clear_image(image.id)
-    saver.close()  # saves what is pending at once
-    assert load_coco(path).document.annotations == ()
-    store.close()
 
 
 def test_a_missing_folder_is_an_error_not_a_silent_read_only_store(tmp_path):

@@ -31,7 +31,7 @@ def predictor() -> FakePredictor:
 @pytest.fixture
 def window(qtbot, tmp_path: Path, image_folder: Path, predictor: FakePredictor):
     win = open_window(qtbot, tmp_path / "settings.ini", predictor)
-    assert win.open_folder(image_folder)
+    assert win.folders.open_folder(image_folder)
     wait_ready(qtbot, win)
     win.controller.worker.wait_until_idle(10)  # prefetch and the decoder warm-up are done
     return win
@@ -151,7 +151,7 @@ def test_a_click_during_a_decode_still_refines_the_mask_it_follows(qtbot, tmp_pa
     predictor = RecordingPredictor()
     predictor.decode_delay = DECODE_DELAY
     win = open_window(qtbot, tmp_path / "s.ini", predictor)
-    assert win.open_folder(image_folder)
+    assert win.folders.open_folder(image_folder)
     wait_ready(qtbot, win)
     win.controller.worker.wait_until_idle(10)
     c = win.controller

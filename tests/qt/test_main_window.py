@@ -18,21 +18,21 @@ from tests.qt.window_helpers import click_image, key, open_window, saved_coco, w
 @pytest.fixture
 def window(qtbot, tmp_path: Path, image_folder: Path):
     win = open_window(qtbot, tmp_path / "settings.ini", FakePredictor())
-    assert win.open_folder(image_folder)
+    assert win.folders.open_folder(image_folder)
     wait_ready(qtbot, win)
     return win
 
 
 def test_title_names_the_folder_and_marks_unsaved_work(qtbot, window, image_folder) -> None:
     qtbot.waitUntil(lambda: window.controller.is_saved(), timeout=3000)
-    window._refresh_title()
+    window.refresh_title()
     assert window.windowTitle() == f"samlabel — {image_folder.resolve()}"
     click_image(qtbot, window, 80, 60)
     key(qtbot, window, Qt.Key.Key_Return)
-    window._refresh_title()
+    window.refresh_title()
     assert window.windowTitle().endswith(" *")
     qtbot.waitUntil(lambda: window.controller.is_saved(), timeout=3000)
-    window._refresh_title()
+    window.refresh_title()
     assert window.windowTitle() == f"samlabel — {image_folder.resolve()}"
 
 
@@ -109,7 +109,7 @@ def test_navigation_keys_and_list(qtbot, window) -> None:
 
 def test_prompts_before_the_embedding_are_kept(qtbot, tmp_path, image_folder) -> None:
     win = open_window(qtbot, tmp_path / "s.ini", FakePredictor(encode_delay=0.6))
-    win.open_folder(image_folder)
+    win.folders.open_folder(image_folder)
     qtbot.waitUntil(lambda: win.controller.source is not None, timeout=5000)
     assert win.controller.embedding is None
     click_image(qtbot, win, 40, 40)
@@ -127,7 +127,7 @@ def test_gui_stays_responsive_and_stale_jobs_are_dropped(qtbot, tmp_path, image_
     timer.setInterval(10)
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     timer.start()
-    win.open_folder(image_folder)
+    win.folders.open_folder(image_folder)
     qtbot.wait(150)
     # Move on while the first image encodes: the second request goes stale before it starts.
     key(qtbot, win, Qt.Key.Key_D)
@@ -160,7 +160,7 @@ def test_no_model_window_explains_and_offers_a_checkpoint(qtbot, tmp_path, image
     win.notify_no_model()
     assert "model" in win.message_bar.text.lower()
     assert win.message_bar.action_button.text() == "Choose model…"
-    assert win.open_folder(image_folder)
+    assert win.folders.open_folder(image_folder)
     wait_ready(qtbot, win)
     click_image(qtbot, win, 40, 40)  # kept as a prompt, explained, no crash
     assert win.controller.session.points and win.controller.session.prediction is None
@@ -173,16 +173,16 @@ def test_model_that_fails_to_load_leaves_the_app_usable(qtbot, tmp_path, image_f
     def broken_loader(path: Path):
         raise CheckpointError(f"{path}: not a SAM checkpoint (no image_encoder weights).", path)
 
-    win.model_loader = broken_loader
+    win.models.loader = broken_loader
     bad = tmp_path / "weights.pth"
     bad.write_bytes(b"junk")
-    win.load_model(bad)
+    win.models.load_model(bad)
     qtbot.waitUntil(lambda: "weights.pth" in win.message_bar.text, timeout=5000)
     assert "not a SAM checkpoint" in win.message_bar.text
-    win.model_loader = lambda path: FakePredictor()
-    win.load_model(bad)
+    win.models.loader = lambda path: FakePredictor()
+    win.models.load_model(bad)
     qtbot.waitUntil(lambda: win.controller.predictor is not None, timeout=5000)
-    assert win.open_folder(image_folder)
+    assert win.folders.open_folder(image_folder)
     wait_ready(qtbot, win)
 
 
@@ -198,8 +198,8 @@ def test_unreadable_image_is_reported_and_the_next_one_works(qtbot, window, imag
 
 def test_categories_layers_brush_and_eraser(qtbot, window) -> None:
     c = window.controller
-    window.add_category("car")
-    window.add_category("tree")
+    window.categories.add_category("car")
+    window.categories.add_category("tree")
     assert [cat.name for cat in c.document.categories] == ["car", "tree"]
     key(qtbot, window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert c.current_category == c.document.categories[0].id
@@ -217,7 +217,7 @@ def test_categories_layers_brush_and_eraser(qtbot, window) -> None:
     categories = c.categories
     assert categories.setData(categories.index(0), "vehicle")
     assert c.document.categories[0].name == "vehicle"
-    window.recolour_category(c.document.categories[0].id, "#00ff00")
+    window.categories.recolour_category(c.document.categories[0].id, "#00ff00")
     assert window.settings.category_color("vehicle") == "#00ff00"
     assert layers.setData(layers.index(0), Qt.CheckState.Unchecked, Qt.ItemDataRole.CheckStateRole)
     assert not layers.is_visible(top)
@@ -243,7 +243,7 @@ def test_categories_layers_brush_and_eraser(qtbot, window) -> None:
     assert len(coco["annotations"]) == 1 and coco["categories"][0]["name"] == "vehicle"
     # Double click zooms in on it.
     scale = window.canvas.scale
-    window.zoom_to_annotation(layers.annotation_ids()[0])
+    window.view.zoom_to_annotation(layers.annotation_ids()[0])
     assert window.canvas.scale != scale
 
 
@@ -273,10 +273,10 @@ def test_zoom_fit_and_pan_keys(qtbot, window) -> None:
 def test_settings_persist_between_sessions(qtbot, tmp_path, image_folder) -> None:
     settings = tmp_path / "settings.ini"
     win = open_window(qtbot, settings, FakePredictor())
-    win.open_folder(image_folder)
+    win.folders.open_folder(image_folder)
     win.radius_slider.setValue(33)
-    win.add_category("cell")
-    win.recolour_category(win.controller.document.categories[0].id, "#123456")
+    win.categories.add_category("cell")
+    win.categories.recolour_category(win.controller.document.categories[0].id, "#123456")
     win.close()
     again = open_window(qtbot, settings, FakePredictor())
     assert again.settings.last_folder == image_folder
@@ -286,10 +286,9 @@ def test_settings_persist_between_sessions(qtbot, tmp_path, image_folder) -> Non
 
 def test_menus_and_shortcuts_are_data(window) -> None:
     shortcuts: dict[str, str] = {}
+    assert set(window.bindings) == {spec.name for spec in ACTIONS}
     for spec in ACTIONS:
-        assert callable(getattr(window, spec.handler, None)) or spec.handler.startswith(
-            "choose_category_"
-        ), spec.handler
+        assert callable(window.bindings[spec.name]), spec.name
         for sequence in spec.shortcuts:
             assert sequence not in shortcuts, f"{sequence} used by {shortcuts.get(sequence)}"
             shortcuts[sequence] = spec.name
@@ -299,11 +298,30 @@ def test_menus_and_shortcuts_are_data(window) -> None:
     menu_titles = [a.text() for a in window.menuBar().actions()]
     assert menu_titles[:2] == ["&File", "&Edit"]
     assert window.actions["accept"].shortcut().toString() == "Return"
+    assert window.bindings["accept"] == window.edits.accept_mask
+    toolbar = {a.objectName() for a in window.toolbar.actions()}
+    assert {"open_folder", "accept", "undo", "tool_brush"} <= toolbar
+
+
+def test_menu_entries_run_their_command(qtbot, window) -> None:
+    c = window.controller
+    click_image(qtbot, window, 80, 60)
+    window.actions["accept"].trigger()  # through the action, as the Edit menu does
+    assert len(c.document.annotations) == 1
+    window.actions["tool_eraser"].trigger()
+    assert window.canvas.tool == "eraser" and not window.actions["tool_brush"].isChecked()
+    window.categories.add_category("car")
+    window.categories.add_category("tree")
+    assert c.document.category(c.current_category).name == "tree"
+    window.actions["category_2"].trigger()  # Ctrl+2: the second category
+    assert c.document.category(c.current_category).name == "car"
+    window.actions["next_image"].trigger()
+    assert c.row == 1
 
 
 def _export(qtbot, window, kind, out) -> bool:
     """Start an export, wait for it without blocking the event loop, return its success."""
-    job = window.export_to(kind, out)
+    job = window.exports.export_to(kind, out)
     qtbot.waitUntil(job.done, timeout=60_000)
     return bool(job.ok)
 
@@ -314,7 +332,7 @@ def test_export_runs_in_the_background_on_a_snapshot(qtbot, window, tmp_path) ->
     key(qtbot, window, Qt.Key.Key_Return)
     out = tmp_path / "export"
     out.mkdir()
-    job = window.export_to("coco-polygons", out)
+    job = window.exports.export_to("coco-polygons", out)
     click_image(qtbot, window, 40, 30)  # a second object, accepted after the export began
     key(qtbot, window, Qt.Key.Key_Return)
     qtbot.waitUntil(job.done, timeout=60_000)
@@ -343,7 +361,7 @@ def test_damaged_annotations_file_is_reported_and_kept(qtbot, tmp_path, image_fo
     annotations = image_folder / "annotations.json"
     annotations.write_text('{"images": [', encoding="utf-8")
     win = open_window(qtbot, tmp_path / "s.ini", FakePredictor())
-    assert not win.open_folder(image_folder)
+    assert not win.folders.open_folder(image_folder)
     assert "annotations.json" in win.message_bar.text
     assert annotations.read_text(encoding="utf-8") == '{"images": ['
 
@@ -354,7 +372,7 @@ def test_file_held_by_another_window_opens_read_only(qtbot, tmp_path, image_fold
     other = AnnotationStore.open(image_folder / "annotations.json")
     try:
         win = open_window(qtbot, tmp_path / "s.ini", FakePredictor())
-        assert win.open_folder(image_folder)
+        assert win.folders.open_folder(image_folder)
         assert "will not be saved" in win.message_bar.text
     finally:
         other.close()
@@ -397,7 +415,7 @@ def test_many_annotations_appear_without_freezing_the_window(qtbot, window) -> N
 
 def test_typing_a_category_name_does_not_trigger_shortcuts(qtbot, window) -> None:
     c = window.controller
-    window.add_category("cat")
+    window.categories.add_category("cat")
     click_image(qtbot, window, 80, 60)
     view = window.category_panel.view
     view.setFocus()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from samlabel.qt.window_commands import _model_id
+from samlabel.qt.model_commands import model_id
 
 
 def test_a_reduced_precision_gets_its_own_cached_embeddings(tmp_path):
     checkpoint = tmp_path / "model.pth"
     checkpoint.write_bytes(b"weights")
-    fp32 = _model_id(checkpoint, SimpleNamespace(precision="fp32"))
-    assert fp32 == _model_id(checkpoint, SimpleNamespace())  # backends without precisions
-    assert _model_id(checkpoint, SimpleNamespace(precision="bf16")) != fp32
+    fp32 = model_id(checkpoint, SimpleNamespace(precision="fp32"))
+    assert fp32 == model_id(checkpoint, SimpleNamespace())  # backends without precisions
+    assert model_id(checkpoint, SimpleNamespace(precision="bf16")) != fp32
     checkpoint.write_bytes(b"other weights")
-    assert _model_id(checkpoint) != fp32
+    assert model_id(checkpoint) != fp32

@@ -41,13 +41,13 @@ def test_real_checkpoint_opened_through_the_dialog_labels_an_image(
     folder.mkdir()
     shutil.copy(fixtures_dir / "sam_vit_random" / "image.png", folder / "field.png")
     win = open_window(qtbot, tmp_path / "s.ini", None)
-    assert win.open_folder(folder)
+    assert win.folders.open_folder(folder)
     wait_ready(qtbot, win)
     monkeypatch.setattr(
         QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(checkpoint), ""))
     )
     win.actions["choose_model"].trigger()
-    dialog = win.model_dialog
+    dialog = win.models.dialog
     assert dialog.isVisible()
     dialog.backend_box.setCurrentIndex(dialog.backend_box.findData("onnxruntime"))
     qtbot.mouseClick(dialog.open_file_button, Qt.MouseButton.LeftButton)
@@ -84,13 +84,13 @@ def test_load_progress_shows_in_the_status_bar_while_the_window_answers(
         release.wait(10)
         return NamedFake(f"Fake {backend}")
 
-    win.model_loader = exporting_loader
-    win.load_model(_fake_file(tmp_path, "big.pth"), "onnxruntime")
+    win.models.loader = exporting_loader
+    win.models.load_model(_fake_file(tmp_path, "big.pth"), "onnxruntime")
     bar = win.status.progress
     qtbot.waitUntil(lambda: bar.maximum() == 1000 and bar.value() == 250, timeout=5000)
     assert bar.isVisible()
     assert "Converting the image encoder" in win.status.state_label.text()
-    assert win.open_folder(image_folder)  # the GUI is not blocked by the load
+    assert win.folders.open_folder(image_folder)  # the GUI is not blocked by the load
     release.set()
     qtbot.waitUntil(lambda: win.controller.predictor is not None, timeout=5000)
     assert win.status.model_label.text() == "Fake onnxruntime · fake on cpu"
@@ -103,15 +103,15 @@ def test_switching_models_reencodes_keeps_annotations_and_clears_prompts(
 ) -> None:
     first = NamedFake("First")
     win = open_window(qtbot, tmp_path / "s.ini", first, cache=True)
-    assert win.open_folder(image_folder)
+    assert win.folders.open_folder(image_folder)
     wait_ready(qtbot, win)
     click_image(qtbot, win, 80, 60)
     key(qtbot, win, Qt.Key.Key_Return)
     click_image(qtbot, win, 40, 40)  # a prompt still open when the model changes
     assert win.controller.session.points
     second = NamedFake("Second")
-    win.model_loader = lambda path: second
-    win.load_model(_fake_file(tmp_path, "second.pth"))
+    win.models.loader = lambda path: second
+    win.models.load_model(_fake_file(tmp_path, "second.pth"))
     qtbot.waitUntil(lambda: win.controller.predictor is second, timeout=5000)
     wait_ready(qtbot, win)
     # The on-disk cache held the first model's embedding: the second encodes on its own.
@@ -125,14 +125,14 @@ def test_switching_models_reencodes_keeps_annotations_and_clears_prompts(
 
 def test_failed_load_keeps_the_previous_model_in_use(qtbot, tmp_path, image_folder) -> None:
     win = open_window(qtbot, tmp_path / "s.ini", NamedFake("Good"))
-    assert win.open_folder(image_folder)
+    assert win.folders.open_folder(image_folder)
     wait_ready(qtbot, win)
 
     def broken(path: Path):
         raise CheckpointError(f"{path} is not a SAM checkpoint (no image_encoder weights).", path)
 
-    win.model_loader = broken
-    win.load_model(_fake_file(tmp_path, "junk.pth"))
+    win.models.loader = broken
+    win.models.load_model(_fake_file(tmp_path, "junk.pth"))
     qtbot.waitUntil(lambda: "junk.pth" in win.message_bar.text, timeout=5000)
     assert win.message_bar.level == "error"
     assert "not a SAM checkpoint" in win.message_bar.text
@@ -155,10 +155,10 @@ def test_a_newer_load_wins_over_a_slower_older_one(qtbot, tmp_path) -> None:
             return NamedFake("Slow")
         return NamedFake("Fast")
 
-    win.model_loader = loader
-    win.load_model(_fake_file(tmp_path, "slow.pth"))
-    slow_job = win.model_job
-    win.load_model(_fake_file(tmp_path, "fast.pth"))
+    win.models.loader = loader
+    win.models.load_model(_fake_file(tmp_path, "slow.pth"))
+    slow_job = win.models.job
+    win.models.load_model(_fake_file(tmp_path, "fast.pth"))
     qtbot.waitUntil(lambda: win.controller.predictor is not None, timeout=5000)
     release.set()
     slow_job.wait(5)

@@ -27,7 +27,7 @@ def open_on(qtbot, tmp_path: Path, pixels: np.ndarray, name: str = "scan.tif", *
     tifffile.imwrite(folder / name, pixels)
     predictor = FakePredictor()
     window = open_window(qtbot, tmp_path / "settings.ini", predictor, **kw)
-    assert window.open_folder(folder)
+    assert window.folders.open_folder(folder)
     wait_ready(qtbot, window)
     return window, predictor
 
@@ -94,7 +94,7 @@ def test_eight_bit_images_have_no_window_control(qtbot, tmp_path: Path) -> None:
     folder.mkdir()
     Image.fromarray(np.full((60, 80, 3), 90, np.uint8)).save(folder / "a.png")
     window = open_window(qtbot, tmp_path / "settings.ini", FakePredictor())
-    assert window.open_folder(folder)
+    assert window.folders.open_folder(folder)
     wait_ready(qtbot, window)
     assert not window.window_level.dock.isVisible()
     assert not window.window_level.active
@@ -129,7 +129,7 @@ def test_reset_returns_to_the_dicom_files_window_and_auto_to_the_percentiles(
     folder.mkdir()
     write_dicom(folder / "ct.dcm", faint_scan(), window=(1200.0, 200.0))
     window = open_window(qtbot, tmp_path / "settings.ini", FakePredictor())
-    assert window.open_folder(folder)
+    assert window.folders.open_folder(folder)
     wait_ready(qtbot, window)
     c, panel = window.controller, window.window_level.panel
     assert panel.window == Window(1100.0, 1300.0)  # the file's centre/width is the default

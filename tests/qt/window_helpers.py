@@ -49,10 +49,13 @@ def click_image(
     With ``settle`` it returns once the mask of the new prompts is shown (decoding runs in the
     background), or at once when it cannot be decoded yet (no model or no embedding)."""
     seen: list[tuple[float, float]] = []
-    window.canvas.pointClicked.connect(lambda px, py, label: seen.append((px, py)))
+
+    def note(px: float, py: float, label: int) -> None:
+        seen.append((px, py))
+
+    window.canvas.pointClicked.connect(note)
     qtbot.mouseClick(window.canvas, button, modifier, image_pos(window, x, y))
-    window.canvas.pointClicked.disconnect()
-    window.canvas.pointClicked.connect(window.controller.add_point)
+    window.canvas.pointClicked.disconnect(note)  # only ours: the window's stay connected
     if settle:
         wait_decoded(qtbot, window)
     return seen[-1]
