@@ -211,6 +211,32 @@ class Document:
         images = tuple(new if i.id == image_id else i for i in self.images)
         self._core.commit("Set image status", replace(self._core.state, images=images))
 
+    def replace_image(
+        self, image: ImageRecord, annotations: Iterable[Annotation], label: str
+    ) -> None:
+        """Replace the record of ``image.id`` and all of that image's annotations: one undo step.
+
+        For changes that touch an image and its masks together (the image file was replaced
+        by one of another size and its masks are rescaled or set aside).
+        """
+        self.image(image.id)  # raises KeyError for an unknown image
+        images = tuple(image if i.id == image.id else i for i in self.images)
+        kept = tuple(annotations)
+        if any(a.image_id != image.id for a in kept):
+            raise ValueError(f"annotations given for image {image.id} belong to another image")
+        merged: list[Annotation] = []
+        placed = False
+        for annotation in self.annotations:  # the image's masks keep their place in the order
+            if annotation.image_id != image.id:
+                merged.append(annotation)
+            elif not placed:
+                merged.extend(kept)
+                placed = True
+        if not placed:
+            merged.extend(kept)
+        state = replace(self._core.state, images=images, annotations=tuple(merged))
+        self._core.commit(label, state)
+
     # ------------------------------------------------------------ annotations
     def add_annotation(
         self,

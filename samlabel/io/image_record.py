@@ -96,13 +96,6 @@ def _rescale(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asfortranarray(mask[np.ix_(rows, cols)])
 
 
-def _commit_image_change(document: Document, label: str, image, annotations) -> None:
-    state = document.state
-    images = tuple(image if i.id == image.id else i for i in state.images)
-    # One undoable step through the document's own commit (it records before/after).
-    document._commit(label, replace(state, images=images, annotations=tuple(annotations)))
-
-
 def adopt_size_and_rescale(document: Document, change: ImageSizeChange) -> int:
     """The record takes the new size and the image's masks are rescaled; returns how many.
 
@@ -112,10 +105,7 @@ def adopt_size_and_rescale(document: Document, change: ImageSizeChange) -> int:
     image = document.image(change.image_id)
     size = change.on_disk
     annotations, stale = [], []
-    for a in document.annotations:
-        if a.image_id != image.id:
-            annotations.append(a)
-            continue
+    for a in document.annotations_for_image(image.id):
         rle = encode_mask(_rescale(decode_rle(a.rle), size))
         if rle.area == 0:
             stale.append(_stale_entry(a, change, "vanished when rescaled"))
@@ -126,7 +116,7 @@ def adopt_size_and_rescale(document: Document, change: ImageSizeChange) -> int:
     if stale:
         extra[STALE_FIELD] = [*extra.get(STALE_FIELD, []), *stale]
     new = replace(image, height=size[0], width=size[1], extra=extra)
-    _commit_image_change(document, "Rescale annotations to the new image size", new, annotations)
+    document.replace_image(new, annotations, "Rescale annotations to the new image size")
     return change.annotations - len(stale)
 
 
@@ -149,8 +139,7 @@ def set_aside_as_stale(document: Document, change: ImageSizeChange) -> int:
     extra = dict(image.extra)
     extra[STALE_FIELD] = [*extra.get(STALE_FIELD, []), *(_stale_entry(a, change, why) for a in old)]
     new = replace(image, height=size[0], width=size[1], extra=extra)
-    remaining = [a for a in document.annotations if a.image_id != image.id]
-    _commit_image_change(document, "Set annotations aside as stale", new, remaining)
+    document.replace_image(new, (), "Set annotations aside as stale")
     return len(old)
 
 
