@@ -68,6 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("samlabel: interrupted", file=sys.stderr)
             return 130
     args = _build_window_parser().parse_args(args_list)
+    from samlabel.preflight import window_problem
+
+    if (problem := window_problem()) is not None:  # before Qt, which would abort
+        print(f"samlabel: {problem}", file=sys.stderr)
+        return 2
     from samlabel.app import run_app
 
     return run_app(args)
