@@ -29,6 +29,8 @@ SAMLABEL_MODULES = [
     "samlabel.sam.checkpoint",
     "samlabel.inference.torch_backend",
     "samlabel.inference.onnx_backend",
+    "samlabel.selftest",
+    "samlabel.preflight",
 ]
 
 
@@ -127,6 +129,8 @@ def test_lite_spec_leaves_torch_out_and_bundles_the_model_folder(
     hidden = analysis["hiddenimports"]
     assert "samlabel.commands.models" in hidden and "samlabel.inference.onnx_backend" in hidden
     assert not any(m.startswith("samlabel.sam") or m.endswith("torch_backend") for m in hidden)
+    # `samlabel --selftest` and the display check before Qt work in the lite app too
+    assert {"samlabel.selftest", "samlabel.preflight"} <= set(hidden)
     staged = tmp_path / "work" / "models"
     assert (str(staged), "models") in analysis["datas"]
     assert ("/src/samlabel/assets/dark.qss", "samlabel/assets") in analysis["datas"]
