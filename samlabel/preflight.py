@@ -68,8 +68,9 @@ def _load_library(soname: str) -> object:
         raise
 
 
-def missing_libraries(sonames: Mapping[str, str], loader: Loader = _load_library) -> list[str]:
+def missing_libraries(sonames: Mapping[str, str], loader: Loader | None = None) -> list[str]:
     """The sonames among ``sonames`` that ``loader`` cannot load, in the given order."""
+    loader = loader or _load_library
     missing = []
     for soname in sonames:
         try:
@@ -89,14 +90,14 @@ def _platform(environ: Mapping[str, str]) -> str:
 def window_problem(
     environ: Mapping[str, str] | None = None,
     platform: str | None = None,
-    loader: Loader = _load_library,
+    loader: Loader | None = None,
 ) -> str | None:
     """One sentence saying why the window cannot open here, or None when nothing is wrong.
 
     Args:
         environ: the environment to judge (default ``os.environ``).
         platform: ``sys.platform`` to judge (default the running one); only Linux is checked.
-        loader: loads a library by soname, raising OSError when it cannot (tests pass a fake).
+        loader: loads a library by soname, raising OSError when it cannot (default: ctypes).
     """
     environ = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform

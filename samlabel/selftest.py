@@ -124,6 +124,11 @@ class SelfTest:
         return f"{source} written and read back ({path.stat().st_size} bytes)"
 
     def step_window(self) -> str:
+        from samlabel.preflight import window_problem
+
+        problem = window_problem()  # a missing system library: name it instead of Qt's abort
+        if problem is not None:
+            raise RuntimeError(problem)
         from PySide6.QtWidgets import QApplication
 
         from samlabel.app import create_window

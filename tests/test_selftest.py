@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +102,24 @@ def test_the_command_without_a_model_says_how_to_give_one(capsys, monkeypatch) -
     out = capsys.readouterr().out
     assert "model: FAILED: no model to test: give one with --model" in out
     assert "Traceback" not in out
+
+
+def test_a_missing_system_library_fails_the_window_step_with_the_apt_line(
+    qapp, tiny_onnx_folder: Path, monkeypatch
+) -> None:
+    import samlabel.preflight as preflight
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the system libraries are checked on Linux only")
+
+    def loader(soname: str) -> object:
+        if soname == "libEGL.so.1":
+            raise OSError(f"{soname}: cannot open shared object file")
+        return object()
+
+    monkeypatch.setattr(preflight, "_load_library", loader)
+    code, lines = _run(str(tiny_onnx_folder), monkeypatch)
+    assert code == 1
+    assert lines[4].startswith("window: FAILED: the window needs system libraries")
+    assert "sudo apt-get install libegl1" in lines[4]
+    assert lines[-1] == "self-test FAILED: window (1 of 5)"
