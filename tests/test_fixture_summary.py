@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # a pytest run in a child process: ~25 s on a busy 2-core machine
 def test_a_run_without_any_reference_ends_by_saying_so(tmp_path: Path) -> None:
     # No shared fixtures, and Meta's segment-anything unimportable: nothing to generate them with.
     blocker = tmp_path / "blocker"

@@ -19,7 +19,10 @@ from samlabel.selftest import run_selftest
 
 ROOT = Path(__file__).resolve().parent.parent
 STEPS = ["model", "encode", "decode", "coco", "window"]
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+pytestmark = [
+    pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints"),
+    pytest.mark.slow,  # exports a tiny model once, then a few seconds a test
+]
 
 
 def _tiny_model_script():
