@@ -87,10 +87,36 @@ def _platform(environ: Mapping[str, str]) -> str:
     return value.split(";")[0].split(":")[0].strip().lower()
 
 
+def x_server_answers(display: str, loader: Loader | None = None) -> bool:
+    """Whether an X server accepts a connection on ``display`` (e.g. ``":0"``), via libxcb."""
+    lib = (loader or _load_library)("libxcb.so.1")
+    lib.xcb_connect.restype = ctypes.c_void_p  # type: ignore[attr-defined]
+    lib.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]  # type: ignore[attr-defined]
+    lib.xcb_connection_has_error.argtypes = [ctypes.c_void_p]  # type: ignore[attr-defined]
+    lib.xcb_disconnect.argtypes = [ctypes.c_void_p]  # type: ignore[attr-defined]
+    # xcb_connect never returns NULL: a failed connection is an object with its error set.
+    connection = lib.xcb_connect(display.encode(), None)  # type: ignore[attr-defined]
+    try:
+        return lib.xcb_connection_has_error(connection) == 0  # type: ignore[attr-defined]
+    finally:
+        lib.xcb_disconnect(connection)  # type: ignore[attr-defined]
+
+
+def _uses_xcb(qt_platform: str, environ: Mapping[str, str]) -> bool:
+    """Whether Qt will open an X11 window: asked for, or the default outside a Wayland session."""
+    if qt_platform:
+        return qt_platform == "xcb"
+    in_wayland = (
+        bool(environ.get("WAYLAND_DISPLAY")) and environ.get("XDG_SESSION_TYPE") == "wayland"
+    )
+    return bool(environ.get("DISPLAY")) and not in_wayland
+
+
 def window_problem(
     environ: Mapping[str, str] | None = None,
     platform: str | None = None,
     loader: Loader | None = None,
+    x_server: Callable[[str], bool] | None = None,
 ) -> str | None:
     """One sentence saying why the window cannot open here, or None when nothing is wrong.
 
@@ -98,26 +124,42 @@ def window_problem(
         environ: the environment to judge (default ``os.environ``).
         platform: ``sys.platform`` to judge (default the running one); only Linux is checked.
         loader: loads a library by soname, raising OSError when it cannot (default: ctypes).
+        x_server: tells whether an X server answers on a display (default: libxcb).
     """
     environ = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform
     if not platform.startswith("linux"):
         return None
     qt_platform = _platform(environ)
-    needed = dict(GUI_LIBRARIES)
-    if qt_platform not in HEADLESS_PLATFORMS:
-        has_x11 = bool(environ.get("DISPLAY"))
-        has_wayland = bool(environ.get("WAYLAND_DISPLAY"))
-        wants_wayland = qt_platform.startswith("wayland")
-        if not (has_wayland if wants_wayland else has_x11 or has_wayland):
-            variable = "WAYLAND_DISPLAY is" if wants_wayland else "DISPLAY and WAYLAND_DISPLAY are"
-            return (
-                f"there is no display to open the window on ({variable} not set): run samlabel "
-                "in a desktop session, over SSH with X forwarding (ssh -X), or headless with "
-                "QT_QPA_PLATFORM=offscreen; the subcommands (samlabel --help) need no display."
-            )
-        if not wants_wayland and (has_x11 or qt_platform == "xcb"):
-            needed.update(XCB_LIBRARIES)
+    if qt_platform in HEADLESS_PLATFORMS:
+        return _missing_message(GUI_LIBRARIES, loader)
+    wants_wayland = qt_platform.startswith("wayland")
+    has_display = bool(environ.get("WAYLAND_DISPLAY")) or (
+        not wants_wayland and bool(environ.get("DISPLAY"))
+    )
+    if not has_display:
+        variable = "WAYLAND_DISPLAY is" if wants_wayland else "DISPLAY and WAYLAND_DISPLAY are"
+        return (
+            f"there is no display to open the window on ({variable} not set): run samlabel "
+            "in a desktop session, over SSH with X forwarding (ssh -X), or headless with "
+            "QT_QPA_PLATFORM=offscreen; the subcommands (samlabel --help) need no display."
+        )
+    if not _uses_xcb(qt_platform, environ):
+        return _missing_message(GUI_LIBRARIES, loader)
+    problem = _missing_message({**GUI_LIBRARIES, **XCB_LIBRARIES}, loader)
+    display = environ.get("DISPLAY", "")
+    answers = x_server or (lambda name: x_server_answers(name, loader))
+    if problem is None and not answers(display):
+        return (
+            f"no X server answers on display {display!r} (DISPLAY): start samlabel from the "
+            "desktop session, over SSH with X forwarding on (ssh -X), or headless with "
+            "QT_QPA_PLATFORM=offscreen."
+        )
+    return problem
+
+
+def _missing_message(needed: Mapping[str, str], loader: Loader | None) -> str | None:
+    """The sentence naming the libraries of ``needed`` that cannot be loaded, or None."""
     missing = missing_libraries(needed, loader)
     if not missing:
         return None

@@ -32,10 +32,49 @@ def _loader(missing: set[str]):
     return load
 
 
+def _answers(*displays: str):
+    """An X server check that finds a server on ``displays`` only; remembers what it was asked."""
+    asked: list[str] = []
+
+    def answers(display: str) -> bool:
+        asked.append(display)
+        return display in displays
+
+    answers.asked = asked  # type: ignore[attr-defined]
+    return answers
+
+
 def test_everything_present_under_x11_is_fine() -> None:
-    load = _loader(set())
-    assert window_problem({"DISPLAY": ":0"}, "linux", load) is None
+    load, server = _loader(set()), _answers(":0")
+    assert window_problem({"DISPLAY": ":0"}, "linux", load, server) is None
     assert set(load.seen) == set(GUI_LIBRARIES) | set(XCB_LIBRARIES)
+    assert server.asked == [":0"]
+
+
+def test_a_display_no_x_server_answers_on_is_named() -> None:
+    problem = window_problem({"DISPLAY": ":99"}, "linux", _loader(set()), _answers(":0"))
+    assert problem is not None
+    assert "no X server answers on display ':99'" in problem and "ssh -X" in problem
+
+
+def test_a_wayland_session_needs_no_xcb_and_no_x_server() -> None:
+    environ = {"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland"}
+    load, server = _loader(set(XCB_LIBRARIES)), _answers()
+    assert window_problem(environ, "linux", load, server) is None
+    assert server.asked == []
+    # ... unless xcb is asked for by name
+    problem = window_problem({**environ, "QT_QPA_PLATFORM": "xcb"}, "linux", load, server)
+    assert problem is not None and "libxcb-cursor.so.0" in problem
+
+
+def test_the_real_x_server_check_finds_none_on_an_unused_display() -> None:
+    from samlabel.preflight import missing_libraries, x_server_answers
+
+    if missing_libraries({"libxcb.so.1": "libxcb1"}):
+        pytest.skip("libxcb is not installed here")
+    if Path("/tmp/.X11-unix/X97").exists():
+        pytest.skip("display :97 is in use here")
+    assert x_server_answers(":97") is False
 
 
 @pytest.mark.parametrize("platform", ["win32", "darwin"])
@@ -66,13 +105,13 @@ def test_wayland_needs_its_own_display_variable() -> None:
     )
     assert problem is not None and "WAYLAND_DISPLAY is not set" in problem
     load = _loader(set(XCB_LIBRARIES))
-    assert window_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", load) is None
+    assert window_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", load, _answers()) is None
 
 
 def test_missing_xcb_libraries_are_named_exactly_with_their_packages() -> None:
     # What this kind of machine really lacks: cursor is installed, icccm and keysyms are not.
     missing = {"libxcb-icccm.so.4", "libxcb-keysyms.so.1"}
-    problem = window_problem({"DISPLAY": ":0"}, "linux", _loader(missing))
+    problem = window_problem({"DISPLAY": ":0"}, "linux", _loader(missing), _answers(":0"))
     assert problem is not None
     assert "libxcb-icccm.so.4, libxcb-keysyms.so.1" in problem
     assert "`sudo apt-get install libxcb-icccm4 libxcb-keysyms1`" in problem
