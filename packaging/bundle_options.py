@@ -84,7 +84,34 @@ UNUSED_FILES = (
     "torch/include/",
     "torch/share/",
     "torch/lib/libtorchbind_test",
+    # OpenVINO front ends for model formats the app never reads (it reads ONNX), by their
+    # Linux/macOS and Windows names
+    *(
+        f"openvino/libs/{prefix}openvino_{kind}_frontend"
+        for prefix in ("lib", "")
+        for kind in ("paddle", "tensorflow_lite", "gguf")
+    ),
 )
+
+
+def openvino_libraries(package_dir: Path) -> list[tuple[str, str]]:
+    """OpenVINO's shared libraries as PyInstaller ``(source, destination folder)`` pairs.
+
+    OpenVINO loads its device plugins and model-format front ends by file name at run time,
+    which the analysis cannot follow (and PyInstaller's ``collect_dynamic_libs`` misses the
+    versioned ``.so.NNNN`` names on Linux, among them the ONNX front end).
+    """
+    pairs = []
+    for path in sorted(package_dir.rglob("*")):
+        name = path.name
+        if not path.is_file() or not (".so" in name or name.endswith((".dll", ".dylib"))):
+            continue
+        if name.endswith(".py") or "cpython" in name or name.endswith(".pyd"):
+            continue  # Python extension modules: the analysis collects the ones imported
+        dest = "/".join(("openvino", *path.parent.relative_to(package_dir).parts))
+        if keep_file(f"{dest}/{name}"):
+            pairs.append((str(path), dest))
+    return pairs
 
 
 def keep_file(bundle_path: str) -> bool:

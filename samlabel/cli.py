@@ -47,6 +47,12 @@ def _build_window_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--backend", default=None, help="inference backend: auto, onnxruntime, torch"
     )
+    parser.add_argument(
+        "--selftest",
+        action="store_true",
+        help="check this installation with the --model (or bundled) model: encode, decode, "
+        "save COCO, open the window offscreen; exit code 0 when all pass",
+    )
     return parser
 
 
@@ -68,6 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("samlabel: interrupted", file=sys.stderr)
             return 130
     args = _build_window_parser().parse_args(args_list)
+    if args.selftest:
+        from samlabel.selftest import run_selftest
+
+        return run_selftest(args.model, args.backend)
+    from samlabel.preflight import window_problem
+
+    if (problem := window_problem()) is not None:  # before Qt, which would abort
+        print(f"samlabel: {problem}", file=sys.stderr)
+        return 2
     from samlabel.app import run_app
 
     return run_app(args)

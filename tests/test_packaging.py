@@ -29,6 +29,8 @@ SAMLABEL_MODULES = [
     "samlabel.sam.checkpoint",
     "samlabel.inference.torch_backend",
     "samlabel.inference.onnx_backend",
+    "samlabel.selftest",
+    "samlabel.preflight",
 ]
 
 
@@ -82,7 +84,9 @@ def _run_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *spec_args: str) 
         assert package == "samlabel"
         return [name for name in SAMLABEL_MODULES if filter(name)]
 
-    def collect_data_files(package):
+    def collect_data_files(package, includes=None):
+        if package == "openvino":
+            return [("/src/openvino/libs/cache.json", "openvino/libs")]
         assert package == "samlabel.assets"
         return [("/src/samlabel/assets/dark.qss", "samlabel/assets")]
 
@@ -127,6 +131,8 @@ def test_lite_spec_leaves_torch_out_and_bundles_the_model_folder(
     hidden = analysis["hiddenimports"]
     assert "samlabel.commands.models" in hidden and "samlabel.inference.onnx_backend" in hidden
     assert not any(m.startswith("samlabel.sam") or m.endswith("torch_backend") for m in hidden)
+    # `samlabel --selftest` and the display check before Qt work in the lite app too
+    assert {"samlabel.selftest", "samlabel.preflight"} <= set(hidden)
     staged = tmp_path / "work" / "models"
     assert (str(staged), "models") in analysis["datas"]
     assert ("/src/samlabel/assets/dark.qss", "samlabel/assets") in analysis["datas"]
@@ -135,6 +141,38 @@ def test_lite_spec_leaves_torch_out_and_bundles_the_model_folder(
     assert [kwargs["name"] for _, kwargs in calls["COLLECT"]] == ["samlabel"]
     exe_names = {kwargs["name"] for _, kwargs in calls["EXE"]}
     assert "samlabel" in exe_names
+    if importlib.util.find_spec("openvino") is not None and sys.platform.startswith("linux"):
+        # OpenVINO loads these by file name; without them it has no CPU and reads no ONNX
+        names = {Path(source).name.split(".so")[0] for source, _ in analysis["binaries"]}
+        assert {"libopenvino_intel_cpu_plugin", "libopenvino_onnx_frontend"} <= names
+
+
+def test_openvino_plugins_and_onnx_reader_are_collected_but_not_unused_readers(
+    tmp_path: Path,
+) -> None:
+    package = tmp_path / "openvino"
+    files = [
+        "__init__.py",
+        "_pyopenvino.cpython-311-x86_64-linux-gnu.so",  # a Python module: the analysis has it
+        "libs/libopenvino_intel_cpu_plugin.so",
+        "libs/libopenvino_onnx_frontend.so.2641",  # versioned: collect_dynamic_libs misses it
+        "libs/libopenvino_paddle_frontend.so.2641",  # a format the app never reads
+        "libs/openvino_intel_cpu_plugin.dll",
+        "libs/openvino_tensorflow_lite_frontend.dll",
+        "libs/tbb.pc",
+    ]
+    for name in files:
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_bytes(b"")
+    pairs = bundle_options.openvino_libraries(package)
+    assert pairs == [
+        (str(package / "libs" / name), "openvino/libs")
+        for name in (
+            "libopenvino_intel_cpu_plugin.so",
+            "libopenvino_onnx_frontend.so.2641",
+            "openvino_intel_cpu_plugin.dll",
+        )
+    ]
 
 
 def test_full_spec_keeps_torch_and_accepts_a_checkpoint(
