@@ -35,10 +35,10 @@ from samlabel.inference.embedding_cache import EmbeddingCache
 from samlabel.qt.document_edits import DocumentEdits
 from samlabel.qt.document_models import CategoryListModel, DocumentBridge, LayerListModel
 from samlabel.qt.image_list import ImageListModel
-from samlabel.qt.image_source import SourceImage, image_size, list_images
 from samlabel.qt.live_decoding import LiveDecoding, PendingAccept
-from samlabel.qt.prompt_session import PromptSession, PromptStep
 from samlabel.qt.workers import EmbeddingWorker, ImageLoader
+from samlabel.session.prompts import PromptSession, PromptStep
+from samlabel.session.source import SourceImage, image_size, list_images
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QSizePolicy
 from samlabel.core.errors import SamlabelError
 from samlabel.inference.crops import CROP_SIDE, Crop, crop_around, read_crop
 from samlabel.qt.controller import LabelController
-from samlabel.qt.image_source import SourceImage
 from samlabel.qt.overlays import image_pyramid
+from samlabel.session.source import SourceImage
 
 
 class CropMode(QObject):

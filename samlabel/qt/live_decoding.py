@@ -22,8 +22,8 @@ from PySide6.QtCore import QObject, Signal
 
 from samlabel.inference.api import ImageEmbedding, Prediction, Predictor
 from samlabel.qt.decode_worker import DecodeWorker
-from samlabel.qt.prompt_session import PromptSession, PromptStep, feedback_logits
 from samlabel.qt.workers import describe_error
+from samlabel.session.prompts import PromptSession, PromptStep, feedback_logits
 
 log = logging.getLogger(__name__)
 

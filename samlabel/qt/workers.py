@@ -25,8 +25,8 @@ from samlabel.core.windowing import Window
 from samlabel.inference.api import ImageEmbedding, Predictor
 from samlabel.inference.embedding_cache import EmbeddingCache, EmbeddingKey
 from samlabel.io.images import needs_tiled_view
-from samlabel.qt.image_source import SourceImage, image_size, read_source_image
 from samlabel.qt.overlays import image_pyramid
+from samlabel.session.source import SourceImage, image_size, read_source_image
 
 log = logging.getLogger(__name__)
 

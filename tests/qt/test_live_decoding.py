@@ -146,7 +146,7 @@ def test_masks_decoding_for_abandoned_prompts_are_dropped(qtbot, window, action)
 def test_a_click_during_a_decode_still_refines_the_mask_it_follows(qtbot, tmp_path, image_folder):
     """The second click waits for the first mask and feeds its logits back, exactly as a
     decode on the spot would; undo then restores the first mask without decoding."""
-    from tests.qt.test_prompt_session import RecordingPredictor
+    from tests.session.helpers import RecordingPredictor
 
     predictor = RecordingPredictor()
     predictor.decode_delay = DECODE_DELAY

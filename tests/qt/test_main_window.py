@@ -145,7 +145,7 @@ def test_gui_stays_responsive_and_stale_jobs_are_dropped(qtbot, tmp_path, image_
     # img_000 was running when the user left it; the request for img_001 went stale before
     # it started and was dropped; img_002 (current) and the two after it were encoded.
     win.controller.worker.wait_until_idle(10)
-    from samlabel.qt.image_source import read_source_image
+    from samlabel.session.source import read_source_image
 
     names = {image_mean(read_source_image(p).display): p.name for p in win.controller.paths}
     encoded = [names[mean] for _, mean in predictor.encoded]

@@ -15,7 +15,7 @@ from tests.qt.fakes import FakePredictor, image_mean
 
 def _means(paths: list[Path]) -> dict[float, str]:
     """Mean pixel value of each image -> its name (the fake records means)."""
-    from samlabel.qt.image_source import read_source_image
+    from samlabel.session.source import read_source_image
 
     return {image_mean(read_source_image(p).pixels): p.name for p in paths}
 
