@@ -275,7 +275,7 @@ class MainWindow(WindowCommands, QMainWindow):
         return QColor(64, 156, 255)
 
     def _on_prompts_changed(self) -> None:
-        session = self.controller.session
+        session = self.controller.prompts
         color = self._live_color()
         self.canvas.set_prompts(session.points, session.box)
         # The latest mask stays shown while the newest prompts are decoded in the background.

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from samlabel.inference.download import DownloadCancelled
 from samlabel.inference.model_store import ModelStore
-from samlabel.qt.workers import describe_error
+from samlabel.session.decoding import describe_error
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, Signal
 from samlabel.inference.api import Predictor
 from samlabel.inference.loader import torch_available
 from samlabel.inference.model_folder import CHECKPOINT_SUFFIXES
-from samlabel.qt.workers import describe_error
+from samlabel.session.decoding import describe_error
 
 log = logging.getLogger(__name__)
 

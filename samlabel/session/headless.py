@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from samlabel.inference.api import ImageEmbedding, Predictor
 from samlabel.io.store import AnnotationStore
 from samlabel.session.decoding import describe_error
+from samlabel.session.encoding import Encoder
 from samlabel.session.source import SourceImage, read_source_image
 from samlabel.session.work import DecodeRequest, EncodeRequest, LoadRequest, MaskRequest
 
@@ -65,27 +66,20 @@ def open_annotation_file(
     return PlainAnnotationFile(AnnotationStore.open(path))
 
 
-def _variant(path: Path, picture: SourceImage | None) -> tuple:
-    """Key of an embedding in memory: the file and the picture's window and region."""
-    if picture is None:
-        return (str(path), None, None)
-    window = None if picture.window is None else (picture.window.low, picture.window.high)
-    return (str(path), window, picture.region)
-
-
 class SyncRunner:
     """Runs the session's requests on the calling thread in :meth:`run`.
 
+    Embeddings come from the same :class:`~samlabel.session.encoding.Encoder` (memory, disk
+    cache, model) as in the window; the images ahead of the current one are not encoded.
+
     Attributes:
         session: the session answered (set by :meth:`attach`).
-        predictor: the model, or None.
-        embeddings: embeddings computed, by file and picture (kept for the whole run).
+        encoder: computes the embeddings, None without a model.
     """
 
     def __init__(self) -> None:
         self.session: LabellingSession | None = None
-        self.predictor: Predictor | None = None
-        self.embeddings: dict[tuple, ImageEmbedding] = {}
+        self.encoder: Encoder | None = None
         self._queue: deque = deque()
 
     def attach(self, session: LabellingSession) -> None:
@@ -94,8 +88,7 @@ class SyncRunner:
 
     # -- WorkRunner --------------------------------------------------------------------
     def set_predictor(self, predictor: Predictor | None, model_id: str, cache: object) -> None:
-        self.predictor = predictor
-        self.embeddings.clear()
+        self.encoder = None if predictor is None else Encoder(predictor, model_id, cache)
         stale = (EncodeRequest, DecodeRequest)
         self._queue = deque(r for r in self._queue if not isinstance(r, stale))
 
@@ -108,7 +101,7 @@ class SyncRunner:
         self._queue.append(request)
 
     def cached_embedding(self, path: Path, picture: SourceImage | None) -> ImageEmbedding | None:
-        return self.embeddings.get(_variant(path, picture))
+        return self.encoder.cached(path, picture) if self.encoder is not None else None
 
     def decode(self, request: DecodeRequest) -> None:
         self.cancel_decode()
@@ -154,7 +147,7 @@ class SyncRunner:
             self._encode(session, request)
         elif isinstance(request, DecodeRequest):
             try:
-                prediction = request.run(self.predictor)
+                prediction = request.run(self.encoder.predictor)
             except Exception as error:
                 session.decoding.on_failed(request.number, describe_error(error))
             else:
@@ -168,18 +161,12 @@ class SyncRunner:
                 session.on_mask(request.number, mask)
 
     def _encode(self, session: LabellingSession, request: EncodeRequest) -> None:
-        key = _variant(request.path, request.picture)
-        embedding = self.embeddings.get(key)
-        if embedding is None:
-            session.image.on_encode_started(request.number)
-            try:
-                picture = request.picture or read_source_image(request.path)
-                if picture.is_overview:
-                    session.image.on_encoded(request.number, None)  # labelled in crops only
-                    return
-                embedding = self.predictor.encode(picture.pixels)
-            except Exception as error:
-                session.image.on_encode_failed(request.number, describe_error(error))
-                return
-            self.embeddings[key] = embedding
-        session.image.on_encoded(request.number, embedding)
+        number = request.number
+        try:
+            embedding = self.encoder.encode(
+                request.path, request.picture, lambda: session.image.on_encode_started(number)
+            )
+        except Exception as error:
+            session.image.on_encode_failed(number, describe_error(error))
+        else:
+            session.image.on_encoded(number, embedding)

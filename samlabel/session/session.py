@@ -167,11 +167,10 @@ class LabellingSession:
         store = self._open_store(path, lambda text: self._message("error", text))
         self.close_folder()
         self._unsubscribe()
-        self.document = store.document
-        self._unsubscribe = self.document.subscribe(self._on_document_changed)
-        self.store = store
+        self.document, self.store = store.document, store
         self.folder, self.annotations_path = folder, path
-        self.images = list_folder(self.document, paths, path)
+        self.images = list_folder(self.document, paths, path)  # before listening: one event
+        self._unsubscribe = self.document.subscribe(self._on_document_changed)
         self.edits.reset()
         for text in opening_warnings(store, self.images, path):
             self._message("warning", text)

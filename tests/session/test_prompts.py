@@ -27,7 +27,9 @@ def test_undo_reaching_an_undecoded_step_decodes_it_without_feedback(image_folde
     session.add_point(10, 10, 1)
     session.add_point(30, 10, 1)
     runner.run()  # the embedding arrives; only the newest step is decoded
-    assert len(predictor.mask_inputs) == 1 and _selected_mask(session)[10, 30]
+    # The encoder's one warm-up decode, then one decode of both points.
+    assert predictor.decoded_points[1:] == [((10.0, 10.0, 1), (30.0, 10.0, 1))]
+    assert _selected_mask(session)[10, 30]
     session.undo()
     assert session.prompts.prediction is None
     runner.run()
