@@ -91,8 +91,12 @@ class Lane(QObject):
         self._generation += 1
 
     def is_busy(self) -> bool:
-        """Whether a job runs or waits."""
+        """Whether a job runs or waits (or its answer is still to be delivered)."""
         return self._pool.activeThreadCount() > 0 or bool(self._workers)
+
+    def is_running(self) -> bool:
+        """Whether a job runs in the lane's thread now."""
+        return self._pool.activeThreadCount() > 0
 
     def wait_until_idle(self, timeout: float = 10.0) -> bool:
         """Block until no job runs or waits (tests only); False on timeout. The answers are
