@@ -40,7 +40,7 @@ def candidates_region(
     return cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2
 
 
-def crop_for_view(
+def image_patch(
     rgb: np.ndarray, region: tuple[float, float, float, float], size: int
 ) -> np.ndarray:
     """``(size, size, 3)`` uint8 of ``rgb`` over ``region`` (outside the image: black)."""
@@ -55,7 +55,7 @@ def render_candidate(
 ) -> QPixmap:
     """A thumbnail of candidate ``index`` over the image crop."""
     region = candidates_region(prediction)
-    base = rgb_to_qimage(crop_for_view(rgb, region, size))
+    base = rgb_to_qimage(image_patch(rgb, region, size))
     mask = prediction.mask_logits_for_view(index, (size, size), region) > 0
     pixmap = QPixmap.fromImage(base.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied))
     painter = QPainter(pixmap)

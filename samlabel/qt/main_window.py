@@ -35,6 +35,7 @@ from samlabel.qt.controller import LabelController
 from samlabel.qt.crop_mode import install_crop_mode
 from samlabel.qt.image_list import ImageListView
 from samlabel.qt.layer_overlays import LayerOverlays
+from samlabel.qt.live_mask import LiveMaskFeed
 from samlabel.qt.message_bar import MessageBar
 from samlabel.qt.model_loading import ModelLoadTask
 from samlabel.qt.panels import CategoryPanel, LayerPanel
@@ -103,6 +104,7 @@ class MainWindow(WindowCommands, QMainWindow):
         layout.setSpacing(0)
         self.message_bar = MessageBar()
         self.canvas = ImageCanvas()
+        self.live_mask = LiveMaskFeed(self.canvas)  # the canvas draws it; the feed makes it
         self.candidates = CandidateStrip()
         self.open_button = QPushButton("Open folder…")
         self.open_button.setObjectName("openFolderButton")
@@ -282,7 +284,7 @@ class MainWindow(WindowCommands, QMainWindow):
         shown = session.shown_step()
         prediction = shown.prediction if shown is not None else None
         selected = shown.selected if shown is not None else 0
-        self.canvas.set_live_prediction(prediction, selected, color)
+        self.live_mask.show(prediction, selected, color)
         source = self.controller.source
         self.candidates.show_prediction(
             source.display if source is not None else None,
