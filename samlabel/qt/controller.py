@@ -21,6 +21,7 @@ Signals:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -29,8 +30,6 @@ from samlabel.core.document import Document
 from samlabel.core.model import ImageRecord
 from samlabel.core.state import DocumentChanged
 from samlabel.inference.api import ImageEmbedding, Predictor
-from samlabel.inference.crops import Crop
-from samlabel.inference.embedding_cache import EmbeddingCache
 from samlabel.qt.annotation_store import open_store
 from samlabel.qt.document_models import CategoryListModel, DocumentBridge, LayerListModel
 from samlabel.qt.image_list import ImageListModel
@@ -40,6 +39,10 @@ from samlabel.session.decoding import PendingAccept
 from samlabel.session.prompts import PromptSession
 from samlabel.session.session import LabellingSession
 from samlabel.session.source import SourceImage
+
+if TYPE_CHECKING:  # annotations only: the window reaches models through inference.api
+    from samlabel.inference.crops import Crop
+    from samlabel.inference.embedding_cache import EmbeddingCache
 
 
 class LabelController(QObject):

@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from samlabel.inference.api import ImageEmbedding, Predictor
-from samlabel.inference.embedding_cache import EmbeddingCache
 from samlabel.qt.background import Lane
 from samlabel.qt.overlays import image_pyramid
 from samlabel.session.encoding import Encoder, ImageMemory
 from samlabel.session.session import LabellingSession
 from samlabel.session.source import SourceImage
 from samlabel.session.work import DecodeRequest, EncodeRequest, LoadRequest, MaskRequest
+
+if TYPE_CHECKING:  # annotations only: the window reaches models through inference.api
+    from samlabel.inference.embedding_cache import EmbeddingCache
 
 
 class QtWorkRunner(QObject):
