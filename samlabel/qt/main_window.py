@@ -30,6 +30,7 @@ from samlabel.inference.api import Predictor
 from samlabel.qt.actions import ACTIONS, MENUS, TOOLBAR
 from samlabel.qt.assets import icon
 from samlabel.qt.candidate_strip import CandidateStrip
+from samlabel.qt.candidate_tiles import candidate_tiles
 from samlabel.qt.canvas import ImageCanvas
 from samlabel.qt.controller import LabelController
 from samlabel.qt.crop_mode import install_crop_mode
@@ -286,12 +287,8 @@ class MainWindow(WindowCommands, QMainWindow):
         selected = shown.selected if shown is not None else 0
         self.live_mask.show(prediction, selected, color)
         source = self.controller.source
-        self.candidates.show_prediction(
-            source.display if source is not None else None,
-            prediction,
-            selected,
-            color,
-        )
+        rgb = source.display if source is not None else None
+        self.candidates.show_candidates(candidate_tiles(rgb, prediction, color), selected)
         if prediction is not None:
             self.status.decode_label.setText(f"decode {self.controller.last_decode_ms:.0f} ms")
 
