@@ -35,15 +35,25 @@ class Lane(QObject):
     Args:
         name: the thread's name, for logs and debuggers.
         newest_wins: skip jobs that have not started when a newer one is submitted.
+        keep_thread: keep the thread between jobs for the lane's whole life (the session's
+            lanes, busy at every click); otherwise it ends after Qt's idle expiry (one-off
+            tasks: a model load, a download, an export).
     """
 
-    def __init__(self, name: str, newest_wins: bool, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        newest_wins: bool,
+        parent: QObject | None = None,
+        keep_thread: bool = True,
+    ) -> None:
         super().__init__(parent)
         self.name = name
         self.newest_wins = newest_wins
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._pool.setExpiryTimeout(-1)  # one thread for the lane's whole life
+        if keep_thread:
+            self._pool.setExpiryTimeout(-1)
         self._generation = 0
         self._stopped = False
         self._workers: dict = {}  # started workers by generation, kept until they finish

@@ -70,7 +70,7 @@ class ExportJob(QObject):
         self._foreign = store.store.foreign if store is not None else None
         self.ok: bool | None = None
         self.message = ""
-        self._lane = Lane("samlabel-export", newest_wins=False, parent=self)
+        self._lane = Lane("samlabel-export", newest_wins=False, parent=self, keep_thread=False)
 
     def start(self) -> None:
         """Begin writing; ``finished`` follows once."""

@@ -54,7 +54,9 @@ class DownloadTask(QObject):
         self.store = store
         self.name = name
         self._cancel = threading.Event()
-        self._lane = Lane("samlabel-model-download", newest_wins=False, parent=self)
+        self._lane = Lane(
+            "samlabel-model-download", newest_wins=False, parent=self, keep_thread=False
+        )
         self._started_at = 0.0
         self._first_done: int | None = None
 

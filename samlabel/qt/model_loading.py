@@ -91,7 +91,9 @@ class ModelLoadTask(QObject):
         self._loader = loader
         self.backend = backend
         self.path: Path | None = None
-        self._lane = Lane("samlabel-model-loader", newest_wins=False, parent=self)
+        self._lane = Lane(
+            "samlabel-model-loader", newest_wins=False, parent=self, keep_thread=False
+        )
 
     def start(self, path: str | Path) -> None:
         """Begin loading ``path``; ``loaded`` or ``failed`` follows on the GUI thread."""

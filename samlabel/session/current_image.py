@@ -69,7 +69,10 @@ class CurrentImage:
         self._encode_number = 0
 
     def clear(self) -> None:
-        """No image (a folder closed or another image coming)."""
+        """No image (a folder closed or another image coming); answers still on their way
+        for the image left are dropped."""
+        self._load_number += 1
+        self._encode_number += 1
         self.path = None
         self.source, self.pyramid, self.crop = None, [], None
         self._overview = self._picture = None

@@ -135,3 +135,8 @@ def test_answers_for_an_image_left_are_dropped(image_folder: Path) -> None:
     runner.run()
     assert session.image.path.name == "img_002.png" and session.image.source is not None
     assert session.image.embedding is not None
+    session.go_to(0)
+    assert runner.pending()  # read and encode image 0: answered only after the close
+    session.close_folder()
+    runner.run()
+    assert session.image.source is None and session.image.embedding is None
