@@ -73,12 +73,13 @@ class LabelController(QObject):
         self.images = ImageListModel(self)
         self.bridge.changed.connect(self._update_rows)
         events = self.session.events
+        events.folder_opened.subscribe(self._on_folder_opened)
         events.image_changed.subscribe(self._on_image_changed)
         events.image_loaded.subscribe(self.imageLoaded.emit)
         events.pixels_changed.subscribe(self._on_pixels_changed)
         events.prompts_changed.subscribe(self.promptsChanged.emit)
         events.embedding_state.subscribe(self.embeddingState.emit)
-        events.document_changed.subscribe(self._on_document_changed)
+        events.document_changed.subscribe(self.documentChanged.emit)
         events.message.subscribe(self.message.emit)
 
     # -- reading the session -----------------------------------------------------------
@@ -302,11 +303,6 @@ class LabelController(QObject):
     def _on_pixels_changed(self) -> None:
         self.pixelsChanged.emit()
         self.promptsChanged.emit()  # candidate thumbnails show the new picture
-
-    def _on_document_changed(self) -> None:
-        if self.bridge.document is not self.session.document:
-            self._on_folder_opened()
-        self.documentChanged.emit()
 
     def _on_folder_opened(self) -> None:
         """Another document: the models follow it and the image list is rebuilt."""

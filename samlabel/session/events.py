@@ -41,6 +41,8 @@ class SessionEvents:
     """What a view of the session listens to.
 
     Attributes:
+        folder_opened: ``()`` another folder and annotations file are open (image list,
+            document); ``document_changed`` and ``image_changed`` follow.
         image_changed: ``()`` another image is current (its pixels follow with image_loaded).
         image_loaded: ``()`` the current picture arrived (``source`` set) or failed (None);
             also after a switch between a huge image's overview and a crop (fit it anew).
@@ -53,6 +55,7 @@ class SessionEvents:
     """
 
     def __init__(self) -> None:
+        self.folder_opened = Event("folder_opened")
         self.image_changed = Event("image_changed")
         self.image_loaded = Event("image_loaded")
         self.pixels_changed = Event("pixels_changed")

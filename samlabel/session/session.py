@@ -172,6 +172,7 @@ class LabellingSession:
         self.images = list_folder(self.document, paths, path)  # before listening: one event
         self._unsubscribe = self.document.subscribe(self._on_document_changed)
         self.edits.reset()
+        self.events.folder_opened.emit()
         for text in opening_warnings(store, self.images, path):
             self._message("warning", text)
         self.events.document_changed.emit()
