@@ -316,6 +316,7 @@ def test_menu_entries_run_their_command(qtbot, window) -> None:
     c = window.controller
     click_image(qtbot, window, 80, 60)
     window.actions["accept"].trigger()  # through the action, as the Edit menu does
+    wait_idle(window)  # the accepted mask is made in the background
     assert len(c.document.annotations) == 1
     window.actions["tool_eraser"].trigger()
     assert window.canvas.tool == "eraser" and not window.actions["tool_brush"].isChecked()
