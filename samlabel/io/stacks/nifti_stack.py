@@ -147,6 +147,20 @@ class NiftiStack(Stack):
     def source_shape(self) -> tuple[int, int, int]:
         return self._shape
 
+    @property
+    def source_header(self) -> nib.Nifti1Header:
+        return self._image.header
+
+    def to_source_grid(self, shown: np.ndarray) -> np.ndarray:
+        """A volume on the shown grid, ``(W, H, frames)`` (column, row, frame), carried to
+        the file's own voxel order: labels written with :attr:`source_affine` then lie on
+        the source's voxels exactly (only flips and a transpose, no resampling)."""
+        back = orientations.ornt_transform(
+            orientations.axcodes2ornt(SHOWN_AXCODES),
+            orientations.io_orientation(self.source_affine),
+        )
+        return np.ascontiguousarray(orientations.apply_orientation(shown, back))
+
     def _read(self, index: int) -> np.ndarray:
         along = self._shape[self._frame_axis]
         at = along - 1 - index if self._frame_flip else index
