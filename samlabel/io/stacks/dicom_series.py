@@ -22,7 +22,7 @@ import pydicom
 
 from samlabel.core.errors import ImageReadError
 from samlabel.core.windowing import Window
-from samlabel.io.images import dicom_reader
+from samlabel.io.images import dicom_reader, read_image
 from samlabel.io.images.sniff import DICOM_EXTENSIONS, format_from_header, read_header
 from samlabel.io.stacks.base import Stack
 from samlabel.io.stacks.cache import DEFAULT_BUDGET_BYTES
@@ -196,7 +196,8 @@ class DicomSeries(Stack):
         return self._slices[self._checked(index)].path
 
     def _read(self, index: int) -> np.ndarray:
-        pixels = dicom_reader.read(self._slices[index].path, 0, None, False).pixels
+        # Through the image reader: a damaged slice's message names that slice's file.
+        pixels = read_image(self._slices[index].path).pixels
         # One dtype per volume: slices with another rescale would otherwise mix uint16/float32.
         return pixels.astype(np.float32) if self._float and pixels.dtype != np.float32 else pixels
 

@@ -10,8 +10,9 @@ rather than sought; anything else is a seek (decode from the keyframe). Frames a
 come from the byte-bounded LRU cache, so scrolling back and forth does not decode again.
 
 The frame count is the container's; if the last frames cannot be decoded (a truncated file)
-the stack is shortened to the frames that can, found by a binary search on open, and
-``notes`` says so.
+the stack is shortened to the frames that can, found by a binary search on open, less the
+last of them (at the cut FFmpeg returns the previous picture again for a partial frame), and
+``notes`` says so. An MP4 cut before its index (``moov`` at the end) cannot be opened at all.
 """
 
 from __future__ import annotations
@@ -52,7 +53,11 @@ class VideoStack(Stack):
         if first is None:
             self._capture.release()
             raise ImageReadError(f"Cannot open {path}: no frame of the video can be decoded.", path)
-        count = claimed if self._decode(claimed - 1) is not None else self._last_readable(claimed)
+        count = claimed
+        if self._decode(claimed - 1) is None:
+            # At the cut FFmpeg hands back the previous picture again for the partial frame:
+            # the last frame that "decodes" is not trustworthy, so it is left out too.
+            count = max(1, self._last_readable(claimed) - 1)
         super().__init__(path, uri, count, budget_bytes)
         self.frame_size = (int(first.shape[0]), int(first.shape[1]))
         self.fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
