@@ -121,7 +121,9 @@ def list_items(folder: str | os.PathLike[str]) -> list[tuple[Path, str | None]]:
     root = Path(folder)
     items: list[tuple[Path, str | None]] = []
     for path in list_images(root):
-        items.append((path, "tiff" if stack_kind(path) == "tiff" else None))
+        # Only .tif/.tiff files are opened to count pages: a folder of 2,000 JPEGs costs nothing.
+        multipage = path.suffix.lower() in (".tif", ".tiff") and stack_kind(path) == "tiff"
+        items.append((path, "tiff" if multipage else None))
     for path in root.iterdir():
         if path.name.startswith("."):
             continue

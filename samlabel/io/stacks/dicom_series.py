@@ -41,7 +41,8 @@ class _Slice:
     instance: int
     spacing: tuple[float, float] | None  # PixelSpacing (row spacing, column spacing)
     rescaled: bool
-    header: pydicom.Dataset
+    photometric: str
+    thickness: float
 
 
 def dicom_files(folder: Path) -> list[Path]:
@@ -69,6 +70,12 @@ def _floats(value: object, count: int) -> np.ndarray | None:
     return numbers if numbers.shape == (count,) and np.isfinite(numbers).all() else None
 
 
+def _thickness(ds: pydicom.Dataset) -> float:
+    """SliceThickness in mm (the step of a one-slice series); 1 when absent or unusable."""
+    value = _floats([ds.get("SliceThickness") or 1.0], 1)
+    return float(value[0]) if value is not None and value[0] > 0 else 1.0
+
+
 def _read_slice(path: Path) -> _Slice | None:
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
@@ -90,7 +97,8 @@ def _read_slice(path: Path) -> _Slice | None:
         instance=instance,
         spacing=None if spacing is None else (float(spacing[0]), float(spacing[1])),
         rescaled=(slope, intercept) != (1.0, 0.0),
-        header=ds,
+        photometric=str(ds.get("PhotometricInterpretation", "")).strip(),
+        thickness=_thickness(ds),
     )
 
 
@@ -131,8 +139,8 @@ class DicomSeries(Stack):
         super().__init__(folder, uri, len(self._slices), budget_bytes)
         self.frame_size = size
         self.notes = notes
-        first = self._slices[0].header
-        self.inverted = str(first.get("PhotometricInterpretation", "")).strip() == "MONOCHROME1"
+        # Headers are not kept (a 1,000-slice series would hold ~20 MB of them).
+        self.inverted = self._slices[0].photometric == "MONOCHROME1"
         self._float = any(s.rescaled for s in self._slices)
         self.affine, self.spacing = self._geometry(positions)
 
@@ -181,8 +189,7 @@ class DicomSeries(Stack):
         if len(self._slices) > 1:
             step = (self._slices[-1].position - first.position) / (len(self._slices) - 1)
         else:
-            thickness = float(first.header.get("SliceThickness", 1.0) or 1.0)
-            step = np.cross(across, down) * thickness
+            step = np.cross(across, down) * first.thickness
         lps = np.eye(4)
         lps[:3, 0] = across * col_mm  # next column
         lps[:3, 1] = down * row_mm  # next row
@@ -202,5 +209,9 @@ class DicomSeries(Stack):
         return pixels.astype(np.float32) if self._float and pixels.dtype != np.float32 else pixels
 
     def _file_window(self) -> Window | None:
-        middle = self._slices[len(self._slices) // 2].header
-        return dicom_reader._file_window(middle, 0)
+        middle = self._slices[len(self._slices) // 2].path
+        try:
+            header = pydicom.dcmread(middle, stop_before_pixels=True, force=True)
+        except Exception:  # vanished or damaged since it was opened: choose a window instead
+            return None
+        return dicom_reader._file_window(header, 0)

@@ -38,6 +38,8 @@ def write_dicom_series(
     intercept: float = -1024.0,
     skip: tuple[int, ...] = (),
     seed: int = 3,
+    photometric: str = "MONOCHROME2",
+    window: tuple[float, float] | None = None,
 ) -> list[Path]:
     """Write ``count`` CT slices; slice ``k`` (anatomical order, along the normal) holds
     :func:`slice_pixels(k)` as stored values. With ``shuffle``, file names and
@@ -73,7 +75,9 @@ def write_dicom_series(
         ds.SliceThickness = str(spacing)
         ds.RescaleSlope = str(slope)
         ds.RescaleIntercept = str(intercept)
-        ds.set_pixel_data(slice_pixels(k, *size).astype(np.uint16), "MONOCHROME2", 16)
+        ds.set_pixel_data(slice_pixels(k, *size).astype(np.uint16), photometric, 16)
+        if window is not None:
+            ds.WindowCenter, ds.WindowWidth = window
         path = folder / f"IM{names[k]:05d}"
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)

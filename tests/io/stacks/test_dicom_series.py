@@ -66,3 +66,14 @@ def test_a_folder_with_two_series_shows_the_larger_and_says_so(tmp_path):
     assert len(stack) == 5
     assert len(stack.notes) == 1
     assert "2 DICOM series" in stack.notes[0] and "1.2.3.4" in stack.notes[0]
+
+
+def test_monochrome1_and_the_files_own_window_apply_to_every_slice(tmp_path):
+    write_dicom_series(tmp_path / "cr", count=3, photometric="MONOCHROME1", window=(-900, 200))
+    stack = open_stack(tmp_path / "cr")
+    assert stack.inverted
+    assert (stack.default_window.low, stack.default_window.high) == (-1000, -800)
+    # Pixel 0 of frame k is 100 k - 1024 HU: -1024 (below the window), -924, -824; the same
+    # window maps them to 0, 97, 224, inverted after windowing to 255, 158, 31.
+    shown = [int(to_display_rgb(stack.loaded(k))[0, 0, 0]) for k in range(3)]
+    assert shown == [255, 158, 31]
