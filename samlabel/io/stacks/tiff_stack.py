@@ -14,7 +14,7 @@ import numpy as np
 import tifffile
 
 from samlabel.core.errors import ImageReadError
-from samlabel.io.images import tiff_reader
+from samlabel.io.images import pil_reader, tiff_reader
 from samlabel.io.images.model import normalize_dtype
 from samlabel.io.images.orientation import apply_orientation, oriented_size
 from samlabel.io.stacks.base import Stack
@@ -81,6 +81,10 @@ class TiffStack(Stack):
 
     def _read(self, index: int) -> np.ndarray:
         page = self._page(index)
+        if not tiff_reader.tifffile_can_decode(page):
+            # LZW/JPEG without imagecodecs, CMYK, YCbCr: Pillow decodes it, as for one image.
+            pixels = pil_reader.read(self.path, "TIFF", page.index, None, False).pixels
+            return pixels[..., :3] if pixels.ndim == 3 and pixels.shape[2] > 3 else pixels
         tiff_reader.check_not_truncated(self.path, page)
         values = tiff_reader.samples_last(page.asarray(), page)
         values, _mode, has_alpha = tiff_reader.describe_samples(values, page)

@@ -83,3 +83,14 @@ def test_a_gzipped_volume_is_read_from_a_temporary_copy_removed_on_close(tmp_pat
         assert len(copies) == 1
         np.testing.assert_array_equal(stack.frame(4), data[::-1, ::-1, 4].T)
     assert not copies[0].exists()
+
+
+def test_lzw_pages_tifffile_cannot_decode_here_are_read_by_pillow(tmp_path):
+    from PIL import Image
+
+    pages = [Image.fromarray(np.full((12, 16), 40 * k, dtype=np.uint8)) for k in range(4)]
+    path = tmp_path / "lzw.tif"
+    pages[0].save(path, save_all=True, append_images=pages[1:], compression="tiff_lzw")
+    with open_stack(path) as stack:
+        assert len(stack) == 4
+        assert [int(stack.frame(k)[5, 5]) for k in (3, 0, 2)] == [120, 0, 80]
