@@ -272,15 +272,15 @@ class Document:
     ) -> None:
         """Set extra COCO fields (e.g. ``samlabel_reviewed``) on annotations, one undo step."""
         check_json_safe(dict(fields), "annotation fields")
-        ids = set(annotation_ids)
-        for annotation_id in ids:
-            self.annotation(annotation_id)
-        changed = [
-            replace(a, extra={**a.extra, **copy.deepcopy(dict(fields))}) if a.id in ids else a
-            for a in self.annotations
-        ]
-        if changed != list(self.annotations):
-            self._core.commit(label, self._core.with_annotations(changed))
+        ids = {self.annotation(i).id for i in annotation_ids}
+        new = copy.deepcopy(dict(fields))
+        changing = {a.id for a in self.annotations if a.id in ids and {**a.extra, **new} != a.extra}
+        if changing:  # nothing to change is no undo step
+            edited = (
+                replace(a, extra={**a.extra, **new}) if a.id in changing else a
+                for a in self.annotations
+            )
+            self._core.commit(label, self._core.with_annotations(edited))
 
     def delete_annotation(self, annotation_id: int) -> None:
         self.delete_annotations([annotation_id])

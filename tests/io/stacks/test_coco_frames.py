@@ -86,6 +86,9 @@ def test_tracks_and_review_marks_survive_a_save_and_reload(tmp_path):
     assert unreviewed_frames(loaded, "ct/series1") == [11, 12, 13]
     mark_reviewed(loaded, [track[11].id, track[12].id])
     assert unreviewed_frames(loaded, "ct/series1") == [13]
+    revision = loaded.revision
+    mark_reviewed(loaded, [track[11].id])  # already reviewed: no change, no undo step
+    assert loaded.revision == revision
     loaded.undo()
     assert unreviewed_frames(loaded, "ct/series1") == [11, 12, 13]
 

@@ -81,3 +81,15 @@ def test_a_folder_lists_its_stacks_as_single_items(tmp_path):
         ("single.tif", None),
         ("z.tif", "tiff"),
     ]
+
+
+def test_threads_reading_frames_at_once_each_get_the_frame_asked_for(tmp_path):
+    # The window reads frames on its thread while a worker reads others for encoding.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with open_stack(write_video(tmp_path / "v.mp4", 90), budget_bytes=0) as stack:
+        order = list(range(90)) * 2
+        random.Random(2).shuffle(order)
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda k: read_index(stack.frame(k)), order))
+    assert got == order
