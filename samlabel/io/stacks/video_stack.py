@@ -9,10 +9,12 @@ rate first. Costs: the next frame is one decode; a few frames ahead are decoded 
 rather than sought; anything else is a seek (decode from the keyframe). Frames already seen
 come from the byte-bounded LRU cache, so scrolling back and forth does not decode again.
 
-The frame count is the container's; if the last frames cannot be decoded (a truncated file)
-the stack is shortened to the frames that can, found by a binary search on open, less the
-last of them (at the cut FFmpeg returns the previous picture again for a partial frame), and
-``notes`` says so. An MP4 cut before its index (``moov`` at the end) cannot be opened at all.
+The frame count is the container's, checked on open: if frames follow its last one (a
+container that undercounts) they are counted by decoding on; if the last frames cannot be
+decoded (a truncated file) the stack is shortened to the frames that can, found by a binary
+search, less the last of them (at the cut FFmpeg returns the previous picture again for a
+partial frame), and ``notes`` says so. An MP4 cut before its index (``moov`` at the end)
+cannot be opened at all.
 """
 
 from __future__ import annotations
@@ -47,26 +49,40 @@ class VideoStack(Stack):
         self._capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
         if not self._capture.isOpened():
             raise ImageReadError(f"Cannot open {path}: it is not a video OpenCV can read.", path)
-        claimed = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        claimed = max(0, int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+        notes: list[str] = []
         self._position = 0  # index of the frame the next read() returns
-        first = self._decode(0) if claimed > 0 else None
+        first = self._decode(0)
         if first is None:
             self._capture.release()
             raise ImageReadError(f"Cannot open {path}: no frame of the video can be decoded.", path)
-        count = claimed
-        if self._decode(claimed - 1) is None:
+        if claimed == 0 or self._decode(claimed - 1) is not None:
+            # Positioned after frame max(claimed, 1) - 1: count what follows, if anything.
+            count = max(claimed, 1) + self._frames_beyond()
+            if count > claimed:
+                notes.append(f"{path}: its container claims {claimed} frames but holds {count}.")
+        else:
             # At the cut FFmpeg hands back the previous picture again for the partial frame:
             # the last frame that "decodes" is not trustworthy, so it is left out too.
             count = max(1, self._last_readable(claimed) - 1)
         super().__init__(path, uri, count, budget_bytes)
         self.frame_size = (int(first.shape[0]), int(first.shape[1]))
         self.fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.notes = notes
         if count < claimed:
             self.notes.append(
                 f"{path}: only the first {count} of its {claimed} frames can be decoded (the file "
                 "is probably truncated); those are shown."
             )
         self.cache.put(0, first)
+
+    def _frames_beyond(self) -> int:
+        """Frames after the claimed last one (a container that undercounts), by decoding on."""
+        extra = 0
+        while self._capture.grab():
+            extra += 1
+        self._position = -_READ_AHEAD - 1  # wherever it stopped: seek next time
+        return extra
 
     def _last_readable(self, claimed: int) -> int:
         """How many leading frames decode, by binary search (frame 0 does)."""

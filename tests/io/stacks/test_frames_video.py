@@ -93,3 +93,28 @@ def test_threads_reading_frames_at_once_each_get_the_frame_asked_for(tmp_path):
         with ThreadPoolExecutor(4) as pool:
             got = list(pool.map(lambda k: read_index(stack.frame(k)), order))
     assert got == order
+
+
+@pytest.mark.parametrize("claimed", [0, 25])
+def test_frames_beyond_a_container_count_that_is_too_low_are_kept(tmp_path, monkeypatch, claimed):
+    import cv2
+
+    from samlabel.io.stacks import video_stack
+
+    real = cv2.VideoCapture
+
+    class Undercounting:  # a wrapper: subclassing OpenCV's class crashes at interpreter exit
+        def __init__(self, *args):
+            self._capture = real(*args)
+
+        def get(self, prop):
+            return claimed if prop == cv2.CAP_PROP_FRAME_COUNT else self._capture.get(prop)
+
+        def __getattr__(self, name):
+            return getattr(self._capture, name)
+
+    monkeypatch.setattr(video_stack.cv2, "VideoCapture", Undercounting)
+    with open_stack(write_video(tmp_path / "v.avi", 40, "MJPG")) as stack:
+        assert len(stack) == 40
+        assert f"claims {claimed} frames but holds 40" in stack.notes[0]
+        assert [read_index(stack.frame(k)) for k in (39, 0, 30)] == [39, 0, 30]
