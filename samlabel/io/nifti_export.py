@@ -15,7 +15,8 @@ Geometry, so that the map overlays its source in ITK-SNAP or 3D Slicer: for a NI
 labels are carried back to the file's voxel order and written with its affine (qform and sform
 codes kept); for a DICOM series the grid is (column, row, slice) in anatomical order with the
 affine from ImagePositionPatient/ImageOrientationPatient/PixelSpacing (RAS+, sform and qform
-code 1, scanner). Stacks without a geometry (TIFF, video, frames) get 1 mm voxels (code 0).
+code 1, scanner). Stacks without a geometry (TIFF, video, frames) get 1 mm voxels: the
+identity affine (code 2, aligned) on the (column, row, frame) grid.
 
 Each file is written whole to a staging folder (:mod:`samlabel.io.export_staging`) with
 :func:`samlabel.io.atomic.atomic_write_bytes`, and the folder is moved into place at the end:
@@ -108,9 +109,11 @@ def label_image(stack: Stack, shown: np.ndarray) -> nib.Nifti1Image:
         image.header.set_xyzt_units(*header.get_xyzt_units())
         return image
     if stack.affine is None:
+        # Code 2 ("aligned"), not 0: with 0 readers fall back to an Analyze-style affine that
+        # flips x and centres the volume, and frames would not be where the export put them.
         image = nib.Nifti1Image(shown, np.eye(4))
-        image.set_qform(np.eye(4), code=0)
-        image.set_sform(np.eye(4), code=0)
+        image.set_qform(np.eye(4), code=2)
+        image.set_sform(np.eye(4), code=2)
         return image
     image = nib.Nifti1Image(shown, stack.affine)
     image.set_qform(stack.affine, code=1)

@@ -13,6 +13,7 @@ from samlabel.cli import main
 from samlabel.core.document import Document
 from samlabel.core.stack_frames import add_frame_annotation, add_stack_frames, stack_frame
 from samlabel.io.coco import load_coco, save_coco
+from samlabel.io.nifti_export import export_nifti
 from samlabel.io.stacks import open_stack
 from tests.io.stacks.factory import write_dicom_series, write_nifti
 
@@ -118,3 +119,19 @@ def test_a_missing_source_is_named_and_the_command_fails(tmp_path, capsys):
     )
     said = capsys.readouterr().out
     assert "Wrote 0 NIfTI label maps" in said and "ct was left out" in said
+
+
+def test_a_stack_without_geometry_exports_on_one_millimetre_voxels(tmp_path):
+    from tests.io.stacks.factory import write_png_frames
+
+    write_png_frames(tmp_path / "seq", 4)
+    document = _label(tmp_path, "seq")
+    result = export_nifti(document, tmp_path, tmp_path / "out")
+    assert result.skipped == [] and result.written == [tmp_path / "out" / "seq-labels.nii.gz"]
+    written = nib.load(result.written[0])
+    np.testing.assert_array_equal(written.affine, np.eye(4))
+    data = np.asarray(written.dataobj)
+    assert data.shape == (96, 48, 4)  # (column, row, frame)
+    planes = _expected(document, "category")
+    for k in range(4):
+        np.testing.assert_array_equal(data[:, :, k].T, planes[k])
