@@ -113,3 +113,18 @@ def test_what_is_not_a_stack_is_said_in_a_sentence(tmp_path, name):
     with pytest.raises(ImageReadError) as caught:
         open_stack(tmp_path / name)
     _one_sentence(caught.value, name)
+
+
+def test_slices_without_positions_are_ordered_by_instance_number_and_it_is_said(tmp_path):
+    import pydicom
+
+    paths = write_dicom_series(tmp_path / "ct", count=5, shuffle=True, seed=4)
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        del ds.ImagePositionPatient
+        ds.save_as(path)
+    stack = open_stack(tmp_path / "ct")
+    numbers = [int(pydicom.dcmread(stack.slice_path(k)).InstanceNumber) for k in range(5)]
+    assert numbers == sorted(numbers)
+    assert stack.affine is None
+    assert "ordered by InstanceNumber" in stack.notes[0]
