@@ -109,7 +109,12 @@ def open_stack(
             "multi-page TIFF, a NIfTI volume or a video).",
             path,
         )
-    return opener(path, uri, budget_bytes)
+    try:
+        return opener(path, uri, budget_bytes)
+    except FileNotFoundError:
+        raise ImageReadError(f"Cannot open {path}: it does not exist.", path) from None
+    except OSError as err:  # permissions, a vanished drive
+        raise ImageReadError(f"Cannot open {path}: {err.strerror or err}.", path) from err
 
 
 def list_items(folder: str | os.PathLike[str]) -> list[tuple[Path, str | None]]:

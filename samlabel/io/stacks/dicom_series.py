@@ -103,7 +103,8 @@ def _read_slice(path: Path) -> _Slice | None:
 
 
 def _majority(values: list) -> object:
-    return max(set(values), key=values.count)
+    """The most frequent value; ties go to the largest, so the choice is always the same."""
+    return max(set(values), key=lambda v: (values.count(v), v))
 
 
 class DicomSeries(Stack):

@@ -128,3 +128,10 @@ def test_slices_without_positions_are_ordered_by_instance_number_and_it_is_said(
     assert numbers == sorted(numbers)
     assert stack.affine is None
     assert "ordered by InstanceNumber" in stack.notes[0]
+
+
+def test_a_missing_path_of_a_given_kind_is_said_in_a_sentence(tmp_path):
+    for kind in ("dicom-series", "frames", "tiff", "nifti", "video"):
+        with pytest.raises(ImageReadError) as caught:
+            open_stack(tmp_path / "gone", kind=kind)
+        _one_sentence(caught.value, "gone")
