@@ -6,8 +6,10 @@ in MP4 and AVI, Motion JPEG; ``tests/io/stacks/test_video.py`` checks every fram
 whose frames carry their index as a binary pattern), but variable-frame-rate recordings
 (phones, screen captures) can land a frame or two off: for those, convert to a constant frame
 rate first. Costs: the next frame is one decode; a few frames ahead are decoded in sequence
-rather than sought; anything else is a seek (decode from the keyframe). Frames already seen
-come from the byte-bounded LRU cache, so scrolling back and forth does not decode again.
+rather than sought; anything else is a seek (decode from the keyframe). A seek backwards
+starts 15 frames earlier and caches them, so scrolling back through unseen frames seeks once
+per 16 frames. Frames already seen come from the byte-bounded LRU cache, so scrolling back and
+forth does not decode again.
 
 The frame count is the container's, checked on open: if frames follow its last one (a
 container that undercounts) they are counted by decoding on; if the last frames cannot be
@@ -34,6 +36,8 @@ VIDEO_EXTENSIONS = frozenset(
 
 #: Frames ahead of the decoder's position that are decoded in turn rather than sought to.
 _READ_AHEAD = 16
+#: Frames before a frame sought backwards that are decoded (and cached) on the way to it.
+_BACKFILL = 15
 
 
 class VideoStack(Stack):
@@ -113,6 +117,18 @@ class VideoStack(Stack):
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
     def _read(self, index: int) -> np.ndarray:
+        fits = (
+            self.cache.budget_bytes >= (_BACKFILL + 1) * 3 * self.frame_size[0] * self.frame_size[1]
+        )
+        if index < self._position - 1 and fits:
+            # Going backwards: one seek costs a decode from the keyframe anyway, so start a few
+            # frames earlier and keep those too; scrolling back then seeks once per _BACKFILL.
+            start = max(0, index - _BACKFILL)
+            for earlier in range(start, index):
+                if self.cache.get(earlier) is None:
+                    picture = self._decode(earlier)
+                    if picture is not None and picture.shape[:2] == self.frame_size:
+                        self.cache.put(earlier, picture)
         frame = self._decode(index)
         if frame is None:
             raise ImageReadError(

@@ -118,3 +118,29 @@ def test_frames_beyond_a_container_count_that_is_too_low_are_kept(tmp_path, monk
         assert len(stack) == 40
         assert f"claims {claimed} frames but holds 40" in stack.notes[0]
         assert [read_index(stack.frame(k)) for k in (39, 0, 30)] == [39, 0, 30]
+
+
+def test_scrolling_back_through_unseen_frames_seeks_once_per_sixteen(tmp_path, monkeypatch):
+    import cv2
+
+    from samlabel.io.stacks import video_stack
+
+    real, seeks = cv2.VideoCapture, []
+
+    class CountingSeeks:
+        def __init__(self, *args):
+            self._capture = real(*args)
+
+        def set(self, prop, value):
+            seeks.append(value)
+            return self._capture.set(prop, value)
+
+        def __getattr__(self, name):
+            return getattr(self._capture, name)
+
+    monkeypatch.setattr(video_stack.cv2, "VideoCapture", CountingSeeks)
+    with open_stack(write_video(tmp_path / "v.mp4", 80)) as stack:
+        seeks.clear()  # opening checks the last frame
+        for k in range(79, -1, -1):
+            assert read_index(stack.frame(k)) == k
+        assert len(seeks) <= 80 // 16 + 1
