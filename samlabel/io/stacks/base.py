@@ -72,6 +72,12 @@ class Stack:
         """``(uri, index)``: the frame's name for caches and records."""
         return (self.uri, self._checked(index))
 
+    def frame_file(self, index: int) -> tuple[Path, int]:
+        """``(file, place in it)`` holding frame ``index``: what an on-disk cache of frame
+        embeddings keys on (with the file's size and mtime), e.g. a DICOM slice's own file
+        and 0, or the video file and the frame index."""
+        return self.path, self._checked(index)
+
     def _checked(self, index: int) -> int:
         index = int(index)
         if not 0 <= index < self._count:

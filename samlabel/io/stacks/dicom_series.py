@@ -203,6 +203,9 @@ class DicomSeries(Stack):
         """The file of frame ``index``."""
         return self._slices[self._checked(index)].path
 
+    def frame_file(self, index: int) -> tuple[Path, int]:
+        return self.slice_path(index), 0
+
     def _read(self, index: int) -> np.ndarray:
         # Through the image reader: a damaged slice's message names that slice's file.
         pixels = read_image(self._slices[index].path).pixels

@@ -83,6 +83,9 @@ class FramesFolder(Stack):
                 f"like {files[0].name}, and are left out ({names})."
             )
 
+    def frame_file(self, index: int) -> tuple[Path, int]:
+        return self.files[self._checked(index)], 0
+
     def _read(self, index: int) -> np.ndarray:
         loaded = read_image(self.files[index])
         pixels = loaded.pixels

@@ -75,6 +75,9 @@ class TiffStack(Stack):
             )
         return kept, size, notes
 
+    def frame_file(self, index: int) -> tuple[Path, int]:
+        return self.path, self._pages[self._checked(index)]  # the page's index in the file
+
     def _page(self, index: int) -> tifffile.TiffPage:
         page = self._tf.pages[self._pages[index]]
         return page if isinstance(page, tifffile.TiffPage) else page.aspage()

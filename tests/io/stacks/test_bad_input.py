@@ -135,3 +135,19 @@ def test_a_missing_path_of_a_given_kind_is_said_in_a_sentence(tmp_path):
         with pytest.raises(ImageReadError) as caught:
             open_stack(tmp_path / "gone", kind=kind)
         _one_sentence(caught.value, "gone")
+
+
+def test_each_frame_names_the_file_and_place_that_hold_it(tmp_path):
+    # What an embedding cache keys on: a slice left out of a series must not shift the others.
+    paths = write_dicom_series(tmp_path / "ct", count=4, skip=(1,))
+    stack = open_stack(tmp_path / "ct")
+    assert [stack.frame_file(k) for k in range(3)] == [(p, 0) for p in paths]
+    path = tmp_path / "mixed.tif"
+    with tifffile.TiffWriter(path) as tw:
+        for shape in [(12, 16), (6, 8), (12, 16)]:
+            tw.write(np.zeros(shape, dtype=np.uint16), photometric="minisblack")
+    with open_stack(path) as tiff:
+        assert [tiff.frame_file(k) for k in range(2)] == [(path, 0), (path, 2)]
+    video = write_video(tmp_path / "v.avi", 3, "MJPG")
+    with open_stack(video) as clip:
+        assert clip.frame_file(2) == (video, 2)
