@@ -92,6 +92,12 @@ def load_predictor(
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path} does not exist.", path)
+    if path.is_dir() and not (path / "manifest.json").is_file():
+        raise CheckpointError(
+            f"{path} is a folder but not an exported ONNX model folder (it has no "
+            "manifest.json): choose a checkpoint file (.pth, .pt, .safetensors) or such a folder.",
+            path,
+        )
     if not path.is_dir() and not torch_available():
         # Reading a checkpoint (and exporting it to ONNX) needs torch; say so plainly.
         raise CheckpointError(

@@ -155,6 +155,8 @@ def export_checkpoint(
 
     report("Loading the model", 0.05)
     model, info = load_sam_model(checkpoint)
+    for notice in info.notices:  # e.g. "removed the prefix 'module.'": the caller shows it
+        report(notice, 0.05)
     export_model(
         model,
         out_dir,

@@ -1,0 +1,1 @@
+"""Bad input and hostile conditions, reproduced through the public entry points."""
