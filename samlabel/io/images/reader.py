@@ -13,7 +13,7 @@ from PIL import Image
 
 from samlabel.core.errors import ImageReadError
 from samlabel.io.images import pil_reader, tiff_reader
-from samlabel.io.images.model import LoadedImage, Region
+from samlabel.io.images.model import LoadedImage, Region, check_proportions
 from samlabel.io.images.sniff import detect_format
 
 _T = TypeVar("_T")
@@ -98,7 +98,9 @@ def read_image(
 
     Raises:
         ImageReadError: missing, empty, unreadable, not an image, truncated or damaged,
-            bigger than the limit, no such page; the message names the file.
+            bigger than the limit, more elongated than SAM can take
+            (:data:`~samlabel.io.images.model.MAX_ASPECT_RATIO`), no such page; the message
+            names the file.
     """
     file = Path(path)
     fmt = _checked_format(file)
@@ -107,10 +109,13 @@ def read_image(
 
     def decode() -> LoadedImage:
         if fmt == "TIFF":
-            return tiff_reader.read(file, page, region, allow_huge)
-        if fmt == "DICOM":
-            return _dicom().read(file, page, region, allow_huge)
-        return pil_reader.read(file, fmt, page, region, allow_huge)
+            loaded = tiff_reader.read(file, page, region, allow_huge)
+        elif fmt == "DICOM":
+            loaded = _dicom().read(file, page, region, allow_huge)
+        else:
+            loaded = pil_reader.read(file, fmt, page, region, allow_huge)
+        check_proportions(file, loaded.full_size)
+        return loaded
 
     return _guarded(file, fmt, decode)
 
@@ -129,9 +134,12 @@ def read_image_size(path: str | os.PathLike[str], page: int = 0) -> tuple[int, i
 
     def header() -> tuple[int, int]:
         if fmt == "TIFF":
-            return tiff_reader.size_of(file, page)
-        if fmt == "DICOM":
-            return _dicom().size_of(file)
-        return pil_reader.size_of(file, fmt)
+            size = tiff_reader.size_of(file, page)
+        elif fmt == "DICOM":
+            size = _dicom().size_of(file)
+        else:
+            size = pil_reader.size_of(file, fmt)
+        check_proportions(file, size)
+        return size
 
     return _guarded(file, fmt, header)
