@@ -114,6 +114,7 @@ def ensure_onnx(
     root = cache_root or onnx_cache_root()
     digest = checkpoint_sha256(checkpoint, root)
     target = root / digest
+    guard.remove_stale_staging(root)  # left by conversions that were killed (cheap)
     if _is_complete(target) and guard.find_damage(target) is None:
         report("Model ready", 1.0)
         return target
@@ -123,7 +124,6 @@ def ensure_onnx(
 
     try:
         root.mkdir(parents=True, exist_ok=True)
-        guard.remove_stale_staging(root)
         return guard.export_into(root, digest, write, report)
     except OSError as error:
         reason = error.strerror or str(error)
