@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -90,8 +91,7 @@ def load_predictor(
             available for it.
     """
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path} does not exist.", path)
+    _check_path(path)
     if path.is_dir() and not (path / "manifest.json").is_file():
         raise CheckpointError(
             f"{path} is a folder but not an exported ONNX model folder (it has no "
@@ -142,6 +142,20 @@ def load_predictor(
     from samlabel.inference.onnx_backend import OnnxPredictor
 
     return OnnxPredictor(folder, threads=threads)
+
+
+def _check_path(path: Path) -> None:
+    """CheckpointError naming ``path`` when it is missing, unreachable or not a file or folder."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} does not exist.", path) from None
+    except OSError as error:  # a name too long, a symlink loop, a folder without permission
+        raise CheckpointError(f"Cannot open {path}: {error.strerror or error}.", path) from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise CheckpointError(
+            f"{path} is not a model file or folder (it is a pipe, socket or device).", path
+        )
 
 
 def _onnx_folder(path: Path, progress: ProgressCallback | None):

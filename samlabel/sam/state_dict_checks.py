@@ -5,7 +5,8 @@ Fine-tuning scripts save SAM's weights in a few common wrappers: a ``{"state_dic
 prefixes added by the wrapper module (``module.`` from DataParallel / DDP, ``_orig_mod.``
 from ``torch.compile``, ``model.`` from a Lightning module holding the network as
 ``self.model``). :func:`unwrap_state_dict` removes them and says what it removed, so a
-complete checkpoint is not refused as "N weights missing".
+complete checkpoint is not refused as "N weights missing". When such a module holds other
+parts beside the network (a loss with buffers), only the prefixed part is kept.
 
 :func:`check_tensor_values` refuses tensors that cannot give a working model: tensors on
 torch's ``meta`` device (shapes without data) and NaN or infinite values (every score would
@@ -25,6 +26,8 @@ from samlabel.core.errors import CheckpointError
 WRAPPER_KEYS = ("model", "state_dict", "model_state_dict", "module")
 #: Name prefixes added by wrapper modules, removed when every weight name carries one.
 WRAPPER_PREFIXES = ("module.", "_orig_mod.", "model.")
+#: Where every SAM network's weight names start (SAM 1 and SAM 2 alike).
+ENCODER_PREFIX = "image_encoder."
 #: Constants the reference keeps as non-persistent buffers; some exports include them.
 CONSTANT_KEYS = ("pixel_mean", "pixel_std")
 
@@ -80,11 +83,28 @@ def unwrap_state_dict(obj: object, path: Path) -> tuple[dict[str, torch.Tensor],
                 state = {k[len(prefix) :]: v for k, v in state.items()}
                 stripped.append(prefix)
                 changed = True
+    ignored: list[str] = []
+    if not any(k.startswith(ENCODER_PREFIX) for k in state):
+        # A training module holding the network beside other parts (a loss, an EMA copy):
+        # keep the part whose names continue with the image encoder's.
+        prefix = next(
+            (p for p in WRAPPER_PREFIXES if any(k.startswith(p + ENCODER_PREFIX) for k in state)),
+            None,
+        )
+        if prefix is not None:
+            ignored = sorted(k for k in state if not k.startswith(prefix))
+            state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            stripped.append(prefix)
     if stripped:
         notes.append(
             f"Model file {path.name}: removed the prefix "
             f"{' then '.join(repr(p) for p in stripped)} from every weight name "
             "(a wrapped or compiled model's checkpoint)."
+        )
+    if ignored:
+        notes.append(
+            f"Model file {path.name}: ignored {len(ignored)} entries outside the network "
+            f"({_examples(ignored)})."
         )
     for key in CONSTANT_KEYS:
         state.pop(key, None)

@@ -84,3 +84,11 @@ def test_a_symlink_loop_is_named(tmp_path):
         with pytest.raises(ImageReadError) as caught:
             read(loop)
         assert str(loop) in str(caught.value) and "symbolic links" in str(caught.value)
+
+
+def test_a_pipe_is_not_read_as_an_image(tmp_path):
+    pipe = tmp_path / "frame.png"
+    os.mkfifo(pipe)
+    with pytest.raises(ImageReadError, match="pipe, socket or device") as caught:
+        read_image(pipe)  # never blocks waiting for a writer
+    assert str(pipe) in str(caught.value)

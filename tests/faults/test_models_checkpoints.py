@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -46,7 +50,7 @@ def _digest(path: Path) -> str:
 
 def _refused(path: Path, *fragments: str) -> str:
     """Load ``path``; assert a one-sentence CheckpointError naming it and the file untouched."""
-    before = _digest(path) if path.is_file() else None
+    before = _digest(path) if os.path.isfile(path) else None  # never raises
     with pytest.raises(CheckpointError) as caught:
         load_predictor(path, backend="torch", device="cpu")
     message = str(caught.value)
@@ -154,3 +158,60 @@ def test_a_truncated_checkpoint(tmp_path, plain):
     path = tmp_path / "partial.pth"
     path.write_bytes(plain.read_bytes()[: plain.stat().st_size // 3])
     _refused(path, "truncated or damaged")
+
+
+def test_lightning_module_with_other_parts_keeps_the_network(tmp_path, state, reference, caplog):
+    path = tmp_path / "epoch=3.ckpt"
+    wrapped = {"model." + k: v for k, v in state.items()}
+    wrapped["loss.class_weights"] = torch.ones(2)
+    torch.save({"state_dict": wrapped, "epoch": 3}, path)
+    with caplog.at_level(logging.INFO, logger="samlabel"):
+        predictor = load_predictor(path, backend="torch", device="cpu")
+    prediction = predictor.decode(predictor.encode(IMAGE), points=POINTS)
+    np.testing.assert_array_equal(prediction.masks, reference.masks)
+    told = " ".join(r.getMessage() for r in caplog.records)
+    assert "ignored 1 entries outside the network (loss.class_weights)" in told
+
+
+def test_safetensors_with_nan_is_refused_and_prefixed_one_loads(tmp_path, state, reference):
+    from safetensors.torch import save_file
+
+    broken = {k: v.clone().contiguous() for k, v in state.items()}
+    broken["mask_decoder.iou_token.weight"][0, 1] = float("inf")
+    save_file(broken, str(tmp_path / "bad.safetensors"))
+    _refused(tmp_path / "bad.safetensors", "NaN or infinite")
+    save_file(
+        {"module." + k: v.contiguous() for k, v in state.items()}, str(tmp_path / "ok.safetensors")
+    )
+    predictor = load_predictor(tmp_path / "ok.safetensors", backend="torch", device="cpu")
+    prediction = predictor.decode(predictor.encode(IMAGE), points=POINTS)
+    np.testing.assert_array_equal(prediction.masks, reference.masks)
+
+
+def test_a_pipe_or_device_is_not_read_as_a_checkpoint(tmp_path):
+    pipe = tmp_path / "model.pth"
+    os.mkfifo(pipe)
+    _refused(pipe, "pipe, socket or device")  # never blocks waiting for a writer
+    _refused(Path("/dev/null"), "pipe, socket or device")
+
+
+def test_a_name_too_long_is_a_sentence(tmp_path):
+    _refused(tmp_path / ("x" * 300 + ".pth"), "too long")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="mounts a Linux tmpfs")
+def test_checkpoint_on_a_read_only_mount_loads(tmp_path, plain, reference):
+    mountpoint = tmp_path / "ro"
+    mountpoint.mkdir()
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mountpoint)]
+    ).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        shutil.copy(plain, mountpoint / "tiny.pth")
+        subprocess.run(["mount", "-o", "remount,ro", str(mountpoint)], check=True)
+        predictor = load_predictor(mountpoint / "tiny.pth", backend="torch", device="cpu")
+        prediction = predictor.decode(predictor.encode(IMAGE), points=POINTS)
+        np.testing.assert_array_equal(prediction.masks, reference.masks)
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -30,7 +31,7 @@ def _dicom() -> ModuleType:
 def _checked_format(path: Path) -> str:
     """Reject missing, empty and non-image files with a sentence naming the file."""
     try:
-        stat = path.stat()
+        info = path.stat()
     except FileNotFoundError:
         raise ImageReadError(f"Cannot open {path}: the file does not exist.", path) from None
     except OSError as err:
@@ -38,7 +39,11 @@ def _checked_format(path: Path) -> str:
         raise ImageReadError(f"Cannot open {path}: {reason}.", path) from err
     if path.is_dir():
         raise ImageReadError(f"Cannot open {path}: it is a folder, not an image.", path)
-    if stat.st_size == 0:
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageReadError(
+            f"Cannot open {path}: it is a pipe, socket or device, not an image file.", path
+        )
+    if info.st_size == 0:
         raise ImageReadError(f"Cannot open {path}: the file is empty (0 bytes).", path)
     try:
         fmt = detect_format(path)
