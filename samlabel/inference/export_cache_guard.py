@@ -245,7 +245,7 @@ def export_into(
                 report("Model ready", 1.0)
                 return target
             notice = f"The converted model in {target} is damaged ({damage}); converting again."
-            log.warning("%s", notice)
+            log.info("%s", notice)  # info: the caller shows it through report already
             report(notice, 0.0)
         staging = root / f".staging-{digest}-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
@@ -266,12 +266,13 @@ def export_into(
 def fallback_root(reason: str) -> Path:
     """A private temporary folder for exports when the cache folder cannot be written.
 
-    Created once per process and removed at exit; the first call logs ``reason``.
+    Created once per process and removed at exit; the first call logs ``reason`` (at info
+    level: the caller shows it through its progress, and the app's log file keeps it).
     """
     global _fallback
     with _fallback_lock:
         if _fallback is None:
             _fallback = Path(tempfile.mkdtemp(prefix="samlabel-models-"))
             atexit.register(shutil.rmtree, _fallback, True)
-            log.warning("%s", reason)
+            log.info("%s", reason)  # info: the caller shows it through its progress
         return _fallback

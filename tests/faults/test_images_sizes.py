@@ -92,3 +92,11 @@ def test_a_pipe_is_not_read_as_an_image(tmp_path):
     with pytest.raises(ImageReadError, match="pipe, socket or device") as caught:
         read_image(pipe)  # never blocks waiting for a writer
     assert str(pipe) in str(caught.value)
+
+
+def test_the_window_reader_refuses_a_strip_before_drawing_it(tmp_path):
+    from samlabel.qt.image_source import read_source_image
+
+    strip = _save(tmp_path / "strip.png", (10, 100_000))
+    with pytest.raises(ImageReadError, match=r"strip\.png: it is 100000 x 10 pixels"):
+        read_source_image(strip)  # was an OpenCV assertion while making its overview
