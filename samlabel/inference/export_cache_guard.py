@@ -49,6 +49,11 @@ _fallback: Path | None = None
 _fallback_lock = threading.Lock()
 
 
+def is_sha256(text: str) -> bool:
+    """Whether ``text`` is a lowercase hex sha256 (a cache folder name, never a path)."""
+    return re.fullmatch(r"[0-9a-f]{64}", text) is not None
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as stream:

@@ -65,8 +65,9 @@ def checkpoint_sha256(path: str | Path, cache_root: Path | None = None) -> str:
         index = json.loads(index_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         index = {}
-    if isinstance(index, dict) and isinstance(index.get(key), str):
-        return index[key]
+    known = index.get(key) if isinstance(index, dict) else None
+    if isinstance(known, str) and guard.is_sha256(known):  # a damaged index is hashed anew
+        return known
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):

@@ -9,6 +9,7 @@ log).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -242,3 +243,14 @@ def test_read_only_cache_mount(tmp_path, checkpoint, reference, cache_env, caplo
         assert list(mountpoint.iterdir()) == []
     finally:
         subprocess.run(["umount", "-l", str(mountpoint)], check=True)
+
+
+def test_damaged_digest_index_is_hashed_again(cache, checkpoint, reference, exports, cache_env):
+    index = cache / "onnx" / "digests.json"
+    entries = json.loads(index.read_text())
+    index.write_text(json.dumps({key: "../../outside" for key in entries}))
+    folder = _export_folder(cache)
+    _same_masks(_load(checkpoint, cache, []), reference)
+    assert exports == [] and _export_folder(cache) == folder
+    assert not (cache.parent / "outside").exists()
+    assert set(json.loads(index.read_text()).values()) == {folder.name}
