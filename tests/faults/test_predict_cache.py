@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_predict_with_a_cache_folder_that_is_a_file(tmp_path):
-    checkpoint = write_tiny_checkpoint(tmp_path / "tiny.pth")
+    checkpoint = write_tiny_checkpoint(tmp_path / "tiny.pth", seed=12)
     image = tmp_path / "photo.png"
     Image.fromarray(np.full((24, 32, 3), 90, np.uint8)).save(image)
     blocker = tmp_path / "cache"
