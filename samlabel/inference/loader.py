@@ -126,7 +126,12 @@ def load_predictor(
             )
         from samlabel.inference.torch_backend import load_torch_predictor
 
-        return load_torch_predictor(path, device=device)
+        predictor = load_torch_predictor(path, device=device)
+        info = getattr(predictor, "info", None)
+        for notice in getattr(info, "notices", ()):  # e.g. "removed the prefix 'module.'"
+            if progress is not None:
+                progress(notice, 1.0)
+        return predictor
     folder = _onnx_folder(path, progress)
     if chosen == "openvino":
         from samlabel.inference.openvino_backend import OpenVinoPredictor

@@ -111,12 +111,16 @@ def test_wrapped_fine_tuning_checkpoints_load_and_say_what_was_removed(
     path = tmp_path / "finetuned.ckpt"
     torch.save(wrap(state), path)
     before = _digest(path)
+    shown: list[str] = []
     with caplog.at_level(logging.INFO, logger="samlabel"):
-        predictor = load_predictor(path, backend="torch", device="cpu")
+        predictor = load_predictor(
+            path, backend="torch", device="cpu", progress=lambda m, f: shown.append(m)
+        )
     prediction = predictor.decode(predictor.encode(IMAGE), points=POINTS)
     np.testing.assert_array_equal(prediction.masks, reference.masks)
     assert np.isfinite(prediction.scores).all()
     assert any(told in r.getMessage() and path.name in r.getMessage() for r in caplog.records)
+    assert any(told in m and path.name in m for m in shown)  # for the window to show
     assert _digest(path) == before
 
 
