@@ -126,6 +126,8 @@ def load_predictor(
             )
         from samlabel.inference.torch_backend import load_torch_predictor
 
+        if device is not None:
+            _check_torch_device(device)
         predictor = load_torch_predictor(path, device=device)
         info = getattr(predictor, "info", None)
         for notice in getattr(info, "notices", ()):  # e.g. "removed the prefix 'module.'"
@@ -161,6 +163,30 @@ def _check_path(path: Path) -> None:
         raise CheckpointError(
             f"{path} is not a model file or folder (it is a pipe, socket or device).", path
         )
+
+
+def _check_torch_device(device: str) -> None:
+    """InferenceError naming ``device`` unless torch knows it and this machine has it."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise InferenceError(f"unknown torch device {device!r}; use cpu, cuda or cuda:N.") from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if cuda_available() else 0
+        if count == 0:
+            raise InferenceError(
+                f"the torch device {device!r} was asked for, but torch sees no CUDA GPU on "
+                "this machine; use --device cpu."
+            )
+        if parsed.index is not None and parsed.index >= count:
+            raise InferenceError(
+                f"the torch device {device!r} was asked for, but this machine has "
+                f"{count} CUDA GPU(s) (cuda:0 to cuda:{count - 1})."
+            )
+    elif parsed.type != "cpu":
+        raise InferenceError(f"samlabel runs torch on cpu or cuda, not {device!r}.")
 
 
 def _onnx_folder(path: Path, progress: ProgressCallback | None):

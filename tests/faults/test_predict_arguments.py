@@ -187,3 +187,17 @@ def _env() -> dict[str, str]:
     import os
 
     return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+@pytest.mark.parametrize(
+    ("device", "told"), [("banana", "unknown torch device 'banana'"), ("cuda:7", "'cuda:7'")]
+)
+def test_a_torch_device_that_is_not_there_is_a_sentence(
+    checkpoint, image, tmp_path, capsys, device, told
+):
+    out = tmp_path / "m.npz"
+    argv = _predict(checkpoint, image, out, "--point", "3,3,1")
+    argv[argv.index("onnxruntime")] = "torch"
+    assert main([*argv, "--device", device]) == 2
+    err = capsys.readouterr().err
+    assert told in err and len(err.strip().splitlines()) == 1 and not out.exists()
