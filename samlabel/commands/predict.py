@@ -149,8 +149,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _warn_outside(args: argparse.Namespace, size: tuple[int, int]) -> None:
-    """Say so when a prompt lies outside the ``(H, W)`` image (SAM still takes it)."""
+    """Say so when a prompt lies outside the ``(H, W)`` image (SAM still takes it).
+
+    A prompt more than the image's own size beyond an edge is a mistake (and 1e300 would
+    overflow SAM's coordinate frame): refused with a SamlabelError before the model loads.
+    """
     h, w = size
+    prompts = [(f"point {x:g},{y:g}", (x, y)) for x, y, _ in args.point]
+    if args.box is not None:
+        prompts.append(("box " + ",".join(f"{v:g}" for v in args.box), args.box))
+    for what, values in prompts:
+        xs, ys = values[0::2], values[1::2]
+        if any(not -w <= x <= 2 * w for x in xs) or any(not -h <= y <= 2 * h for y in ys):
+            raise SamlabelError(
+                f"the {what} lies far outside the {w} x {h} image {args.image} (more than "
+                "the image's own size beyond an edge); give x, y in pixels of the image."
+            )
     outside = [f"point {x:g},{y:g}" for x, y, _ in args.point if not (0 <= x < w and 0 <= y < h)]
     if args.box is not None:
         x0, y0, x1, y1 = args.box

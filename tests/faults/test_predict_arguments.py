@@ -133,11 +133,11 @@ def test_output_on_a_read_only_mount_is_refused_first(checkpoint, image, tmp_pat
 
 def test_prompts_outside_the_image_warn_and_still_give_masks(checkpoint, image, tmp_path, capsys):
     out = tmp_path / "m.npz"
-    code = main(_predict(checkpoint, image, out, "--point", "500,10,1", "--box", "50,40,90,80"))
+    code = main(_predict(checkpoint, image, out, "--point", "70,10,1", "--box", "50,40,70,55"))
     assert code == 0
     err = capsys.readouterr().err
-    assert "point 500,10 lies outside the 40 x 30 image" in err
-    assert "box 50,40,90,80 lies outside" in err
+    assert "point 70,10 lies outside the 40 x 30 image" in err
+    assert "box 50,40,70,55 lies outside" in err
     with np.load(out) as saved:
         assert saved["masks"].shape == (3, 30, 40)
 
@@ -201,3 +201,21 @@ def test_a_torch_device_that_is_not_there_is_a_sentence(
     assert main([*argv, "--device", device]) == 2
     err = capsys.readouterr().err
     assert told in err and len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("prompt", "told"),
+    [
+        (["--point", "1e300,3,1"], "point 1e+300,3 lies far outside the 40 x 30 image"),
+        (["--box", "0,0,90,10"], "box 0,0,90,10 lies far outside"),
+        (["--point", "5,-31,0"], "point 5,-31 lies far outside"),
+    ],
+)
+def test_prompts_far_outside_are_refused_before_the_model_loads(
+    checkpoint, image, tmp_path, cache, capsys, prompt, told
+):
+    out = tmp_path / "m.npz"
+    assert main(_predict(checkpoint, image, out, *prompt)) == 2
+    err = capsys.readouterr().err
+    assert told in err and str(image) in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and _nothing_loaded(cache)
