@@ -191,7 +191,8 @@ def remove_stale_staging(root: Path) -> list[Path]:
         staging = STAGING.match(child.name)
         temporary = TEMPORARY.match(child.name)
         if temporary is not None and child.is_file():
-            if not _process_alive(int(temporary.group("pid"))):
+            pid = int(temporary.group("pid"))
+            if pid != os.getpid() and not _process_alive(pid):  # ours may be mid-write
                 with contextlib.suppress(OSError):
                     child.unlink()
                     removed.append(child)

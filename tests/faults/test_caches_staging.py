@@ -94,3 +94,21 @@ def test_staging_of_a_killed_conversion_is_removed_but_a_running_one_is_kept(tmp
     onnx_export.ensure_onnx(killed_model, cache_root=root)
     assert _staging(root) == []
     assert (folder / "manifest.json").is_file()  # the finished conversion is kept
+
+
+def test_temporary_index_files_of_dead_processes_are_removed(tmp_path):
+    from samlabel.inference import export_cache_guard as guard
+
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = tmp_path / f"digests.{int(finished.stdout)}.tmp"
+    mine = tmp_path / f"digests.{os.getpid()}.tmp"  # this process may be writing it now
+    kept = tmp_path / "digests.json"
+    for path in (dead, mine, kept):
+        path.write_text("{}")
+    assert guard.remove_stale_staging(tmp_path) == [dead]
+    assert not dead.exists() and mine.exists() and kept.exists()
