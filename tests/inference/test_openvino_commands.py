@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from samlabel.cli import main
-from samlabel.inference import calibration, load_predictor
+from samlabel.inference import calibration, candidate_measure, load_predictor
 from samlabel.inference import openvino_backend as ovb
 from tests.inference.tiny_models import TINY_VIT, write_tiny_checkpoint
 
@@ -71,7 +71,7 @@ def test_predict_takes_backend_and_precision(checkpoint, image_path, tmp_path, c
 
 
 def test_models_list_shows_the_measured_backend(checkpoint, monkeypatch, capsys):
-    monkeypatch.setattr(calibration, "DECODE_RUNS", 3)
+    monkeypatch.setattr(candidate_measure, "DECODE_RUNS", 3)
     folder = str(checkpoint.parent)
 
     def listed() -> str:
