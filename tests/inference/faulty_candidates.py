@@ -61,3 +61,15 @@ def build(folder, candidate: Candidate, threads):
 def crash_on_build(folder, candidate: Candidate, threads):
     """Dies by SIGSEGV for every candidate, the reference included."""
     os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def crash_export(checkpoint: str, cache_root: str | None, messages) -> None:
+    """An exporter that reports progress, leaves a half-written folder, then dies by SIGSEGV."""
+    from pathlib import Path
+
+    messages.put(("progress", "Loading the model", 0.05))
+    messages.close()
+    messages.join_thread()  # sent before dying (the queue writes from a thread)
+    if cache_root:
+        (Path(cache_root) / f".staging-deadbeef-{os.getpid()}").mkdir(parents=True)
+    os.kill(os.getpid(), signal.SIGSEGV)
