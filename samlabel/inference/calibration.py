@@ -34,6 +34,8 @@ from samlabel.inference.candidate_measure import (
     Measurement,
     make_predictor,
     measure_candidate,
+    reduced_encoder_fp32_decoder,
+    slower_than_fp32,
 )
 from samlabel.inference.isolated import ChildFailed, ChildWorker
 from samlabel.inference.onnx_folder import OnnxModelFolder
@@ -58,8 +60,9 @@ CALIBRATION_VERSION = 2
 CANDIDATE_TIME_LIMIT_S = 900.0
 #: Measure candidates in a child process (False: in this process, for tests that patch it).
 ISOLATE = True
-#: A reduced precision whose decoder is this much slower than the fastest fp32 one is refused:
-#: clicks must not get slower for a faster encode.
+#: A reduced precision whose decoder is this much slower than the fastest fp32 one is refused
+#: (clicks must not get slower for a faster encode; its encoder may still be paired with the
+#: fp32 decoders).
 SLOWER_DECODE_LIMIT = 1.5
 
 ProgressCallback = Callable[[str, float], None]
@@ -266,23 +269,6 @@ class _Runner:
             self.worker.close()
 
 
-def _slower_than_fp32(measurement: Measurement, measurements: list[Measurement]) -> str:
-    """Why a reduced precision is refused for slow clicks ("" when it is not)."""
-    fp32 = [
-        m.decode_ms
-        for m in measurements
-        if m.candidate.precision == "fp32" and m.passed and m.decode_ms is not None
-    ]
-    if measurement.candidate.precision == "fp32" or measurement.decode_ms is None or not fp32:
-        return ""
-    if measurement.decode_ms <= SLOWER_DECODE_LIMIT * min(fp32):
-        return ""
-    return (
-        f"its decoder takes {measurement.decode_ms:.0f} ms a click against "
-        f"{min(fp32):.0f} ms in fp32"
-    )
-
-
 def calibrate(
     folder: OnnxModelFolder,
     source: str | Path | None = None,
@@ -337,12 +323,13 @@ def calibrate(
                 measurement = _failed(candidate, f"failed: {error}", reference)
             if reference is None:
                 reference = computed
-            slow = _slower_than_fp32(measurement, measurements)
+            slow = slower_than_fp32(measurement, measurements, SLOWER_DECODE_LIMIT)
             if slow:
                 measurement.passed, measurement.note = False, slow
             measurements.append(measurement)
     finally:
         runner.close()
+    measurements += reduced_encoder_fp32_decoder(measurements)
     best = min(measurements, key=Measurement.cost)
     calibration = Calibration(
         choice=best.candidate,

@@ -19,6 +19,7 @@ from samlabel.core.errors import InferenceError
 from samlabel.inference.api import ImageEmbedding, Predictor
 from samlabel.inference.onnx_folder import OnnxModelFolder
 from samlabel.inference.precision_gate import (
+    EMBEDDING_TOLERANCE,
     GATE_PROMPTS,
     ReferenceOutputs,
     check_candidate,
@@ -45,10 +46,14 @@ class Candidate:
     backend: str
     precision: str = "fp32"
     device: str = "CPU"
+    #: The per-click decoders' precision where it differs from the encoder's ("" = same).
+    decoder_precision: str = ""
 
     def label(self) -> str:
-        """For people: ``"OpenVINO bf16 on CPU"``."""
-        return f"{BACKEND_TITLES.get(self.backend, self.backend)} {self.precision} on {self.device}"
+        """For people: ``"OpenVINO bf16 on CPU"``, ``"OpenVINO bf16 on CPU, decoder fp32"``."""
+        title = BACKEND_TITLES.get(self.backend, self.backend)
+        line = f"{title} {self.precision} on {self.device}"
+        return f"{line}, decoder {self.decoder_precision}" if self.decoder_precision else line
 
 
 @dataclass
@@ -75,7 +80,13 @@ def make_predictor(folder: OnnxModelFolder, candidate: Candidate, threads: int |
     if candidate.backend == "openvino":
         from samlabel.inference.openvino_backend import OpenVinoPredictor
 
-        return OpenVinoPredictor(folder, candidate.device, candidate.precision, threads)
+        return OpenVinoPredictor(
+            folder,
+            candidate.device,
+            candidate.precision,
+            threads,
+            decoder_precision=candidate.decoder_precision or None,
+        )
     from samlabel.inference.onnx_backend import OnnxPredictor
 
     return OnnxPredictor(folder, threads=threads)
@@ -178,3 +189,61 @@ _SETTINGS = ("DECODE_RUNS", "WARM_UP_IS_TIMING_S")
 def current_settings() -> dict[str, float]:
     """The settings :func:`measure_in_child` passes on."""
     return {name: globals()[name] for name in _SETTINGS}
+
+
+#: How a refusal for a slow decoder starts.
+SLOW_DECODER = "its decoder takes "
+
+
+def slower_than_fp32(
+    measurement: Measurement, measurements: list[Measurement], limit: float
+) -> str:
+    """Why a reduced precision is refused for slow clicks ("" when it is not).
+
+    Slow: its decoder is more than ``limit`` times slower than the fastest fp32 decoder.
+    """
+    fp32 = [
+        m.decode_ms
+        for m in measurements
+        if m.candidate.precision == "fp32" and m.passed and m.decode_ms is not None
+    ]
+    if measurement.candidate.precision == "fp32" or measurement.decode_ms is None or not fp32:
+        return ""
+    if measurement.decode_ms <= limit * min(fp32):
+        return ""
+    return (
+        f"{SLOW_DECODER}{measurement.decode_ms:.0f} ms a click against {min(fp32):.0f} ms in fp32"
+    )
+
+
+def reduced_encoder_fp32_decoder(measurements: list[Measurement]) -> list[Measurement]:
+    """A reduced-precision encoder with the same device's fp32 decoders, from what was timed.
+
+    Where a bf16 (fp16) encoder passed the gate, pairing it with the fp32 decoders keeps its
+    faster encode without the risk of slow or less exact clicks; both halves were measured
+    already (encode in the reduced precision, decode in fp32), so this costs no measuring.
+    """
+    fp32 = {
+        (m.candidate.backend, m.candidate.device): m
+        for m in measurements
+        if m.candidate.precision == "fp32" and m.passed and m.decode_ms is not None
+    }
+    paired = []
+    for m in measurements:
+        c = m.candidate
+        decoder = fp32.get((c.backend, c.device))
+        if c.precision == "fp32" or c.decoder_precision or m.encode_s is None or decoder is None:
+            continue
+        embedding_ok = m.embedding_error is not None and m.embedding_error <= EMBEDDING_TOLERANCE
+        paired.append(
+            Measurement(
+                Candidate(c.backend, c.precision, c.device, decoder_precision="fp32"),
+                encode_s=m.encode_s,
+                decode_ms=decoder.decode_ms,
+                embedding_error=m.embedding_error,
+                mask_agreement=m.mask_agreement,
+                passed=embedding_ok and (m.passed or m.note.startswith(SLOW_DECODER)),
+                note=f"encode timed as {c.precision}, clicks as fp32",
+            )
+        )
+    return paired

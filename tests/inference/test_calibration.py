@@ -284,3 +284,31 @@ def test_crashing_hanging_and_nan_candidates_are_refused_and_remembered(
 def test_a_crashing_reference_is_a_message_not_a_dead_process(fresh_cache):
     with pytest.raises(InferenceError, match=r"ONNX Runtime fp32 on CPU .*crashed \(SIGSEGV\)"):
         calibration.calibrate(fresh_cache, options=[ORT], build=faulty.crash_on_build)
+
+
+@pytest.mark.skipif(
+    "bf16" not in ovb.device_precisions("CPU"), reason="this processor does not compute bf16"
+)
+def test_a_slow_bf16_decoder_is_refused_and_its_encoder_paired_with_fp32_clicks(
+    fresh_cache, monkeypatch
+):
+    """As on an AMX Xeon, where OpenVINO's bf16 decoder took 2 s a click."""
+    bf16 = Candidate("openvino", "bf16", "CPU")
+    times = {ORT.label(): (2.0, 10.0), OV32.label(): (1.0, 12.0), bf16.label(): (0.3, 2100.0)}
+
+    def fake(predictor, image, measurement, warm_up, warm_up_s):
+        measurement.encode_s, measurement.decode_ms = times[measurement.candidate.label()]
+
+    monkeypatch.setattr(candidate_measure, "_measure", fake)
+    result = calibration.calibrate(fresh_cache, options=[ORT, OV32, bf16], isolate=False)
+    found = {m.candidate: m for m in result.measurements}
+    assert not found[bf16].passed
+    assert "decoder takes 2100 ms a click against 10 ms in fp32" in found[bf16].note
+    paired = Candidate("openvino", "bf16", "CPU", decoder_precision="fp32")
+    assert result.choice == paired
+    assert (found[paired].encode_s, found[paired].decode_ms) == (0.3, 12.0)
+
+    predictor = load_predictor(fresh_cache.root)
+    assert isinstance(predictor, ovb.OpenVinoPredictor)
+    assert predictor.decoder_precision == "fp32" and predictor.precision == "bf16"
+    assert "OpenVINO bf16 on CPU, decoder fp32" in predictor.describe()
