@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from samlabel.core.errors import CheckpointError, InferenceError, SamlabelError
-from samlabel.inference.isolated import exit_reason
+from samlabel.inference.isolated import exit_reason, start_child
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -83,7 +83,7 @@ def _run_child(checkpoint: Path, progress: ProgressCallback | None, cache_root: 
     process = context.Process(
         target=_CHILD_TARGET, args=(str(checkpoint), str(cache_root), messages), daemon=True
     )
-    process.start()
+    start_child(process)
     deadline = time.monotonic() + EXPORT_TIME_LIMIT_S
     try:
         while True:

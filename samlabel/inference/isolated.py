@@ -13,7 +13,10 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import signal
+import sys
+import threading
 import time
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +40,28 @@ class ChildFailed(Exception):
         super().__init__(reason)
         self.reason = reason
         self.crashed = crashed
+
+
+_START_LOCK = threading.Lock()
+
+
+def start_child(process) -> None:
+    """``process.start()`` for a ``spawn`` process, without re-running the caller's script.
+
+    ``spawn`` normally re-imports the main script in the child, so a script that loads a
+    model at top level (no ``if __name__ == "__main__":`` guard, as in a quick notebook-style
+    script) would start itself again and the child would fail. Our children run functions of
+    samlabel's own modules and never need the main script, so it is hidden while the child's
+    start-up data is written (``start`` returns once it is).
+    """
+    with _START_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            process.start()
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
 
 
 def exit_reason(exitcode: int | None) -> str:
@@ -90,7 +115,7 @@ class ChildWorker:
     def _start(self) -> None:
         parent, child = self._context.Pipe(duplex=True)
         process = self._context.Process(target=_serve, args=(child,), daemon=True)
-        process.start()
+        start_child(process)
         child.close()
         self._process, self._connection = process, parent
         try:
