@@ -35,3 +35,26 @@ def test_the_export_in_a_child_gives_a_working_model_and_is_reused(tmp_path):
     )
     assert second.folder.root == first.folder.root
     assert again == [0.0, 1.0]  # read from the cache: no child, no export
+
+
+def test_a_script_without_a_main_guard_can_load_a_new_checkpoint(tmp_path):
+    """The child must not re-run the caller's script (``spawn`` would, by default)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    checkpoint = write_tiny_checkpoint(tmp_path / "script.pth", seed=13)
+    script = tmp_path / "label.py"
+    script.write_text(
+        "from samlabel.inference import load_predictor\n"
+        f"predictor = load_predictor({str(checkpoint)!r}, backend='onnxruntime')\n"
+        "print('loaded', predictor.model_name)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "SAMLABEL_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("loaded") == 1
