@@ -35,6 +35,12 @@ from samlabel.inference.api import IMAGE_SIZE, LOW_RES_SIZE
 
 #: Values above this are "surely positive": a blend of such values cannot underflow to 0.
 _TINY = np.float32(1e-30)
+#: Above this fraction of low-res tiles on the boundary, the whole image is computed.
+DENSE_ABOVE = 0.2
+#: float32 rounds a positive value to 0 exactly when it is at most this (2^-150, a tie to 0).
+_ROUNDS_TO_ZERO = 2.0**-150
+#: Output columns per band of the dense path (bounds its temporaries to a few MB).
+_BAND = 256
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,11 @@ def full_size_mask(
     # 1024-frame cell in it; only the cells of the other ("mixed") tiles are looked at.
     positive, non_positive = _all_positive_or_not(logits)
     tile_r, tile_c = np.nonzero(~(positive | non_positive))
+    tiles_in_crop = len(np.unique(rows1.i0)) * len(np.unique(cols1.i0))
+    if tile_r.size > DENSE_ABOVE * tiles_in_crop:
+        # Boundary everywhere (texture-like masks, as random weights draw): whole passes cost
+        # less than looking at tiles one by one.
+        return _dense(logits, rows1, cols1, rows2, cols2)
     # Sign of each 1024-frame cell [r, r+1] x [c, c+1], transposed: (w, h).
     cells_t = np.take(np.take(positive.T, rows1.i0, axis=1), cols1.i0, axis=0)
     out_rows = out_cols = None
@@ -221,3 +232,27 @@ def encode_column_major(mask: np.ndarray) -> Rle:
     if flat[0]:  # COCO counts start with a background run, here of length 0
         counts.insert(0, 0)
     return rle_from_counts(counts, height, width)
+
+
+def _dense(
+    logits: np.ndarray, rows1: AxisMap, cols1: AxisMap, rows2: AxisMap, cols2: AxisMap
+) -> np.ndarray:
+    """The whole mask by separable passes, torch's roundings throughout; Fortran-ordered.
+
+    Only the last blend's sign is needed: ``fma(t0, w0, t1 * w1)`` in float64 has the exact
+    sign, and float32 would round it to 0 only at or below 2^-150.
+    """
+    top = _blend(logits[:, cols1.i0], cols1.w0, logits[:, cols1.i1], cols1.w1)
+    mid = _blend(top[rows1.i0], rows1.w0[:, None], top[rows1.i1], rows1.w1[:, None])
+    # The second resize's width pass, transposed so the height pass fills rows of (W, H).
+    wide_t = np.ascontiguousarray(_blend(mid[:, cols2.i0], cols2.w0, mid[:, cols2.i1], cols2.w1).T)
+    width, height = wide_t.shape[0], len(rows2.i0)
+    out_t = np.empty((width, height), bool)
+    w0, w1 = rows2.w0.astype(np.float64), rows2.w1
+    for start in range(0, width, _BAND):
+        band = wide_t[start : start + _BAND]
+        second = np.take(band, rows2.i1, axis=1) * w1  # float32, rounded as torch rounds it
+        value = np.take(band, rows2.i0, axis=1) * w0  # float64: exact product
+        value += second
+        np.greater(value, _ROUNDS_TO_ZERO, out=out_t[start : start + _BAND])
+    return out_t.T

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from samlabel.inference import full_mask as full_mask_module
 from samlabel.inference.api import Prediction
 from samlabel.inference.full_mask import encode_column_major, full_size_mask
 from samlabel.inference.transforms import resized_size
@@ -80,6 +81,24 @@ def test_full_size_masks_are_meta_pixels_for_every_shape(size):
         mismatched = int((got != expected[i]).sum())
         assert mismatched == 0, f"candidate {i}: {mismatched} pixels differ from Meta's"
     assert np.array_equal(prediction.masks, expected)
+
+
+@pytest.mark.parametrize("dense_above", [0.0, 1.01], ids=["whole-image passes", "tiles only"])
+def test_both_ways_of_computing_give_meta_pixels(monkeypatch, dense_above):
+    """Texture-like masks take whole-image passes, object-like ones boundary tiles; each way
+    alone must give Meta's pixels for any mask."""
+    monkeypatch.setattr(full_mask_module, "DENSE_ABOVE", dense_above)
+    size = (1201, 1599)
+    rng = np.random.default_rng(5)
+    low_res = np.stack(
+        [
+            smooth_logits(5, with_zeros=True),
+            (rng.integers(-9, 10, (256, 256)) / 10).astype(np.float32),
+        ]
+    )
+    expected = meta_masks(low_res, size)
+    for i in range(2):
+        assert np.array_equal(full_size_mask(low_res[i], resized_size(size), size), expected[i])
 
 
 def test_all_zero_and_all_positive_logits():
