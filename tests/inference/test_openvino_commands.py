@@ -44,7 +44,8 @@ def test_bench_has_openvino_f32_and_bf16_beside_onnx_runtime(monkeypatch, capsys
     out = capsys.readouterr().out
     assert out.startswith(f"machine: {calibration.cpu_name()}")
     assert f"OpenVINO {ovb.openvino_version().split('-')[0]}: CPU (" in out.splitlines()[0]
-    rows = {line.split("|")[2].strip(): line.split("|")[3].strip() for line in out.splitlines()[3:]}
+    table = [line.split("|") for line in out.splitlines()[3:] if line.startswith("|")]
+    rows = {cells[2].strip(): cells[3].strip() for cells in table}
     assert rows["encode, ONNX Runtime"].endswith(" s")
     assert "embedding error 0.00% of max" in rows["encode, OpenVINO f32"]
     assert "within the quality gate" in rows["OpenVINO f32 vs ONNX Runtime fp32"]
