@@ -194,9 +194,10 @@ def _onnx_folder(path: Path, progress: ProgressCallback | None):
 
     if path.is_dir():
         return open_onnx_folder(path)
-    from samlabel.inference.onnx_export import ensure_onnx
+    # The first export runs in a child process: a crash there is a message, not a dead window.
+    from samlabel.inference.export_in_child import ensure_onnx_in_child
 
-    return open_onnx_folder(ensure_onnx(path, progress=progress), check=False)
+    return open_onnx_folder(ensure_onnx_in_child(path, progress=progress), check=False)
 
 
 def _calibrated(folder, path: Path, threads, progress, calibrate: bool) -> Predictor:
