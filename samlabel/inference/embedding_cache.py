@@ -6,8 +6,9 @@ so an edited image is encoded again; the display window (for 16-bit images) is p
 because it changes what the encoder sees. Files are written to a temporary name and renamed,
 so a crash never leaves a half-written embedding that would be read back later.
 
-Only ``features``, ``original_size`` and ``input_size`` are stored: the backend ``extras`` are
-optional precomputations the decoder recomputes when missing.
+Only ``features``, ``original_size`` and ``input_size`` are stored (plus, for SAM 2, the two
+high-resolution maps and the ``stretched`` flag): the backend ``extras`` are optional
+precomputations the decoder recomputes when missing.
 
 An embedding is 4 MiB, so 2,000 images would fill 8 GiB: the cache keeps at most
 ``max_bytes`` (default :data:`DEFAULT_MAX_BYTES`) and forgets the least recently used files
@@ -107,13 +108,26 @@ class EmbeddingCache:
                 features = np.array(data["features"], dtype=np.float32)
                 original = tuple(int(v) for v in data["original_size"])
                 input_size = tuple(int(v) for v in data["input_size"])
+                # SAM 2: the two high-resolution maps are part of the embedding.
+                high_res = tuple(
+                    np.array(data[name], dtype=np.float32)
+                    for name in ("high_res_s0", "high_res_s1")
+                    if name in data
+                )
+                stretched = bool(data["stretched"]) if "stretched" in data else False
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
             return None
         if features.ndim != 4 or len(original) != 2 or len(input_size) != 2:
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: pruned last
-        return ImageEmbedding(features, original, input_size)  # type: ignore[arg-type]
+        return ImageEmbedding(
+            features,
+            original,
+            input_size,
+            high_res_features=high_res,
+            stretched=stretched,  # type: ignore[arg-type]
+        )
 
     def put(self, key: EmbeddingKey, embedding: ImageEmbedding) -> Path | None:
         """Store ``embedding``; returns its path, or None when the disk refused (cache only)."""
@@ -128,6 +142,7 @@ class EmbeddingCache:
                         features=np.asarray(embedding.features, dtype=np.float32),
                         original_size=np.asarray(embedding.original_size, dtype=np.int64),
                         input_size=np.asarray(embedding.input_size, dtype=np.int64),
+                        **_sam2_arrays(embedding),
                     )
                 os.replace(tmp_name, path)
             except BaseException:
@@ -160,3 +175,15 @@ class EmbeddingCache:
                 total -= size
                 deleted += 1
         return deleted
+
+
+def _sam2_arrays(embedding: ImageEmbedding) -> dict[str, np.ndarray]:
+    """The SAM 2 parts of an embedding to store (none for SAM 1)."""
+    if not embedding.high_res_features:
+        return {}
+    s0, s1 = embedding.high_res_features
+    return {
+        "high_res_s0": np.asarray(s0, dtype=np.float32),
+        "high_res_s1": np.asarray(s1, dtype=np.float32),
+        "stretched": np.asarray(embedding.stretched),
+    }

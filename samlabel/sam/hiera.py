@@ -218,16 +218,23 @@ class Hiera(nn.Module):
             )
             dim = dim_out
 
-    def _pos_embed(self, hw: tuple[int, int]) -> torch.Tensor:
-        """Background embedding (bicubic to the grid) plus the window embedding tiled over it."""
+    def position_embedding(self, hw: tuple[int, int]) -> torch.Tensor:
+        """``(1, h, w, C)``: the background embedding (bicubic to the grid) plus the window
+        embedding tiled over it. Depends only on the weights and the grid size, so an
+        exporter can pass it in as a constant (see :meth:`forward`)."""
         pos = F.interpolate(self.pos_embed, size=hw, mode="bicubic")
         win = self.pos_embed_window
         pos = pos + win.tile(1, 1, hw[0] // win.shape[2], hw[1] // win.shape[3])
         return pos.permute(0, 2, 3, 1)
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, x: torch.Tensor, pos_embed: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """``(B, 3, H, W)`` -> stage outputs; ``pos_embed``: :meth:`position_embedding` of the
+        grid, computed here when None. (A bicubic resize of a constant inside an exported
+        graph made OpenVINO spend minutes folding it.)"""
         x = self.patch_embed(x)
-        x = x + self._pos_embed((x.shape[1], x.shape[2]))
+        if pos_embed is None:
+            pos_embed = self.position_embedding((x.shape[1], x.shape[2]))
+        x = x + pos_embed
         ends = set(self.cfg.stage_ends)
         outputs = []
         for i, block in enumerate(self.blocks):
@@ -278,5 +285,5 @@ class Sam2ImageEncoder(nn.Module):
         self.trunk = Hiera(cfg)
         self.neck = FpnNeck(cfg.channel_list, d_model)
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        return self.neck(self.trunk(x))[:-1]
+    def forward(self, x: torch.Tensor, pos_embed: torch.Tensor | None = None) -> list[torch.Tensor]:
+        return self.neck(self.trunk(x, pos_embed))[:-1]

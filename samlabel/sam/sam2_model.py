@@ -56,14 +56,17 @@ class Sam2Model(nn.Module):
         self.sam_mask_decoder = Sam2MaskDecoder(transformer, 256)
         self.no_mem_embed = nn.Parameter(torch.zeros(1, 1, 256))
 
-    def encode_image(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def encode_image(
+        self, image: torch.Tensor, pos_embed: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(1, 3, 1024, 1024)`` normalised image -> ``(embedding (1, 256, 64, 64),
         high_res_s0 (1, 32, 256, 256), high_res_s1 (1, 64, 128, 128))``.
 
         The embedding has ``no_mem_embed`` added (an image is a video frame without memory);
         the high-resolution maps are already projected by the decoder's ``conv_s0`` / ``conv_s1``.
+        ``pos_embed``: the trunk's position embedding for the 256x256 grid, if precomputed.
         """
-        s0, s1, embed = self.image_encoder(image)
+        s0, s1, embed = self.image_encoder(image, pos_embed)
         embed = embed + self.no_mem_embed.reshape(1, -1, 1, 1)
         s0, s1 = self.sam_mask_decoder.project_high_res(s0, s1)
         return embed, s0, s1

@@ -37,9 +37,15 @@ class Sam2Reference:
     features: dict[str, tuple[np.ndarray, ...]]
 
 
-def make_reference(size: str, folder: Path, image_names: list[str]) -> Sam2Reference:
-    model = build_reference(size)
-    checkpoint = write_checkpoint(model, folder / f"sam2.1_hiera_{size}_random.pt")
+def make_reference(
+    size: str, folder: Path, image_names: list[str], built: tuple | None = None
+) -> Sam2Reference:
+    """Meta's outputs for ``image_names``; ``built``: an already built ``(model, checkpoint)``."""
+    if built is None:
+        model = build_reference(size)
+        checkpoint = write_checkpoint(model, folder / f"sam2.1_hiera_{size}_random.pt")
+    else:
+        model, checkpoint = built
     predictor = reference_predictor(model)
     images, all_cases, results, features = {}, {}, {}, {}
     with torch.inference_mode():
@@ -59,7 +65,14 @@ def make_reference(size: str, folder: Path, image_names: list[str]) -> Sam2Refer
 
 
 @pytest.fixture(scope="session")
-def tiny_reference(tmp_path_factory: pytest.TempPathFactory) -> Sam2Reference:
-    """Hiera-T (SAM 2.1 config), two images."""
+def tiny_meta(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
+    """Meta's Hiera-T model (SAM 2.1 config) and its checkpoint file, as Meta writes them."""
+    model = build_reference("tiny")
     folder = tmp_path_factory.mktemp("sam2_tiny")
-    return make_reference("tiny", folder, list(IMAGES))
+    return model, write_checkpoint(model, folder / "sam2.1_hiera_tiny_random.pt")
+
+
+@pytest.fixture(scope="session")
+def tiny_reference(tiny_meta, tmp_path_factory: pytest.TempPathFactory) -> Sam2Reference:
+    """Hiera-T (SAM 2.1 config), Meta's results on two images."""
+    return make_reference("tiny", tiny_meta[1].parent, list(IMAGES), built=tiny_meta)

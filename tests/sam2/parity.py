@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from samlabel.inference.api import Predictor
+from samlabel.inference.api import ImageEmbedding, Predictor
 
 MASK_AGREEMENT = 0.999
 SCORE_TOLERANCE = 1e-3
 
 
-def check_predictor(predictor: Predictor, reference, image_name: str) -> list[str]:
-    """Encode the image, run every case; returns one line per case (for the log)."""
-    image = reference.images[image_name]
-    embedding = predictor.encode(image)
+def check_predictor(
+    predictor: Predictor, reference, image_name: str, embedding: ImageEmbedding | None = None
+) -> list[str]:
+    """Encode the image (unless its ``embedding`` is given), run every case; returns one line
+    per case (for the log)."""
+    if embedding is None:
+        embedding = predictor.encode(reference.images[image_name])
     assert embedding.features.shape == (1, 256, 64, 64)
     assert [a.shape for a in embedding.high_res_features] == [(1, 32, 256, 256), (1, 64, 128, 128)]
     lines = []

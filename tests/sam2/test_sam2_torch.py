@@ -23,8 +23,13 @@ def test_the_size_is_read_from_the_weights(torch_predictor):
     assert torch_predictor.backend == "torch"
 
 
-def test_encoder_outputs_match_meta(torch_predictor, tiny_reference):
-    embedding = torch_predictor.encode(tiny_reference.images["rgb_wide"])
+@pytest.fixture(scope="module")
+def wide_embedding(torch_predictor, tiny_reference):
+    return torch_predictor.encode(tiny_reference.images["rgb_wide"])
+
+
+def test_encoder_outputs_match_meta(wide_embedding, tiny_reference):
+    embedding = wide_embedding
     ours = (embedding.features, *embedding.high_res_features)
     for name, a, b in zip(
         ("embedding", "s0", "s1"), ours, tiny_reference.features["rgb_wide"], strict=True
@@ -34,6 +39,9 @@ def test_encoder_outputs_match_meta(torch_predictor, tiny_reference):
     assert embedding.input_size == (1024, 1024) and embedding.stretched
 
 
-@pytest.mark.parametrize("image_name", ["rgb_wide", "gray_tall"])
-def test_masks_and_scores_match_meta(torch_predictor, tiny_reference, image_name):
-    check_predictor(torch_predictor, tiny_reference, image_name)
+def test_masks_and_scores_match_meta(torch_predictor, tiny_reference, wide_embedding):
+    check_predictor(torch_predictor, tiny_reference, "rgb_wide", wide_embedding)
+
+
+def test_a_grayscale_image_matches_meta(torch_predictor, tiny_reference):
+    check_predictor(torch_predictor, tiny_reference, "gray_tall")
