@@ -150,3 +150,13 @@ def checkpoint_family(path: str | Path) -> str:
         return "sam"
     names = [str(k).removeprefix("module.") for k in obj]
     return "sam2" if is_sam2_state(dict.fromkeys(names)) else "sam"
+
+
+def load_any_model(path: str | Path) -> tuple[torch.nn.Module, ModelInfo]:
+    """A SAM 1 / MobileSAM or a SAM 2 checkpoint, whichever ``path`` holds (CheckpointError
+    with one sentence otherwise)."""
+    if checkpoint_family(path) == "sam2":
+        return load_sam2_model(path)
+    from samlabel.sam.checkpoint import load_sam_model
+
+    return load_sam_model(path)
