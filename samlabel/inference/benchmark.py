@@ -39,7 +39,7 @@ from samlabel.inference.transforms import resized_size
 IMAGE_SIZES: dict[str, tuple[int, int]] = {"1 MP": (864, 1152), "12 MP": (3000, 4000)}
 #: The canvas area an image is fitted into on screen (a laptop window).
 SCREEN_SIZE = (1000, 1600)
-MODEL_CHOICES = ("vit_b", "vit_l", "vit_h", "vit_t")
+MODEL_CHOICES = ("vit_b", "vit_l", "vit_h", "vit_t", "sam2.1_t", "sam2.1_b+")
 #: OpenVINO precisions measured by default (bf16 shows "not available" where the CPU lacks it).
 OPENVINO_PRECISIONS = ("fp32", "bf16")
 
@@ -140,6 +140,12 @@ def run_benchmark(
     result = BenchResult()
     random_image = np.random.default_rng(1).integers(0, 256, (864, 1152, 3), dtype=np.uint8)
     for name in models:
+        if name.startswith("sam2"):  # SAM 2.1 rows: their own encoder outputs and exports
+            from samlabel.inference.sam2_bench import sam2_rows
+
+            openvino = (openvino_precisions, openvino_device)
+            sam2_rows(result, name, random_image, clicks, encode_repeats, device, log, openvino)
+            continue
         log(f"building {name} with random weights")
         model, title = _build_random_model(name)
         torch_predictor = TorchPredictor(model, device=device)
