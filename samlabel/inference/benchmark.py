@@ -40,7 +40,7 @@ from samlabel.inference.bench_common import (
 from samlabel.inference.bench_common import seconds as timed
 from samlabel.inference.transforms import resized_size
 
-MODEL_CHOICES = ("vit_b", "vit_l", "vit_h", "vit_t")
+MODEL_CHOICES = ("vit_b", "vit_l", "vit_h", "vit_t", "sam2.1_t", "sam2.1_b+")
 #: OpenVINO precisions measured by default (bf16 shows "not available" where the CPU lacks it).
 OPENVINO_PRECISIONS = ("fp32", "bf16")
 #: The row name of Meta's encoder.
@@ -111,6 +111,12 @@ def run_benchmark(
     result = BenchResult()
     random_image = np.random.default_rng(1).integers(0, 256, (864, 1152, 3), dtype=np.uint8)
     for name in models:
+        if name.startswith("sam2"):  # SAM 2.1 rows: their own encoder outputs and exports
+            from samlabel.inference.sam2_bench import sam2_rows
+
+            openvino = (openvino_precisions, openvino_device)
+            sam2_rows(result, name, random_image, clicks, encode_repeats, device, log, openvino)
+            continue
         log(f"building {name} with random weights")
         model, title = _build_random_model(name)
         torch_predictor = TorchPredictor(model, device=device)

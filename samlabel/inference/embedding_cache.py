@@ -6,8 +6,9 @@ so an edited image is encoded again; the display window (for 16-bit images) is p
 because it changes what the encoder sees. Files are written to a temporary name and renamed,
 so a crash never leaves a half-written embedding that would be read back later.
 
-Only ``features``, ``original_size`` and ``input_size`` are stored: the backend ``extras`` are
-optional precomputations the decoder recomputes when missing.
+Only ``features``, ``original_size`` and ``input_size`` are stored (plus, for SAM 2, the two
+high-resolution maps and the ``stretched`` flag): the backend ``extras`` are optional
+precomputations the decoder recomputes when missing.
 
 An embedding is 4 MiB, so 2,000 images would fill 8 GiB: the cache keeps at most
 ``max_bytes`` (default :data:`DEFAULT_MAX_BYTES`) and forgets the least recently used files
@@ -149,6 +150,13 @@ class EmbeddingCache:
                 features = np.asarray(data["features"])
                 original = tuple(int(v) for v in np.asarray(data["original_size"]).ravel())
                 input_size = tuple(int(v) for v in np.asarray(data["input_size"]).ravel())
+                # SAM 2: the two high-resolution maps are part of the embedding.
+                high_res = tuple(
+                    np.array(data[name], dtype=np.float32)
+                    for name in ("high_res_s0", "high_res_s1")
+                    if name in data
+                )
+                stretched = bool(data["stretched"]) if "stretched" in data else False
         except FileNotFoundError:
             return None
         except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as error:
@@ -160,7 +168,13 @@ class EmbeddingCache:
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: pruned last
-        return ImageEmbedding(features, original, input_size)  # type: ignore[arg-type]
+        return ImageEmbedding(
+            features,
+            original,
+            input_size,
+            high_res_features=high_res,
+            stretched=stretched,  # type: ignore[arg-type]
+        )
 
     def _discard(self, path: Path, why: str) -> None:
         log.warning("Discarded the damaged cached embedding %s (%s); encoding again.", path, why)
@@ -184,6 +198,7 @@ class EmbeddingCache:
                         features=np.asarray(embedding.features, dtype=np.float32),
                         original_size=np.asarray(embedding.original_size, dtype=np.int64),
                         input_size=np.asarray(embedding.input_size, dtype=np.int64),
+                        **_sam2_arrays(embedding),
                     )
                 os.replace(tmp_name, path)
             except BaseException:
@@ -233,3 +248,15 @@ class EmbeddingCache:
                 total -= size
                 deleted += 1
         return deleted
+
+
+def _sam2_arrays(embedding: ImageEmbedding) -> dict[str, np.ndarray]:
+    """The SAM 2 parts of an embedding to store (none for SAM 1)."""
+    if not embedding.high_res_features:
+        return {}
+    s0, s1 = embedding.high_res_features
+    return {
+        "high_res_s0": np.asarray(s0, dtype=np.float32),
+        "high_res_s1": np.asarray(s1, dtype=np.float32),
+        "stretched": np.asarray(embedding.stretched),
+    }

@@ -150,7 +150,13 @@ def export_checkpoint(
 ) -> None:
     """Load ``checkpoint``, write the ONNX files and manifest into ``out_dir``, verify them."""
     from samlabel.sam.checkpoint import load_sam_model
+    from samlabel.sam.sam2_checkpoint import checkpoint_family
 
+    if checkpoint_family(checkpoint) == "sam2":
+        from samlabel.inference.sam2_export import export_sam2_checkpoint
+
+        export_sam2_checkpoint(checkpoint, out_dir, digest, report)
+        return
     report("Loading the model", 0.05)
     model, info = load_sam_model(checkpoint)
     for notice in info.notices:  # e.g. "removed the prefix 'module.'": the caller shows it
@@ -255,7 +261,9 @@ def export_model(
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 
 
-def _export(module, args, path: Path, input_names, output_names, points_axis) -> None:
+def _export(
+    module, args, path: Path, input_names, output_names, points_axis, batch_axis=None
+) -> None:
     """Write ``module`` to ``path`` as ONNX, quietly.
 
     The TorchScript-based exporter goes first: on these models it is about four times faster
@@ -264,7 +272,8 @@ def _export(module, args, path: Path, input_names, output_names, points_axis) ->
     torch.export-based exporter takes over. Models over 2 GB (ViT-H) get their weights in a
     file beside the graph, inside the same folder.
 
-    ``points_axis`` maps argument index -> dimension that is the (dynamic) number of points.
+    ``points_axis`` maps argument index -> dimension that is the (dynamic) number of points;
+    ``batch_axis`` likewise for a dynamic number of prompt sets (SAM 2's decoder).
     """
     import torch
 
@@ -283,7 +292,9 @@ def _export(module, args, path: Path, input_names, output_names, points_axis) ->
             warnings.simplefilter("ignore")
             for exporter in (_export_torchscript, _export_dynamo):
                 try:
-                    exporter(module, args, path, input_names, output_names, points_axis)
+                    exporter(
+                        module, args, path, input_names, output_names, points_axis, batch_axis
+                    )
                     return
                 except Exception as error:  # exporters raise many types; try the next one
                     errors.append(f"{exporter.__name__.removeprefix('_export_')}: {error}")
@@ -292,12 +303,18 @@ def _export(module, args, path: Path, input_names, output_names, points_axis) ->
     raise InferenceError("converting the model to ONNX failed (" + "; ".join(errors) + ")")
 
 
-def _export_torchscript(module, args, path, input_names, output_names, points_axis) -> None:
+def _export_torchscript(
+    module, args, path, input_names, output_names, points_axis, batch_axis=None
+) -> None:
     import torch
 
     dynamic_axes = None
     if points_axis:
         dynamic_axes = {input_names[i]: {points_axis[i]: "num_points"} for i in points_axis}
+        for i, axis in (batch_axis or {}).items():
+            dynamic_axes.setdefault(input_names[i], {})[axis] = "num_prompts"
+        if batch_axis:
+            dynamic_axes.update({name: {0: "num_prompts"} for name in output_names})
     torch.onnx.export(
         module,
         args,
@@ -310,7 +327,9 @@ def _export_torchscript(module, args, path, input_names, output_names, points_ax
     )
 
 
-def _export_dynamo(module, args, path, input_names, output_names, points_axis) -> None:
+def _export_dynamo(
+    module, args, path, input_names, output_names, points_axis, batch_axis=None
+) -> None:
     import torch
 
     dynamic_shapes = None
@@ -319,6 +338,10 @@ def _export_dynamo(module, args, path, input_names, output_names, points_axis) -
         dynamic_shapes = [
             {points_axis[i]: points} if i in points_axis else {} for i in range(len(args))
         ]
+        if batch_axis:
+            prompts = torch.export.Dim("num_prompts", min=1, max=1024)
+            for i, axis in batch_axis.items():
+                dynamic_shapes[i][axis] = prompts
     size = sum(p.numel() * p.element_size() for p in module.parameters())
     torch.onnx.export(
         module,

@@ -103,10 +103,17 @@ class TorchPredictor(Predictor):
         )
 
 
-def load_torch_predictor(path: str | Path, device: str | None = None) -> TorchPredictor:
-    """A :class:`TorchPredictor` for a checkpoint file; ``device`` None picks CUDA if present.
+def load_torch_predictor(path: str | Path, device: str | None = None) -> Predictor:
+    """A torch :class:`Predictor` for a SAM 1 or SAM 2 checkpoint file (SAM 2 recognised by its
+    weights); ``device`` None picks CUDA if present.
 
     Raises:
         CheckpointError: the file is missing, unsafe, damaged or not a SAM checkpoint.
     """
+    from samlabel.sam.sam2_checkpoint import checkpoint_family
+
+    if checkpoint_family(path) == "sam2":
+        from samlabel.inference.sam2_torch import load_sam2_torch_predictor
+
+        return load_sam2_torch_predictor(path, device)  # type: ignore[return-value]
     return TorchPredictor.from_checkpoint(path, device or default_device())
