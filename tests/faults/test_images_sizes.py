@@ -95,7 +95,7 @@ def test_a_pipe_is_not_read_as_an_image(tmp_path):
 
 
 def test_the_window_reader_refuses_a_strip_before_drawing_it(tmp_path):
-    from samlabel.qt.image_source import read_source_image
+    from samlabel.session.source import read_source_image
 
     strip = _save(tmp_path / "strip.png", (10, 100_000))
     with pytest.raises(ImageReadError, match=r"strip\.png: it is 100000 x 10 pixels"):
