@@ -86,6 +86,12 @@ _COMMANDS: tuple[ActionSpec, ...] = (
         tip="Segment everything on this image: proposals to accept (P again or Esc cancels)",
     ),
     ActionSpec(
+        "mark_reviewed",
+        "Mark &Reviewed",
+        ("R",),
+        tip="Confirm the selected annotation samlabel auto proposed (or Enter)",
+    ),
+    ActionSpec(
         "accept_proposals",
         "Accept Proposals Above Score",
         tip="Accept every shown proposal scored at least the Proposals panel's score",
@@ -168,6 +174,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "next_candidate",
             "-",
             "delete_annotation",
+            "mark_reviewed",
             "mark_done",
         ),
     ),

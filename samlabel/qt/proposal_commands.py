@@ -19,6 +19,7 @@ from superqt import QLabeledDoubleSlider
 
 from samlabel.qt.proposal_layer import ProposalLayer
 from samlabel.qt.proposal_runner import QtProposalRunner
+from samlabel.qt.review_view import ReviewView
 
 if TYPE_CHECKING:
     from samlabel.qt.main_window import MainWindow
@@ -36,6 +37,7 @@ class ProposalCommands:
         self.layer = ProposalLayer(window.canvas)
         self._was_running = False
         self._build_panel()
+        self.review = ReviewView(window)  # annotations samlabel auto added, to review
         self._unsubscribe = self.session.changed.subscribe(self.refresh)
         self.refresh()
 
@@ -65,7 +67,11 @@ class ProposalCommands:
 
     def bindings(self) -> dict[str, Callable[[], None]]:
         """Action name -> command."""
-        return {"propose": self.propose, "accept_proposals": self.accept_above}
+        return {
+            "propose": self.propose,
+            "accept_proposals": self.accept_above,
+            "mark_reviewed": self.review.confirm,
+        }
 
     def wrap(self, bindings: dict[str, Callable[[], None]]) -> dict[str, Callable[[], None]]:
         """``bindings`` with Esc and Tab acting on the proposals when they are shown and no
@@ -96,10 +102,13 @@ class ProposalCommands:
     # -- commands ----------------------------------------------------------------------
     def accept_highlighted(self) -> bool:
         """Accept the highlighted proposal when proposals are shown and no prompt is being
-        made (Enter); False when Enter means the prompt's mask."""
+        made, or else confirm the selected annotation to review (Enter); False when Enter
+        means the prompt's mask."""
         s = self.session
-        if not s.visible() or not self.window.controller.prompts.is_empty():
+        if not self.window.controller.prompts.is_empty():
             return False
+        if not s.visible():
+            return self.review.confirm()  # Enter on an annotation to review confirms it
         return s.accept_current()
 
     def propose(self) -> None:

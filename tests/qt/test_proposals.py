@@ -9,6 +9,7 @@ only ~0.75 stable at offset 1).
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -104,3 +105,32 @@ def test_a_slow_run_shows_progress_and_escape_cancels_it(qtbot, tmp_path, image_
     assert w.proposals.runner.lane.wait_until_idle(5.0)
     qtbot.wait(50)
     assert not proposals.visible() and not w.controller.document.annotations
+
+
+def test_annotations_to_review_are_listed_filtered_and_confirmed(qtbot, window) -> None:
+    c = window.controller
+    category = c.ensure_category()
+    ids = []
+    for x, reviewed in ((10, False), (60, None), (110, False)):
+        mask = np.zeros((120, 160), bool, order="F")
+        mask[20:50, x : x + 30] = True
+        extra = {"samlabel_reviewed": False} if reviewed is False else None
+        ids.append(c.document.add_annotation(c.image_id, category, mask, extra=extra).id)
+    auto_a, mine, auto_b = ids
+    rows = [c.layers.index(r).data() for r in range(c.layers.rowCount())]
+    assert sum("to review" in text for text in rows) == 2
+    review = window.proposals.review
+    review.only_unreviewed.setChecked(True)
+    assert review.visible_ids() == [auto_b, auto_a]
+    assert "2 to review" in review.only_unreviewed.text()
+
+    window.layer_panel.select(auto_b)
+    key(qtbot, window, Qt.Key.Key_R)  # confirm as it is
+    assert review.visible_ids() == [auto_a]
+    window.layer_panel.select(auto_a)
+    key(qtbot, window, Qt.Key.Key_Return)  # Enter confirms too, with nothing else to accept
+    assert review.visible_ids() == []
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert review.visible_ids() == [auto_a]
+    marks = {a["id"]: a.get("samlabel_reviewed") for a in saved_coco(window)["annotations"]}
+    assert marks == {auto_a: False, mine: None, auto_b: True}

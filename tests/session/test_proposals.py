@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from samlabel.session.proposals import ProposalSettings
+from samlabel.session.review import is_unreviewed, unreviewed_ids
 from tests.qt.fakes import FakePredictor
 from tests.session.helpers import PriorPredictor, opened
 
@@ -108,3 +111,36 @@ def test_an_exclude_click_on_a_proposal_refines_it_with_its_mask_as_input(image_
     session.accept()
     runner.run()
     assert len(session.document.annotations) == 1
+
+
+def _auto_proposal(session, x: float, y: float, reviewed=False) -> int:
+    """An annotation as ``samlabel auto`` adds it (a 20x20 square at ``(x, y)``)."""
+    mask = np.zeros((120, 160), bool, order="F")
+    mask[int(y) : int(y) + 20, int(x) : int(x) + 20] = True
+    category = session.edits.ensure_category()
+    extra = {"samlabel_reviewed": reviewed} if reviewed is not None else None
+    return session.document.add_annotation(session.image_id, category, mask, extra=extra).id
+
+
+def test_confirming_or_editing_an_annotation_to_review_marks_it_reviewed(image_folder):
+    session, _ = opened(image_folder, FakePredictor())
+    first, second = _auto_proposal(session, 10, 10), _auto_proposal(session, 60, 60)
+    mine = _auto_proposal(session, 100, 20, reviewed=None)
+    assert unreviewed_ids(session.document, session.image_id) == [first, second]
+
+    assert session.edits.confirm_review(first)
+    assert not session.edits.confirm_review(mine)  # reviewed work: nothing to do
+    other = session.edits.add_category("tree")
+    session.edits.set_annotation_category(second, other)  # an edit reviews it, one step
+    assert unreviewed_ids(session.document, session.image_id) == []
+    session.undo()
+    assert is_unreviewed(session.document.annotation(second))
+    assert session.document.annotation(second).category_id != other
+    session.edits.select_annotation(second)
+    session.edits.brush(np.array([[65.0, 65.0]]), 3.0, erase=True)
+    assert not is_unreviewed(session.document.annotation(second))
+
+    assert session.store.save()
+    coco = json.loads((image_folder / "annotations.json").read_text("utf-8"))
+    marks = {a["id"]: a.get("samlabel_reviewed") for a in coco["annotations"]}
+    assert marks == {first: True, second: True, mine: None}
