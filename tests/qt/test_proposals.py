@@ -134,3 +134,16 @@ def test_annotations_to_review_are_listed_filtered_and_confirmed(qtbot, window) 
     assert review.visible_ids() == [auto_a]
     marks = {a["id"]: a.get("samlabel_reviewed") for a in saved_coco(window)["annotations"]}
     assert marks == {auto_a: False, mine: None, auto_b: True}
+
+
+def test_a_right_click_on_a_proposal_refines_it_through_the_prompts(qtbot, window) -> None:
+    c = window.controller
+    target = _propose(qtbot, window)[0]
+    x, y = target.point
+    click_image(qtbot, window, x + 6, y, Qt.MouseButton.RightButton)
+    assert [p[2] for p in c.prompts.points] == [1, 0]  # its point, then the exclude click
+    assert c.prompts.steps[0].prediction is not None  # the proposal, fed back as mask input
+    assert c.prompts.prediction is not None and not c.document.annotations
+    key(qtbot, window, Qt.Key.Key_Return)  # with prompts, Enter accepts the refined mask
+    coco = saved_coco(window)
+    assert len(coco["annotations"]) == 1 and c.prompts.is_empty()
