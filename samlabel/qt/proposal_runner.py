@@ -15,7 +15,8 @@ from PySide6.QtCore import QObject, Signal
 
 from samlabel.inference.api import Predictor
 from samlabel.qt.background import Lane
-from samlabel.session.proposals import ProposalsCancelled, ProposalSession, ProposeRequest
+from samlabel.session.proposal_work import ProposalsCancelled, ProposeRequest
+from samlabel.session.proposals import ProposalSession
 
 
 class QtProposalRunner(QObject):
