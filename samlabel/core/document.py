@@ -207,6 +207,23 @@ class Document:
         """Add one image of ``width`` x ``height`` pixels."""
         return self.add_images([(file_name, width, height)])[0]
 
+    def set_image_extra(self, image_id: int, key: str, value: Any) -> None:
+        """Set (or, with ``value`` None, remove) a field of the image's record in the file.
+
+        For fields samlabel's tools keep per image (e.g. ``samlabel_auto``); ``value`` must be
+        JSON-compatible.
+        """
+        image = self.image(image_id)
+        extra = dict(image.extra)
+        if value is None:
+            extra.pop(key, None)
+        else:
+            check_json_safe(value, key)
+            extra[key] = copy.deepcopy(value)
+        new = replace(image, extra=extra)
+        images = tuple(new if i.id == image_id else i for i in self.images)
+        self._core.commit("Set image field", replace(self._core.state, images=images))
+
     def set_image_status(self, image_id: int, status: ImageStatus | str) -> None:
         image = self.image(image_id)
         status = ImageStatus(status)
@@ -258,7 +275,9 @@ class Document:
             mask: ``(H, W)`` bool of the image's size, preferably Fortran-ordered.
             score: the model's predicted IoU, if the mask came from the model.
             prompts: JSON-compatible description of the prompts (points, box) behind it.
-            extra: further COCO fields of the annotation (e.g. a stack's ``track_id``).
+            extra: further JSON-compatible COCO fields of the annotation (e.g. a stack's
+                ``track_id``, or ``{"samlabel_reviewed": False}`` for a proposal of
+                ``samlabel auto``).
         """
         image = self.image(image_id)
         self.category(category_id)

@@ -102,6 +102,38 @@ class TorchPredictor(Predictor):
             input_size=embedding.input_size,
         )
 
+    def decode_batch(
+        self, embedding: ImageEmbedding, points: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """See :meth:`Predictor.decode_batch`: one network call for the whole batch.
+
+        Runs the batched decoder of :class:`~samlabel.sam.onnx_modules.DecoderPromptBatch`
+        (the reference network computed in a cheaper order), with the image-side work done
+        once per embedding.
+        """
+        from samlabel.inference.automatic_batch import batch_prompt_arrays
+        from samlabel.sam.onnx_modules import DecoderImageSide, DecoderPromptBatch
+
+        coords, labels = batch_prompt_arrays(points, embedding.original_size, embedding.input_size)
+        dev = self._device
+        with torch.inference_mode():
+            features = torch.from_numpy(np.ascontiguousarray(embedding.features)).to(dev)
+            kv = embedding.extras.get("torch_layer0_kv")
+            if kv is None or kv[0].device != dev:
+                kv = DecoderImageSide(self.model)(features)
+                embedding.extras["torch_layer0_kv"] = kv
+            iou, masks = DecoderPromptBatch(self.model)(
+                features,
+                kv[0],
+                kv[1],
+                torch.from_numpy(coords).to(dev),
+                torch.from_numpy(labels).to(dev),
+            )
+        return (
+            np.ascontiguousarray(masks[:, 1:].float().cpu().numpy()),
+            np.ascontiguousarray(iou[:, 1:].float().cpu().numpy()),
+        )
+
 
 def load_torch_predictor(path: str | Path, device: str | None = None) -> Predictor:
     """A torch :class:`Predictor` for a SAM 1 or SAM 2 checkpoint file (SAM 2 recognised by its

@@ -45,6 +45,7 @@ from samlabel.qt.live_mask import LiveMaskFeed
 from samlabel.qt.message_bar import MessageBar
 from samlabel.qt.model_commands import ModelCommands, ModelLoader
 from samlabel.qt.panels import CategoryPanel, LayerPanel
+from samlabel.qt.proposal_commands import ProposalCommands
 from samlabel.qt.settings import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, SettingsStore
 from samlabel.qt.status_bar import LabelStatusBar
 from samlabel.qt.typing_guard import TypingGuard
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.status = LabelStatusBar(self)
         self.setStatusBar(self.status)
         self.crop_mode = install_crop_mode(self)  # huge images: overview, then crops
+        self.proposals = ProposalCommands(self)  # segment everything, to review
         self.bindings = self._bindings()
         self.actions = build_actions(self, self.bindings)
         self.menus = build_menus(self.menuBar(), self.actions)
@@ -169,6 +171,7 @@ class MainWindow(QMainWindow):
             **self.categories.bindings(),
             **self.view.bindings(),
         }
+        bindings = self.proposals.wrap(bindings)  # Esc/Tab/Enter on shown proposals
         unbound = {spec.name for spec in ACTIONS} ^ set(bindings)
         if unbound:
             raise RuntimeError(f"actions without exactly one binding: {sorted(unbound)}")
@@ -344,5 +347,6 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self._timer.stop()
         self.exports.wait()
+        self.proposals.shutdown()
         self.controller.shutdown()
         super().closeEvent(event)

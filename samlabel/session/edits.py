@@ -14,6 +14,7 @@ import numpy as np
 from samlabel.core.document import Document
 from samlabel.core.model import ImageRecord, ImageStatus
 from samlabel.session.events import SessionEvents
+from samlabel.session.review import edit_reviews, mark_reviewed
 
 DEFAULT_CATEGORY = "object"
 
@@ -94,16 +95,25 @@ class DocumentEdits:
 
     def set_annotation_category(self, annotation_id: int, category_id: int) -> None:
         """Change the category of an annotation."""
-        self.document.set_category(annotation_id, category_id)
+        with edit_reviews(self.document, annotation_id, "Set category"):
+            self.document.set_category(annotation_id, category_id)
+
+    def confirm_review(self, annotation_id: int | None) -> bool:
+        """Mark a proposal of ``samlabel auto`` reviewed as it is (undoable); False when it
+        was not one."""
+        if annotation_id is None:
+            return False
+        return mark_reviewed(self.document, [annotation_id], "Mark reviewed")
 
     def brush(self, points: np.ndarray, radius: float, erase: bool) -> None:
         """Paint or erase the selected annotation along ``points`` ``(N, 2)`` image pixels."""
         if self.selected_annotation is None:
             self._message("info", "Select a mask in the layer panel to touch it up.")
             return
-        result = self.document.brush_stroke(
-            self.selected_annotation, [tuple(p) for p in points], radius, erase
-        )
+        with edit_reviews(self.document, self.selected_annotation, "Brush stroke"):
+            result = self.document.brush_stroke(
+                self.selected_annotation, [tuple(p) for p in points], radius, erase
+            )
         if result is None:
             self.selected_annotation = None
 

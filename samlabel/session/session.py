@@ -41,6 +41,7 @@ from samlabel.session.images import (
     opening_warnings,
 )
 from samlabel.session.prompts import PromptSession
+from samlabel.session.proposals import ProposalSession
 from samlabel.session.work import WorkRunner, full_size_mask
 
 #: How many images after the current one are encoded ahead.
@@ -92,6 +93,7 @@ class LabellingSession:
         self.image = CurrentImage(
             runner, self.events, pyramid_of, self._on_new_picture, self._on_embedding
         )
+        self.proposals = ProposalSession(self)  # segment everything, to review
 
     def _message(self, level: str, text: str) -> None:
         self.events.message.emit(level, text)
@@ -224,6 +226,8 @@ class LabellingSession:
             return
         if self.image.source is not None and self.image.source.is_overview:
             self.enter_crop_at(x, y, label)
+            return
+        if self.proposals.take_click(x, y, label):
             return
         self.prompts.add_point(x, y, label)
         self._after_prompt()
