@@ -41,6 +41,7 @@ from samlabel.session.images import (
     opening_warnings,
 )
 from samlabel.session.prompts import PromptSession
+from samlabel.session.stack_navigation import StackNavigation
 from samlabel.session.work import WorkRunner, full_size_mask
 
 #: How many images after the current one are encoded ahead.
@@ -92,6 +93,7 @@ class LabellingSession:
         self.image = CurrentImage(
             runner, self.events, pyramid_of, self._on_new_picture, self._on_embedding
         )
+        self.frames = StackNavigation(self)  # a stack row's frames
 
     def _message(self, level: str, text: str) -> None:
         self.events.message.emit(level, text)
@@ -329,7 +331,8 @@ class LabellingSession:
             category = self.edits.ensure_category()
         self._quiet = True  # one document_changed, after the selection below
         try:
-            annotation = add_accepted(self.document, job, mask, category)
+            track = self.frames.track_extra(job.image_id)  # a stack frame's track_id
+            annotation = add_accepted(self.document, job, mask, category, track)
         finally:
             self._quiet = False
         if job.image_id == self.image_id:  # an accept may land after an image switch
