@@ -15,16 +15,22 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from samlabel.core.document import Document
+from samlabel.core.model import ImageStatus
 from samlabel.core.stack_frames import add_stack_frames, frame_file_name
 from samlabel.io.images import to_display_rgb
 from samlabel.io.stacks import open_stack, stack_kind
 from samlabel.io.stacks.base import Stack
+
+if TYPE_CHECKING:
+    from samlabel.session.images import FolderImages
 
 #: Decoded frames each open stack may keep (bytes).
 FRAME_BUDGET = 64 * 2**20
@@ -169,3 +175,27 @@ def list_rows(
         records = add_stack_frames(document, uri, len(stack), height, width)
         rows[index] = StackRow(path, uri, len(stack), tuple(r.id for r in records))
     return plain, rows
+
+
+def stack_progress(
+    document: Document, folder: FolderImages, image_ids: Iterable[int]
+) -> list[tuple[int, int, ImageStatus]]:
+    """``(row, annotations, status)`` of each stack row holding one of ``image_ids``: the
+    count over all its frames; done when every frame is, in progress when any is begun."""
+    touched = set(image_ids)
+    progress = []
+    for row, stack in folder.stacks.items():
+        if touched.isdisjoint(stack.frame_ids):
+            continue
+        count, statuses = 0, set()
+        for image_id in stack.frame_ids:
+            count += len(document.annotations_for_image(image_id))
+            statuses.add(document.image(image_id).status)
+        if statuses == {ImageStatus.DONE}:
+            status = ImageStatus.DONE
+        elif count or statuses - {ImageStatus.UNLABELLED}:
+            status = ImageStatus.IN_PROGRESS
+        else:
+            status = ImageStatus.UNLABELLED
+        progress.append((row, count, status))
+    return progress
