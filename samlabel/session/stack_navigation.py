@@ -19,6 +19,7 @@ to continue an older object, select one of its masks first.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samlabel.core.stack_frames import TRACK_FIELD, next_track_id, stack_frame, track_id_of
@@ -73,6 +74,14 @@ class StackNavigation:
         session.images = replace(session.images, paths=tuple(paths), image_ids=tuple(ids))
         session.row = -1  # the row stays; the session opens it again as a new image
         session.go_to(row)
+
+    def ahead(self, count: int) -> tuple[Path, ...]:
+        """The frame paths after the shown one (encoded ahead); empty on an image."""
+        stack = self.stack
+        if stack is None:
+            return ()
+        last = min(self.frame + 1 + count, stack.frames)
+        return tuple(stack.frame_path(k) for k in range(self.frame + 1, last))
 
     def step(self, delta: int) -> None:
         """Move ``delta`` frames (negative: back)."""

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from samlabel.core.stack_frames import stack_frame, track_id_of
+from samlabel.inference.embedding_cache import EmbeddingCache
 from tests.io.stacks.factory import slice_pixels, write_dicom_series, write_nifti
 from tests.qt.fakes import FakePredictor
 from tests.qt.images import write_images
-from tests.session.helpers import opened
+from tests.session.helpers import make_session, opened
 
 SIZE = (40, 48)  # (H, W) of the DICOM slices
 
@@ -96,3 +97,31 @@ def test_an_object_labelled_on_two_frames_keeps_one_track_and_reopens(
     }
     assert by_frame == {1: 1, 2: 1}
     again.shutdown()
+
+
+def test_frames_are_encoded_ahead_and_cached_on_disk_each_under_its_own_key(
+    stack_folder: Path, tmp_path: Path
+) -> None:
+    cache = EmbeddingCache(tmp_path / "cache")
+
+    def walk(predictor: FakePredictor) -> None:
+        session, runner = make_session()
+        session.set_predictor(predictor, "fake", cache)
+        session.open_folder(stack_folder)
+        session.go_to(_row(session, "ct"))
+        runner.run()
+        # What is encoded ahead is the next frames, not the next row's image.
+        assert [p.name for p in session.frames.ahead(2)] == ["ct#001", "ct#002"]
+        for _ in range(2):
+            session.frames.step(1)
+            runner.run()
+            assert session.image.embedding is not None
+        session.shutdown()
+
+    first = FakePredictor()
+    walk(first)
+    assert len({mean for _, mean in first.encoded}) == 3  # three frames, three embeddings
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 3
+    again = FakePredictor()
+    walk(again)  # the next session finds every frame on disk
+    assert again.encoded == []
