@@ -73,6 +73,15 @@ class StackShelf:
         self._open_items, self._budget = open_items, budget
         self._lock = threading.Lock()
 
+    def reset(self) -> None:
+        """Forget the stacks of the folder opened before (a reader still holding one keeps
+        it until it is done; its files are released when it is dropped)."""
+        with self._lock:
+            self._known.clear()
+            for stack in self._open.values():
+                stack.cache.clear()
+            self._open.clear()
+
     def register(self, path: Path, kind: str) -> None:
         """Recognise ``path``'s frame paths from now on."""
         with self._lock:
@@ -157,6 +166,7 @@ def list_rows(
     Returns the plain images (in order) and ``{index in paths: StackRow}``. A stack that
     cannot be opened is left to be listed (and reported) as an image.
     """
+    SHELF.reset()
     plain: list[Path] = []
     rows: dict[int, StackRow] = {}
     for index, path in enumerate(paths):

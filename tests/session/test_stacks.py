@@ -11,6 +11,7 @@ import pytest
 
 from samlabel.core.stack_frames import stack_frame, track_id_of
 from samlabel.inference.embedding_cache import EmbeddingCache
+from samlabel.session.stack_items import is_frame_path
 from tests.io.stacks.factory import slice_pixels, write_dicom_series, write_nifti
 from tests.qt.fakes import FakePredictor
 from tests.qt.images import write_images
@@ -125,3 +126,35 @@ def test_frames_are_encoded_ahead_and_cached_on_disk_each_under_its_own_key(
     again = FakePredictor()
     walk(again)  # the next session finds every frame on disk
     assert again.encoded == []
+
+
+def test_selecting_an_older_objects_mask_continues_its_track(stack_folder: Path) -> None:
+    session, runner = opened(stack_folder, FakePredictor())
+    session.go_to(_row(session, "vol.nii"))
+    _label(session, runner, 10, 10)  # track 1
+    _label(session, runner, 30, 30)  # a second object on the same frame: track 2
+    first = next(a for a in session.document.annotations if track_id_of(a) == 1)
+    session.edits.select_annotation(first.id)  # e.g. in the layer panel
+    session.frames.step(1)
+    runner.run()
+    _label(session, runner, 11, 11)
+    _label(session, runner, 31, 31)  # track 1 is on this frame now: a new track
+    on_frame_1 = [
+        track_id_of(a)
+        for a in session.document.annotations
+        if stack_frame(session.document.image(a.image_id)).frame == 1
+    ]
+    assert on_frame_1 == [1, 3]
+    session.shutdown()
+
+
+def test_another_folder_forgets_the_stacks_of_the_first(stack_folder: Path, tmp_path) -> None:
+    session, runner = opened(stack_folder, FakePredictor())
+    frame = session.images.stacks[_row(session, "ct")].frame_path(1)
+    assert is_frame_path(frame)
+    other = tmp_path / "other"
+    write_images(other, 1)
+    session.open_folder(other)
+    runner.run()
+    assert not is_frame_path(frame) and session.image.source is not None
+    session.shutdown()
