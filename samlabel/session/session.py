@@ -135,9 +135,7 @@ class LabellingSession:
             self.image.set_no_image_status(predictor is not None)
 
     def _request_embedding(self) -> None:
-        paths = self.images.paths  # a stack row: its next frames instead
-        ahead = tuple(paths[self.row + 1 : self.row + 1 + PREFETCH]) if self.row >= 0 else ()
-        ahead = self.frames.ahead(PREFETCH) or ahead
+        ahead = self.frames.ahead(PREFETCH)  # the next images, or a stack's next frames
         self.image.request_embedding(self.predictor is not None, ahead)
 
     def _on_new_picture(self) -> None:

@@ -76,10 +76,12 @@ class StackNavigation:
         session.go_to(row)
 
     def ahead(self, count: int) -> tuple[Path, ...]:
-        """The frame paths after the shown one (encoded ahead); empty on an image."""
-        stack = self.stack
+        """What to encode ahead: the frame paths after the shown one on a stack row, else
+        the paths of the next rows."""
+        session, stack = self._session, self.stack
         if stack is None:
-            return ()
+            row, paths = session.row, session.images.paths
+            return tuple(paths[row + 1 : row + 1 + count]) if row >= 0 else ()
         last = min(self.frame + 1 + count, stack.frames)
         return tuple(stack.frame_path(k) for k in range(self.frame + 1, last))
 
