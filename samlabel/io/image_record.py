@@ -25,8 +25,10 @@ import numpy as np
 from samlabel.core.document import Document
 from samlabel.core.document_core import annotation_from_rle
 from samlabel.core.masks import decode_rle, encode_mask
+from samlabel.core.stack_frames import stack_frame
 from samlabel.io.coco_write import annotation_entry
 from samlabel.io.images import read_image_size
+from samlabel.io.stacks import open_stack
 
 STALE_FIELD = "samlabel_stale_annotations"
 
@@ -77,12 +79,19 @@ def compare_image_size(
 
 
 def check_image_file(document: Document, image_id: int, root: Path) -> ImageSizeChange | None:
-    """Compare the file ``root / file_name`` (header only) with its record.
+    """Compare the file ``root / file_name`` (header only) with its record; a stack frame's
+    record (``ct/series1#012``) with its stack's frame size (``root / uri``, headers only).
 
     Raises ImageReadError (naming the file) when it cannot be read.
     """
     image = document.image(image_id)
-    return compare_image_size(document, image_id, read_image_size(Path(root) / image.file_name))
+    where = stack_frame(image)
+    if where is None:
+        size = read_image_size(Path(root) / image.file_name)
+    else:
+        with open_stack(Path(root) / where.uri, root=root) as stack:
+            size = stack.frame_size
+    return compare_image_size(document, image_id, size)
 
 
 def _rescale(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:

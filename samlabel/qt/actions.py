@@ -131,6 +131,8 @@ _COMMANDS: tuple[ActionSpec, ...] = (
     ActionSpec("brush_smaller", "Smaller Brush", ("[",)),
     ActionSpec("next_image", "&Next Image", ("D", "Right"), icon="next"),
     ActionSpec("previous_image", "&Previous Image", ("A", "Left"), icon="previous"),
+    ActionSpec("next_frame", "Next &Frame", ("PgDown",), tip="The next frame of a stack"),
+    ActionSpec("previous_frame", "Previous F&rame", ("PgUp",), tip="The frame before"),
     ActionSpec("fit", "&Fit to Window", ("F",), icon="fit"),
     ActionSpec("zoom_in", "Zoom &In", ("+", "=", "Ctrl++")),
     ActionSpec("zoom_out", "Zoom &Out", ("-", "Ctrl+-")),
@@ -192,7 +194,11 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "accept_proposals",
         ),
     ),
-    ("&View", ("next_image", "previous_image", "-", "fit", "zoom_in", "zoom_out")),
+    (
+        "&View",
+        ("next_image", "previous_image", "next_frame", "previous_frame", "-", "fit", "zoom_in",
+         "zoom_out"),
+    ),
     ("&Category", tuple(f"category_{n}" for n in range(1, 10))),
 )
 

@@ -39,6 +39,7 @@ from samlabel.session.decoding import PendingAccept
 from samlabel.session.prompts import PromptSession
 from samlabel.session.session import LabellingSession
 from samlabel.session.source import SourceImage
+from samlabel.session.stack_items import stack_progress
 
 if TYPE_CHECKING:  # annotations only: the window reaches models through inference.api
     from samlabel.inference.crops import Crop
@@ -297,6 +298,9 @@ class LabelController(QObject):
 
     # -- session events to Qt ----------------------------------------------------------
     def _on_image_changed(self) -> None:
+        folder, row = self.session.images, self.session.row
+        if row in folder.stacks:  # another frame of a stack row
+            self.images.set_stack(row, folder.paths[row], folder.stacks[row].frames)
         self.layers.set_image(self.session.image_id)
         self.imageChanged.emit()
 
@@ -312,6 +316,8 @@ class LabelController(QObject):
         for row, image_id in enumerate(folder.image_ids):
             record = self.document.image(image_id)
             self.images.set_size(row, record.width, record.height)
+        for row, stack in folder.stacks.items():
+            self.images.set_stack(row, folder.paths[row], stack.frames)
         self._update_rows(None)
 
     def _update_rows(self, event: DocumentChanged | None) -> None:
@@ -320,9 +326,11 @@ class LabelController(QObject):
         if event is not None and event.reason == "reset":
             return
         ids = folder.image_ids if event is None else event.image_ids
+        for row, count, status in stack_progress(self.document, folder, ids):
+            self.images.set_progress(row, count, status)
         for image_id in ids:
             row = folder.row_of(image_id)
-            if row is None:
+            if row is None or row in folder.stacks:
                 continue
             record = self.document.image(image_id)
             count = len(self.document.annotations_for_image(image_id))

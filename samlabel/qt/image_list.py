@@ -59,6 +59,7 @@ class ImageListModel(QAbstractListModel):
         self._sizes: dict[int, tuple[int, int] | None] = {}
         self._counts: dict[int, int] = {}
         self._status: dict[int, ImageStatus] = {}
+        self._frames: dict[int, int] = {}  # row -> frames, for the rows that are stacks
         self._icons = {status: _status_icon(color) for status, color in STATUS_COLORS.items()}
 
     def set_paths(self, paths: list[Path]) -> None:
@@ -68,6 +69,7 @@ class ImageListModel(QAbstractListModel):
         self._sizes.clear()
         self._counts.clear()
         self._status.clear()
+        self._frames.clear()
         self.endResetModel()
 
     @property
@@ -86,6 +88,13 @@ class ImageListModel(QAbstractListModel):
             if candidate == target:
                 return row
         return -1
+
+    def set_stack(self, row: int, path: Path, frames: int) -> None:
+        """``row`` is a stack of ``frames`` frames now showing frame path ``path``."""
+        self._frames[row] = frames
+        self._paths[row] = path
+        index = self.index(row)
+        self.dataChanged.emit(index, index)
 
     def set_size(self, row: int, width: int, height: int) -> None:
         """The size of ``row`` when it is already known (saves reading the file's header)."""
@@ -123,6 +132,9 @@ class ImageListModel(QAbstractListModel):
             size_text = f"{size[0]}×{size[1]}" if size else "unreadable"
             count = self._counts.get(row, 0)
             noun = "annotation" if count == 1 else "annotations"
+            if row in self._frames:  # a stack: its name and frame count, not the frame's
+                name = path.name.rpartition("#")[0]
+                return f"{name}\n{size_text} · {self._frames[row]} frames · {count} {noun}"
             return f"{path.name}\n{size_text} · {count} {noun}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._icons[self.status(row)]

@@ -39,6 +39,7 @@ from samlabel.qt.crop_mode import install_crop_mode
 from samlabel.qt.edit_commands import EditCommands
 from samlabel.qt.export_commands import ExportCommands
 from samlabel.qt.folder_commands import FolderCommands
+from samlabel.qt.frame_slider import install_frame_navigation
 from samlabel.qt.image_list import ImageListView
 from samlabel.qt.layer_overlays import LayerOverlays
 from samlabel.qt.live_mask import LiveMaskFeed
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.crop_mode = install_crop_mode(self)  # huge images: overview, then crops
         self.proposals = ProposalCommands(self)  # segment everything, to review
+        self.frame_slider = install_frame_navigation(self)  # stacks: frames under the canvas
         self.bindings = self._bindings()
         self.actions = build_actions(self, self.bindings)
         self.menus = build_menus(self.menuBar(), self.actions)

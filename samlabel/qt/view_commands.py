@@ -24,6 +24,8 @@ class ViewCommands:
         return {
             "next_image": c.next_image,
             "previous_image": c.previous_image,
+            "next_frame": lambda: c.session.frames.step(1),
+            "previous_frame": lambda: c.session.frames.step(-1),
             "fit": canvas.fit,
             "zoom_in": lambda: canvas.zoom_by(1.25),
             "zoom_out": lambda: canvas.zoom_by(0.8),

@@ -53,11 +53,15 @@ class AcceptPipeline:
 
 
 def add_accepted(
-    document: Document, job: PendingAccept, mask: np.ndarray, category: int
+    document: Document,
+    job: PendingAccept,
+    mask: np.ndarray,
+    category: int,
+    extra: dict | None = None,
 ) -> Annotation:
     """Add ``job``'s full-size ``mask`` ``(H, W)`` bool (whole-image pixels) to ``document``
     under ``category``, with its score and its prompts in whole-image pixels (one undoable
-    operation)."""
+    operation); ``extra`` holds more COCO fields (a stack frame's ``track_id``)."""
     step, crop = job.step, job.crop
     points, box = list(step.points), step.box
     if crop is not None:  # a huge image's crop: prompts back to whole-image pixels
@@ -67,7 +71,7 @@ def add_accepted(
     if box is not None:
         prompts["box"] = list(box)
     score = float(step.prediction.scores[step.selected])
-    return document.add_annotation(job.image_id, category, mask, score=score, prompts=prompts)
+    return document.add_annotation(job.image_id, category, mask, score, prompts, extra)
 
 
 def surely_empty(prediction: Prediction, index: int) -> bool:

@@ -23,13 +23,18 @@ from samlabel.inference.api import ImageEmbedding, Predictor
 from samlabel.inference.embedding_cache import EmbeddingCache, EmbeddingKey
 from samlabel.io.images import needs_tiled_view
 from samlabel.session.source import SourceImage, image_size, read_source_image
+from samlabel.session.stack_items import frame_file_key
 
 
 def file_key(path: str | Path) -> tuple[str, int, int]:
-    """``(path, mtime_ns, size)``: a file edited on disk gets a new key."""
+    """``(path, mtime_ns, size)``: a file edited on disk gets a new key (a stack frame's is
+    its own name and the file holding it)."""
     try:
+        frame = frame_file_key(path)
+        if frame is not None:
+            return (str(path), frame[1], frame[2])
         stat = os.stat(path)
-    except OSError:
+    except (OSError, SamlabelError):
         return (str(path), 0, 0)
     return (str(path), stat.st_mtime_ns, stat.st_size)
 
@@ -49,6 +54,17 @@ def picture_variant(picture: SourceImage | None) -> tuple:
         return None, None
     window = None if picture.window is None else (picture.window.low, picture.window.high)
     return window, picture.region
+
+
+def _embedding_key(
+    model_id: str, path: Path, window: tuple | None, region: tuple | None
+) -> EmbeddingKey:
+    """The disk-cache key of ``path``; a stack frame's names the file holding it and its
+    place there (a DICOM slice's own file, a TIFF page), so every frame has its own."""
+    frame = frame_file_key(path)
+    if frame is None:
+        return EmbeddingKey.for_file(model_id, path, window, region)
+    return EmbeddingKey(model_id, frame[0], frame[1], frame[2], window, region)
 
 
 class ImageMemory:
@@ -135,8 +151,8 @@ class Encoder:
         key = None
         if self._cache is not None:
             try:
-                key = EmbeddingKey.for_file(self._model_id, path, window, region)
-            except OSError:
+                key = _embedding_key(self._model_id, path, window, region)
+            except (OSError, SamlabelError):
                 key = None
             embedding = self._cache.get(key) if key is not None else None
             if embedding is not None:

@@ -42,6 +42,7 @@ from samlabel.session.images import (
 )
 from samlabel.session.prompts import PromptSession
 from samlabel.session.proposals import ProposalSession
+from samlabel.session.stack_navigation import StackNavigation
 from samlabel.session.work import WorkRunner, full_size_mask
 
 #: How many images after the current one are encoded ahead.
@@ -94,6 +95,7 @@ class LabellingSession:
             runner, self.events, pyramid_of, self._on_new_picture, self._on_embedding
         )
         self.proposals = ProposalSession(self)  # segment everything, to review
+        self.frames = StackNavigation(self)  # a stack row's frames
 
     def _message(self, level: str, text: str) -> None:
         self.events.message.emit(level, text)
@@ -135,8 +137,7 @@ class LabellingSession:
             self.image.set_no_image_status(predictor is not None)
 
     def _request_embedding(self) -> None:
-        paths = self.images.paths
-        ahead = tuple(paths[self.row + 1 : self.row + 1 + PREFETCH]) if self.row >= 0 else ()
+        ahead = self.frames.ahead(PREFETCH)  # the next images, or a stack's next frames
         self.image.request_embedding(self.predictor is not None, ahead)
 
     def _on_new_picture(self) -> None:
@@ -333,7 +334,8 @@ class LabellingSession:
             category = self.edits.ensure_category()
         self._quiet = True  # one document_changed, after the selection below
         try:
-            annotation = add_accepted(self.document, job, mask, category)
+            track = self.frames.track_extra(job.image_id)  # a stack frame's track_id
+            annotation = add_accepted(self.document, job, mask, category, track)
         finally:
             self._quiet = False
         if job.image_id == self.image_id:  # an accept may land after an image switch

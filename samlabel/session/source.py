@@ -22,6 +22,7 @@ from samlabel.io.images import (
     to_display_rgb,
 )
 from samlabel.io.images import list_images as _list_images
+from samlabel.session.stack_items import frame_size, read_frame
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,9 @@ def list_images(folder: str | Path) -> list[Path]:
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
-    """Upright ``(H, W)`` read from the header; raises ImageReadError naming the file."""
-    height, width = read_image_size(path)
+    """Upright ``(H, W)`` read from the header (a stack's frame size for a frame path);
+    raises ImageReadError naming the file."""
+    height, width = frame_size(path) or read_image_size(path)
     return int(height), int(width)
 
 
@@ -86,7 +88,14 @@ def read_source_image(path: str | Path) -> SourceImage:
     A huge image (:func:`samlabel.io.images.needs_tiled_view`) comes as an overview of at most
     :data:`OVERVIEW_SIDE` px a side, with ``full_size`` set; labelling happens in crops of it
     (:mod:`samlabel.session.current_image`).
+    A frame path (:mod:`samlabel.session.stack_items`) gives that frame, shown through the
+    stack's one window.
     """
+    frame = read_frame(path)
+    if frame is not None:
+        display, loaded = frame
+        kept = loaded if loaded.default_window is not None else None
+        return SourceImage(Path(path), display, loaded.mode, kept)
     full = read_image_size(path)
     if needs_tiled_view(full):
         overview = read_overview(path, OVERVIEW_SIDE)
