@@ -9,6 +9,7 @@ process first and starts a child only when there is something to export.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import shutil
 import time
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from samlabel.core.errors import CheckpointError, InferenceError, SamlabelError
+from samlabel.inference import export_cache_guard as guard
 from samlabel.inference.isolated import exit_reason, start_child
 
 ProgressCallback = Callable[[str, float], None]
@@ -64,9 +66,21 @@ def ensure_onnx_in_child(
     """
     from samlabel.inference import onnx_export
 
+    told: set[str] = set()
+
     def probe(message: str, fraction: float) -> None:
         if 0.0 < fraction < 1.0:  # past the cache check: exporting would start here
             raise _ExportNeeded
+        told.add(message)
+        if progress:
+            progress(message, fraction)
+
+    def once(message: str, fraction: float) -> None:
+        # The child checks the cache again and repeats what the probe already said (a
+        # damaged folder, an unwritable cache): the user hears each notice once.
+        if message in told:
+            told.discard(message)
+            return
         if progress:
             progress(message, fraction)
 
@@ -74,7 +88,21 @@ def ensure_onnx_in_child(
         return onnx_export.ensure_onnx(checkpoint, progress=probe, cache_root=cache_root)
     except _ExportNeeded:
         pass
-    return _run_child(Path(checkpoint), progress, cache_root or onnx_export.onnx_cache_root())
+    root = cache_root or onnx_export.onnx_cache_root()
+    if not _writable_folder(root):
+        # The probe chose this process's temporary folder; the child's own would vanish
+        # with the child, so it exports into ours.
+        root = guard.fallback_root(f"The model cache folder {root} cannot be written.")
+    return _run_child(Path(checkpoint), once, root)
+
+
+def _writable_folder(root: Path) -> bool:
+    """Whether exports can be written under ``root`` (creating it if missing)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return root.is_dir() and os.access(root, os.W_OK | os.X_OK)
 
 
 def _run_child(checkpoint: Path, progress: ProgressCallback | None, cache_root: Path) -> Path:
