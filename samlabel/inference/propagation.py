@@ -9,9 +9,9 @@ that frame becomes a conditioning frame (as Meta's video predictor with
 correction on. Several objects are tracked independently, each with its own memory bank
 (:mod:`samlabel.inference.propagation_bank`).
 
-Results match Meta's ``SAM2VideoPredictor`` (``build_sam2_video_predictor`` defaults, CPU):
-with ``fill_hole_area=0``, which is what Meta's predictor does on a CPU (its hole filling
-needs a CUDA extension and is skipped with a warning there).
+Results match Meta's ``SAM2VideoPredictor`` (``build_sam2_video_predictor`` defaults) as
+it runs on a CPU: there its filling of small holes (up to 8 low-res pixels) needs a CUDA
+extension and is skipped with a warning; we do not fill holes either.
 
 Coordinates: points ``(x, y, label)`` and boxes ``(x0, y0, x1, y1)`` in frame pixels, label
 1 include / 0 exclude; masks ``(H, W)`` bool. Low-res logits are ``(256, 256)`` over the
