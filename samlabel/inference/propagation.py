@@ -74,12 +74,25 @@ class Propagator:
     Args:
         model: the video model, in eval mode.
         frames: the stack's per-frame features (computed lazily, a few kept).
+        keep_memory_frames: None keeps every tracked frame's memory (as Meta's predictor:
+            ~770 KiB per frame and object). A number keeps it only for that many frames
+            behind the one being tracked (at least ``num_maskmem - 1``), which bounds memory
+            on long stacks and leaves each pass's masks unchanged (see
+            :meth:`~samlabel.inference.propagation_bank.ObjectMemory.compact`).
     """
 
-    def __init__(self, model: Sam2VideoModel, frames: FrameFeatureSource) -> None:
+    def __init__(
+        self,
+        model: Sam2VideoModel,
+        frames: FrameFeatureSource,
+        keep_memory_frames: int | None = None,
+    ) -> None:
         self.model = model
         self.frames = frames
         self.objects: dict[int, ObjectMemory] = {}
+        if keep_memory_frames is not None:
+            keep_memory_frames = max(int(keep_memory_frames), model.video.num_maskmem - 1)
+        self.keep_memory_frames = keep_memory_frames
 
     @property
     def num_frames(self) -> int:
@@ -123,7 +136,7 @@ class Propagator:
                 coords, labels = coords[:, :-1], labels[:, :-1]  # the heads add the padding
                 previous = bank.latest(frame)
                 prev_logits = None
-                if previous is not None:
+                if previous is not None and previous.pred_masks is not None:
                     prev_logits = previous.pred_masks.clamp(-32.0, 32.0)
                 heads = self._run_frame(
                     bank, frame, features, is_init, reverse, coords, labels, prev_logits
@@ -243,6 +256,8 @@ class Propagator:
                 bank.non_cond[frame] = out
             bank.tracked[frame] = reverse
             results[object_id] = self._result(out.pred_masks, out.object_score_logits)
+            if self.keep_memory_frames is not None:
+                bank.compact(frame, reverse, self.keep_memory_frames)
         return results
 
     # -- one frame -------------------------------------------------------------------------

@@ -25,23 +25,22 @@ class FrameOutput:
     """What one frame leaves in an object's memory.
 
     Attributes:
-        pred_masks: ``(1, 1, 256, 256)`` float32 low-res logits of the stretched frame.
+        pred_masks: ``(1, 1, 256, 256)`` float32 low-res logits of the stretched frame (None
+            once compacted: see :meth:`ObjectMemory.compact`).
         obj_ptr: ``(1, 256)`` object pointer.
         object_score_logits: ``(1, 1)``; > 0 means visible.
         maskmem: ``(1, 64, 64, 64)`` bfloat16 memory, None until encoded.
     """
 
-    pred_masks: torch.Tensor
+    pred_masks: torch.Tensor | None
     obj_ptr: torch.Tensor
     object_score_logits: torch.Tensor
     maskmem: torch.Tensor | None = None
 
     @property
     def nbytes(self) -> int:
-        tensors = [self.pred_masks, self.obj_ptr, self.object_score_logits]
-        if self.maskmem is not None:
-            tensors.append(self.maskmem)
-        return sum(t.numel() * t.element_size() for t in tensors)
+        tensors = [self.pred_masks, self.obj_ptr, self.object_score_logits, self.maskmem]
+        return sum(t.numel() * t.element_size() for t in tensors if t is not None)
 
 
 @dataclass
@@ -62,6 +61,18 @@ class ObjectMemory:
                 return bank[frame]
         return None
 
+    def compact(self, frame: int, reverse: bool, keep: int) -> None:
+        """Drop the memory features and logits of tracked frames more than ``keep`` frames
+        behind ``frame`` (in the tracking direction); their pointers (1 KiB) stay. Tracking
+        on only ever reads the ``num_maskmem - 1`` frames behind, so with ``keep`` at least
+        that, the masks of this pass are unchanged; a later pass over compacted frames (or
+        a correction on one) sees less memory than Meta's predictor would."""
+        for t, out in self.non_cond.items():
+            behind = t - frame if reverse else frame - t
+            if behind > keep and out.maskmem is not None:
+                out.maskmem = None
+                out.pred_masks = None
+
     @property
     def nbytes(self) -> int:
         banks = (self.cond, self.non_cond, self.pending)
@@ -79,7 +90,7 @@ def memory_frames(
         t_rel = num_maskmem - t_pos
         previous = frame + t_rel if reverse else frame - t_rel
         out = bank.non_cond.get(previous)
-        if out is not None:
+        if out is not None and out.maskmem is not None:
             chosen.append((out, t_pos))
     return chosen
 

@@ -92,6 +92,19 @@ def test_stopping_between_frames_then_going_on(stack, uninterrupted):
         assert np.array_equal(mask, uninterrupted[0][frame]), frame
 
 
+def test_a_bounded_memory_gives_the_same_masks(stack, uninterrupted):
+    new, _ = stack
+    propagator = new()
+    propagator.keep_memory_frames = 2  # the light model's num_maskmem - 1
+    propagator.add_prompts(0, 1, [click(0)])
+    masks = {frame: result[1].mask for frame, result in propagator.propagate()}
+    for frame, mask in masks.items():
+        assert np.array_equal(mask, uninterrupted[0][frame]), frame
+    bank = propagator.objects[1]
+    assert bank.non_cond[1].maskmem is None and bank.non_cond[4].maskmem is not None
+    assert bank.non_cond[1].nbytes < 2048  # only the pointer is left of frame 1
+
+
 def test_objects_are_tracked_independently(stack, uninterrupted):
     new, frames = stack
     propagator = new()
