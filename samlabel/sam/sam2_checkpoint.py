@@ -3,8 +3,9 @@
 Same safety as SAM 1 (:mod:`samlabel.sam.checkpoint`): ``torch.load(weights_only=True)``,
 strict names and shapes, one sentence naming the file for every bad file. The trunk's size
 is read from the weights. Official files also hold the video modules (memory encoder and
-attention, object pointers): those are recognised by name and set aside explicitly; every
-other name must be exactly the image model's.
+attention, object pointers): for images those are recognised by name and set aside
+explicitly, and every other name must be exactly the image model's;
+:func:`load_sam2_video_model` loads them too, strictly.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 from samlabel.core.errors import CheckpointError
 from samlabel.sam.checkpoint import ModelInfo, check_state_dict, file_sha256, read_state_dict
 from samlabel.sam.sam2_model import HIERA_CONFIGS, SIZE_NAMES, Sam2Config, Sam2Model, build_sam2
+from samlabel.sam.sam2_video import Sam2VideoModel, VideoConfig, build_sam2_video
 
 #: Prefixes of the video-only modules in official checkpoints (unused for image prompts).
 VIDEO_PREFIXES = (
@@ -53,6 +55,14 @@ def image_part(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         renamed = _MLP_RENAME.sub(lambda m: f"{m.group(1)}lin{int(m.group(2)) + 1}.", key)
         image[renamed] = value
     return image
+
+
+def rename_mlp_keys(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Every tensor (video modules included) in our names: only the MLP keys change."""
+    return {
+        _MLP_RENAME.sub(lambda m: f"{m.group(1)}lin{int(m.group(2)) + 1}.", k): v
+        for k, v in state.items()
+    }
 
 
 def infer_sam2_config(state: Mapping[str, torch.Tensor], path: str | Path = "") -> Sam2Config:
@@ -122,6 +132,54 @@ def load_sam2_model(
     model = build_sam2(cfg, init_weights=False)
     check_state_dict(model.state_dict(), image, path)
     model.load_state_dict({k: v.float() for k, v in image.items()}, strict=True)
+    model.eval()
+    info = ModelInfo(sam2_model_name(cfg, state), "hiera", cfg, file_sha256(path), str(path))  # type: ignore[arg-type]
+    return model, info
+
+
+def infer_video_config(state: Mapping[str, torch.Tensor]) -> VideoConfig:
+    """The memory's settings as the weights say: SAM 2.1 or 2.0, the number of memory
+    frames (``maskmem_tpos_enc`` rows) and of memory-attention layers."""
+    layers = {k.split(".")[2] for k in state if k.startswith("memory_attention.layers.")}
+    tpos = state.get("maskmem_tpos_enc")
+    return VideoConfig(
+        sam21=all(k in state for k in SAM21_MARKERS),
+        num_maskmem=int(tpos.shape[0]) if tpos is not None else 7,
+        attention_layers=len(layers),
+    )
+
+
+def load_sam2_video_model(
+    path: str | Path, state: Mapping[str, torch.Tensor] | None = None
+) -> tuple[Sam2VideoModel, ModelInfo]:
+    """Load a SAM 2 / 2.1 checkpoint with its video modules (memory, object pointers).
+
+    Every name in the file must be the video model's, and the other way round: a file
+    without the video modules (an image-only export) is refused with one sentence.
+
+    Raises:
+        CheckpointError: as :func:`load_sam2_model`, or the video modules are missing.
+    """
+    path = Path(path)
+    if state is None:
+        state = read_state_dict(path)
+    if not is_sam2_state(state):
+        raise CheckpointError(
+            f"Model file {path} is not a SAM 2 checkpoint (it has no sam_mask_decoder or Hiera "
+            "weights).",
+            path,
+        )
+    if not any(k.startswith("memory_attention.") for k in state):
+        raise CheckpointError(
+            f"Model file {path} holds only SAM 2's image model (no memory_attention weights), "
+            "so it cannot carry masks between frames; use Meta's full checkpoint.",
+            path,
+        )
+    cfg = infer_sam2_config(state, path)
+    model = build_sam2_video(cfg, infer_video_config(state), init_weights=False)
+    full = rename_mlp_keys(state)
+    check_state_dict(model.state_dict(), full, path)
+    model.load_state_dict({k: v.float() for k, v in full.items()}, strict=True)
     model.eval()
     info = ModelInfo(sam2_model_name(cfg, state), "hiera", cfg, file_sha256(path), str(path))  # type: ignore[arg-type]
     return model, info

@@ -84,6 +84,28 @@ class Sam2MaskDecoder(nn.Module):
         Returns:
             ``(masks (B, 4, 256, 256), iou (B, 4))``; mask 0 is the single-mask output.
         """
+        masks, iou, _, _ = self.forward_all(
+            image_embeddings,
+            image_pe,
+            sparse_prompt_embeddings,
+            dense_prompt_embeddings,
+            high_res_s0,
+            high_res_s1,
+        )
+        return masks, iou
+
+    def forward_all(
+        self,
+        image_embeddings: torch.Tensor,
+        image_pe: torch.Tensor,
+        sparse_prompt_embeddings: torch.Tensor,
+        dense_prompt_embeddings: torch.Tensor,
+        high_res_s0: torch.Tensor,
+        high_res_s1: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """As :meth:`forward`, plus what video tracking needs: the four mask tokens' outputs
+        ``(B, 4, C)`` (object pointers are made from them) and the object-score logit
+        ``(B, 1)`` (> 0: the object is visible)."""
         b = sparse_prompt_embeddings.shape[0]
         fixed = torch.cat(
             [self.obj_score_token.weight, self.iou_token.weight, self.mask_tokens.weight], dim=0
@@ -105,7 +127,8 @@ class Sam2MaskDecoder(nn.Module):
         )
         _, uc, uh, uw = upscaled.shape
         masks = (hyper_in @ upscaled.reshape(b, uc, uh * uw)).reshape(b, -1, uh, uw)
-        return masks, self.iou_prediction_head(iou_token_out)
+        iou = self.iou_prediction_head(iou_token_out)
+        return masks, iou, mask_tokens_out, self.pred_obj_score_head(hs[:, 0, :])
 
 
 def select_sam2_masks(
