@@ -8,13 +8,16 @@ folder's :class:`FolderImages`: paths in list order and the document id of each.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from samlabel.core.document import Document
+from samlabel.core.errors import SamlabelError
 from samlabel.core.sync import sync_images
+from samlabel.io.save_outcome import SaveOutcome
+from samlabel.io.store import AnnotationStore
 from samlabel.session.source import image_size, list_images
 
 
@@ -23,12 +26,22 @@ class AnnotationFile(Protocol):
 
     document: Document
     read_only_reason: str | None
+    store: AnnotationStore
+
+    def attach(
+        self, on_outcome: Callable[[SaveOutcome], None], on_check: Callable[[], None]
+    ) -> None:
+        """Report each save to ``on_outcome``; call ``on_check`` when the file may have
+        changed outside (both on the session's thread)."""
 
     def is_saved(self) -> bool:
         """Whether the file holds the document's current revision."""
 
     def close(self) -> None:
         """Save what is left and release the file."""
+
+    def discard(self) -> None:
+        """Release the file without saving (a folder switch that did not happen)."""
 
 
 #: ``open_store(path, on_error)``: opens an annotations file (raises SamlabelError when it
@@ -47,13 +60,16 @@ class FolderImages:
 
     Attributes:
         paths: the image files, in list order (absolute).
-        image_ids: the document id of each file, same order.
+        image_ids: the document id of each file, same order; None for a broken entry.
         missing: file names of the document's images that are not on disk (kept).
+        broken: list row -> why its file cannot be read (a new file whose header does not
+            read: listed, but without a record, so nothing can be labelled on it).
     """
 
     paths: tuple[Path, ...] = ()
-    image_ids: tuple[int, ...] = ()
+    image_ids: tuple[int | None, ...] = ()
     missing: tuple[str, ...] = ()
+    broken: Mapping[int, str] = field(default_factory=dict)
 
     def row_of(self, image_id: int) -> int | None:
         """The list row of document image ``image_id``, None when not listed."""
@@ -71,21 +87,45 @@ def folder_paths(folder: Path, files: list[Path] | None) -> list[Path]:
 def list_folder(document: Document, paths: list[Path], annotations_path: Path) -> FolderImages:
     """Match ``paths`` with ``document``'s image records (names relative to the annotations
     file's folder); images new to the document are added with the size read from their
-    header."""
+    header. A new file whose header cannot be read (empty, truncated, not an image) is a
+    broken entry: listed, without a record, so the folder still opens."""
     root = annotations_path.parent
     names = [relative_name(path, root) for path in paths]
-    by_name = dict(zip(names, paths, strict=True))
-    report = sync_images(document, names, lambda name: image_size(by_name[name]))
-    ids = tuple(document.image_by_name(name).id for name in names)
-    return FolderImages(tuple(paths), ids, tuple(r.file_name for r in report.missing))
+    known = {image.file_name for image in document.images}
+    sizes: dict[str, tuple[int, int]] = {}
+    broken: dict[str, str] = {}
+    for name, path in zip(names, paths, strict=True):
+        if name in known or name in sizes:
+            continue
+        try:
+            sizes[name] = image_size(path)
+        except (SamlabelError, OSError) as error:
+            broken[name] = broken_reason(path, error)
+    listed = [name for name in names if name not in broken]
+    report = sync_images(document, listed, sizes.__getitem__)
+    ids = tuple(None if name in broken else document.image_by_name(name).id for name in names)
+    rows = {row: broken[name] for row, name in enumerate(names) if name in broken}
+    return FolderImages(tuple(paths), ids, tuple(r.file_name for r in report.missing), rows)
 
 
-def opening_warnings(store: AnnotationFile, images: FolderImages, path: Path) -> list[str]:
-    """What the user must know after opening ``path``: it is read-only, images it lists are
-    missing from the folder."""
+def broken_reason(path: Path, error: Exception) -> str:
+    """Which image cannot be read, why, and what to do."""
+    text = str(error).rstrip(".") if path.name in str(error) else f"Cannot read {path}: {error}"
+    return f"{text}; replace or remove the file, then open the folder again."
+
+
+def opening_warnings(images: FolderImages, path: Path) -> list[str]:
+    """What the user must know after opening ``path``: images that cannot be read, images it
+    lists that are missing from the folder (a read-only file is a lasting notice of the
+    session's file guard)."""
     warnings = []
-    if store.read_only_reason:
-        warnings.append(f"Changes will not be saved: {store.read_only_reason}")
+    if images.broken:
+        count = len(images.broken)
+        first = images.paths[min(images.broken)].name
+        warnings.append(
+            f"{count} image(s) cannot be read (the first: {first}); they are marked in the "
+            "image list."
+        )
     if images.missing:
         warnings.append(
             f"{len(images.missing)} image(s) of {path.name} are not in the folder; their "
