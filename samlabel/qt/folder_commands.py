@@ -44,6 +44,7 @@ class FolderCommands:
         return {
             "open_folder": self.choose_folder,
             "open_annotations": self.choose_annotations,
+            "save_annotations_as": self.choose_save_as,
         }
 
     def choose_folder(self) -> None:

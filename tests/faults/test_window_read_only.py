@@ -70,7 +70,9 @@ def test_a_held_file_says_so_in_the_title_and_a_bar_and_is_offered_when_let_go(
     assert "kept" in [k["name"] for k in coco["categories"]]
 
 
-def test_save_as_moves_the_work_and_the_folder_continues_there(qtbot, tmp_path, held):
+def test_save_as_moves_the_work_and_the_folder_continues_there(
+    qtbot, tmp_path, held, monkeypatch
+):
     folder, _ = held
     settings = tmp_path / "s.ini"
     window = open_window(qtbot, settings, FakePredictor())
@@ -78,7 +80,11 @@ def test_save_as_moves_the_work_and_the_folder_continues_there(qtbot, tmp_path, 
     accept_one(qtbot, window)
     elsewhere = tmp_path / "mine" / "labels.json"
     elsewhere.parent.mkdir()
-    assert window.folders.save_as(elsewhere)
+    monkeypatch.setattr(
+        "samlabel.qt.folder_commands.QFileDialog.getSaveFileName",
+        lambda *args, **kwargs: (str(elsewhere), "COCO (*.json)"),
+    )
+    window.actions["save_annotations_as"].trigger()  # File ▸ Save Annotations As…
     c = window.controller
     assert c.annotations_path == elsewhere.resolve()
     assert "read-only" not in window.windowTitle()
