@@ -48,6 +48,12 @@ _COMMANDS: tuple[ActionSpec, ...] = (
         tip="Use another annotations file for the open folder",
     ),
     ActionSpec(
+        "save_annotations_as",
+        "Save Annotations &As…",
+        ("Ctrl+Shift+S",),
+        tip="Save the annotations in another place and continue there (for a read-only folder)",
+    ),
+    ActionSpec(
         "choose_model",
         "Choose &Model…",
         ("Ctrl+M",),
@@ -151,6 +157,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "open_folder",
             "open_annotations",
+            "save_annotations_as",
             "-",
             "choose_model",
             "-",

@@ -4,8 +4,13 @@ The store owns the file (lock, load, atomic save with backup, read-only when ano
 holds it). This wrapper decides *when* to save, by :class:`samlabel.io.autosave_policy.
 AutosavePolicy` (0.25 s after the last change, at most 0.75 s after the first unsaved one), and
 saves off the GUI thread with a superqt worker on a one-thread pool of its own: saves never
-overlap, and never wait behind an encode. A failed save is reported through ``failed`` and
-retried at the next change; the work stays in memory. Closing saves what is left, waiting.
+overlap, and never wait behind an encode. Closing saves what is left, waiting.
+
+Every save's :class:`~samlabel.io.save_outcome.SaveOutcome` goes to the ``on_outcome`` given
+to :meth:`QtAutosave.attach` on the GUI thread (the session's file guard, which merges a
+DEFERRED save there). While the file is open, a poll on a timer calls ``on_check`` (one
+``stat`` when nothing changed; a QFileSystemWatcher is not used: see ``POLL_MS``) and retries
+a failed save; the work stays in memory meanwhile.
 """
 
 from __future__ import annotations
@@ -22,17 +27,23 @@ from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
 from samlabel.core.state import DocumentChanged
 from samlabel.io.autosave_policy import AutosavePolicy
+from samlabel.io.save_outcome import SaveKind, SaveOutcome
 from samlabel.io.store import AnnotationStore
 
 log = logging.getLogger(__name__)
+
+#: How often the file is looked at (ms); also the retry interval of a failed save. A poll
+#: rather than a QFileSystemWatcher: the full GUI suite hung with one watcher per open file
+#: (not yet understood), and the poll sees a file replaced by rename just as well.
+POLL_MS = 1000
 
 
 class QtAutosave(QObject):
     """An open annotations file with autosave.
 
     Signals:
-        saved(): a background save wrote the file.
-        failed(message): a save failed (the changes stay unsaved and are retried).
+        saved(): a save wrote the file (or merged, or wrote the conflict copy).
+        failed(message): a save crashed (the changes stay unsaved and are retried).
     """
 
     saved = Signal()
@@ -50,7 +61,37 @@ class QtAutosave(QObject):
         self._timer.timeout.connect(self.save_soon)
         self._unsubscribe = store.document.subscribe(self._on_change)
         self._closed = False
+        self._on_outcome: Callable[[SaveOutcome], None] = lambda outcome: None
+        self._on_check: Callable[[], None] = lambda: None
+        self._check_timer = QTimer(self)  # a check that met our own save, again soon
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(100)
+        self._check_timer.timeout.connect(self._check)
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._check)
 
+    def attach(
+        self, on_outcome: Callable[[SaveOutcome], None], on_check: Callable[[], None]
+    ) -> None:
+        """Report every save to ``on_outcome`` and call ``on_check`` when the file may have
+        changed (both on the GUI thread); starts watching the file."""
+        self._on_outcome, self._on_check = on_outcome, on_check
+        self._poll.start()
+
+    def _check(self) -> None:
+        """Look at the file now (not while our own save writes it), and retry a save that is
+        due or failed."""
+        if self._closed:
+            return
+        if self._worker is not None:
+            self._check_timer.start()
+            return
+        self._on_check()
+        if self._closed:
+            return
+        if self.store.dirty and not self.store.read_only and not self._timer.isActive():
+            self.save_soon()
     @property
     def document(self) -> Document:
         """The document being edited."""
@@ -96,19 +137,21 @@ class QtAutosave(QObject):
         self._worker = worker
         self._pool.start(worker)
 
-    def _save_in_thread(self) -> str | None:
-        """Runs on the save pool's thread: None when saved (or nothing to save), else why not."""
-        try:
-            self.store.save_if_dirty()
-        except AnnotationFileError as error:
-            return str(error)
-        return None
+    def _save_in_thread(self) -> SaveOutcome:
+        """Runs on the save pool's thread: what the save did (a merge is DEFERRED to the GUI
+        thread)."""
+        return self.store.try_save()
 
-    def _on_saved(self, error: str | None) -> None:
-        if error is None:
+    def _on_saved(self, outcome: SaveOutcome) -> None:
+        if outcome.kind in (SaveKind.SAVED, SaveKind.MERGED, SaveKind.CONFLICT):
             self.saved.emit()
-        else:
-            self._report(error)  # retried at the next change, or at close
+        self._deliver(outcome)  # FAILED: retried by the poll
+
+    def _deliver(self, outcome: SaveOutcome) -> None:
+        """Hand ``outcome`` to the session (a failure also through ``failed``)."""
+        if outcome.kind is SaveKind.FAILED:
+            self._report(outcome.message)
+        self._on_outcome(outcome)
 
     def _on_crashed(self, error: Exception) -> None:
         log.error("saving %s failed", self.path, exc_info=error)
@@ -130,13 +173,9 @@ class QtAutosave(QObject):
         self._pool.waitForDone()
         if self.store.read_only:
             return not self.store.dirty
-        try:
-            self.store.save_if_dirty()
-        except AnnotationFileError as error:
-            self._report(str(error))
-            return False
         self.policy.saving()
-        return True
+        self._deliver(self.store.try_save())  # on this thread: a merge runs here
+        return not self.store.dirty
 
     def close(self) -> None:
         """Save what is left and release the file. When the save fails, the store stays open
@@ -144,15 +183,32 @@ class QtAutosave(QObject):
         told through ``failed``."""
         if self._closed:
             return
-        self._closed = True
-        self._timer.stop()
+        self._stop_watching()
         self._unsubscribe()
         if not self.flush():
+            self._closed = True
             return
+        self._closed = True
         try:
             self.store.close()
         except AnnotationFileError as error:
             log.error("%s", error)
+
+    def _stop_watching(self) -> None:
+        """Stop the timers here, on the GUI thread (never left to the garbage collector,
+        which may run on another thread)."""
+        self._timer.stop()
+        self._poll.stop()
+        self._check_timer.stop()
+        self._on_check = lambda: None
+
+    def discard(self) -> None:
+        """Release the file without saving (a folder switch that did not happen)."""
+        self._closed = True
+        self._stop_watching()
+        self._unsubscribe()
+        self._pool.waitForDone()
+        self.store.close(save=False)
 
 
 def open_store(path: str | Path, on_error: Callable[[str], None] | None = None) -> QtAutosave:

@@ -16,6 +16,8 @@ Signals:
     embeddingState(str): ``"encoding"``, ``"ready"``, ``"failed"`` or ``"none"`` (no model).
     documentChanged(): annotations, categories, image statuses or the selection changed.
     message(str, str): ``(level, text)`` for the user; level ``"info"``/``"warning"``/``"error"``.
+    notice(str, str, str, object): ``(key, level, text, offers)`` a lasting problem ("" text:
+        resolved); see ``SessionEvents.notice``.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class LabelController(QObject):
     embeddingState = Signal(str)
     documentChanged = Signal()
     message = Signal(str, str)
+    notice = Signal(str, str, str, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +85,7 @@ class LabelController(QObject):
         events.embedding_state.subscribe(self.embeddingState.emit)
         events.document_changed.subscribe(self.documentChanged.emit)
         events.message.subscribe(self.message.emit)
+        events.notice.subscribe(self.notice.emit)
 
     # -- reading the session -----------------------------------------------------------
     @property
@@ -314,6 +318,9 @@ class LabelController(QObject):
         folder = self.session.images
         self.images.set_paths(list(folder.paths))
         for row, image_id in enumerate(folder.image_ids):
+            if image_id is None:
+                self.images.set_broken(row, folder.broken.get(row, "cannot be read"))
+                continue
             record = self.document.image(image_id)
             self.images.set_size(row, record.width, record.height)
         for row, stack in folder.stacks.items():
@@ -329,8 +336,8 @@ class LabelController(QObject):
         for row, count, status in stack_progress(self.document, folder, ids):
             self.images.set_progress(row, count, status)
         for image_id in ids:
-            row = folder.row_of(image_id)
-            if row is None or row in folder.stacks:
+            row = folder.row_of(image_id) if image_id is not None else None
+            if row is None or row in folder.stacks:  # not listed, broken, or a stack's frame
                 continue
             record = self.document.image(image_id)
             count = len(self.document.annotations_for_image(image_id))

@@ -68,7 +68,9 @@ class ExportCommands(QObject):
 
     def _on_finished(self, ok: bool, text: str) -> None:
         self.window.status.show_state(text if ok else "Export failed")
-        self.window.show_message("info" if ok else "error", text)
+        notable = any(job.notable for job in self.jobs if job.done() and job.message == text)
+        # Clashes resolved or annotations skipped stay in the bar; a plain success passes.
+        self.window.show_message("error" if not ok else "warning" if notable else "info", text)
 
     def wait(self) -> None:
         """Let running exports finish writing (on close: a half-written export helps nobody)."""

@@ -31,24 +31,27 @@ EXPORT_KINDS = {
 
 def export_document(
     document: Document, foreign: dict | None, kind: str, target: Path
-) -> tuple[bool, str]:
-    """Export ``document`` into the folder ``target``; returns ``(ok, message)``."""
+) -> tuple[bool, str, bool]:
+    """Export ``document`` into the folder ``target``; returns ``(ok, message, notable)``:
+    the message is the export's own summary, and ``notable`` says it reports more than a
+    plain success (name clashes resolved, stale annotations skipped), to keep on screen."""
     try:
         if kind == "coco-polygons":
             out = target / "annotations_polygons.json"
             save_coco(document, out, foreign, polygons=True)
-            return True, f"Exported {len(document.annotations)} annotations to {out}."
+            return True, f"Exported {len(document.annotations)} annotations to {out}.", False
         if kind == "png":
-            written = export_png_masks(document, target)
+            result = export_png_masks(document, target)
         elif kind == "yolo":
-            written = export_yolo(document, target)
+            result = export_yolo(document, target)
         else:
             raise ValueError(f"unknown export kind {kind!r}")
     except SamlabelError as error:
-        return False, f"Export failed: {error}"
+        return False, f"Export failed: {error}", True
     except OSError as error:
-        return False, f"Export to {target} failed: {error.strerror or error}."
-    return True, f"Exported {EXPORT_KINDS[kind]}: {len(written)} files in {target}."
+        return False, f"Export to {target} failed: {error.strerror or error}.", True
+    notable = bool(result.renamed or result.stale or result.kept_aside)
+    return True, f"Exported {EXPORT_KINDS[kind]}: {result.summary()}", notable
 
 
 class ExportJob(QObject):
@@ -70,6 +73,7 @@ class ExportJob(QObject):
         self._foreign = store.store.foreign if store is not None else None
         self.ok: bool | None = None
         self.message = ""
+        self.notable = False  # the summary reports clashes or skipped annotations
         self._lane = Lane("samlabel-export", newest_wins=False, parent=self, keep_thread=False)
 
     def start(self) -> None:
@@ -78,11 +82,13 @@ class ExportJob(QObject):
 
     def _run(self) -> None:
         try:
-            ok, message = export_document(self._document, self._foreign, self.kind, self.target)
+            ok, message, notable = export_document(
+                self._document, self._foreign, self.kind, self.target
+            )
         except Exception as error:  # a bug must still reach the user as a message
             log.exception("export to %s failed", self.target)
-            ok, message = False, f"Export to {self.target} failed: {error}"
-        self.ok, self.message = ok, message
+            ok, message, notable = False, f"Export to {self.target} failed: {error}", True
+        self.ok, self.message, self.notable = ok, message, notable
         self.finished.emit(ok, message)
 
     def done(self) -> bool:

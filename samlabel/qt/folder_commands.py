@@ -11,12 +11,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from samlabel.core.errors import SamlabelError
+from samlabel.session.file_guard import OFFERS
 
 if TYPE_CHECKING:
     from samlabel.qt.main_window import MainWindow
+
+
+def ask_unsaved(parent: QWidget, text: str) -> str:
+    """Ask what to do with work that cannot be saved where it is: ``"save_as"``,
+    ``"discard"`` or ``"cancel"`` (a decision is required here, so a modal question)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved annotations", text, parent=parent)
+    save_as = box.addButton("Save as…", QMessageBox.ButtonRole.AcceptRole)
+    discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(save_as)
+    box.exec()
+    clicked = box.clickedButton()
+    return "save_as" if clicked is save_as else "discard" if clicked is discard else "cancel"
 
 
 class FolderCommands:
@@ -30,6 +44,7 @@ class FolderCommands:
         return {
             "open_folder": self.choose_folder,
             "open_annotations": self.choose_annotations,
+            "save_annotations_as": self.choose_save_as,
         }
 
     def choose_folder(self) -> None:
@@ -46,6 +61,8 @@ class FolderCommands:
         w = self.window
         # Read before opening: opening shows the first image, which is then remembered.
         image, category = w.settings.folder_place(folder)
+        if annotations is None:  # "Save annotations as…" moved this folder's work there
+            annotations = w.settings.folder_annotations(folder)
         try:
             w.controller.open_folder(folder, annotations, files)
         except SamlabelError as error:
@@ -77,6 +94,68 @@ class FolderCommands:
         if c.current_category is not None and c.current_category in c.document.state.category_index:
             category = c.document.category(c.current_category).name
         self.window.settings.set_folder_place(c.folder, c.paths[c.row], category)
+
+    def offer_buttons(self, offers: tuple[str, ...]) -> tuple[tuple[str, Callable[[], None]], ...]:
+        """The bar buttons for the choices a session notice offers."""
+        guard = self.window.controller.session.file
+        commands: dict[str, Callable[[], object]] = {
+            "save_as": self.choose_save_as,
+            "take_lock": guard.take_lock,
+            "use_theirs": guard.use_theirs,
+        }
+        return tuple(
+            (OFFERS[name], commands[name]) for name in offers if name in commands
+        )
+
+    def choose_save_as(self) -> None:
+        """Ask where to save the annotations instead (a read-only folder's way out)."""
+        c = self.window.controller
+        if c.store is None:
+            self.window.show_message("info", "Open a folder first.")
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Save annotations as", str(c.annotations_path), "COCO (*.json)"
+        )
+        if path:
+            self.save_as(Path(path))
+
+    def save_as(self, path: Path) -> bool:
+        """Save the annotations to ``path`` and continue there; remembered for the folder, so
+        reopening it continues there too. False (told) when it cannot be written."""
+        w = self.window
+        c = w.controller
+        folder = c.folder
+        if not c.session.file.save_as(path):
+            return False
+        if folder is not None:
+            w.settings.set_folder_annotations(folder, path)
+        w.refresh_title()
+        return True
+
+    def confirm_close(self) -> bool:
+        """Whether the window may close: True when everything is saved (saved now if it
+        can be); with work that cannot be saved where it is, the user chooses to save it
+        elsewhere, discard it, or not close."""
+        c = self.window.controller
+        if c.store is None:
+            return True
+        c.session.flush_accepts()
+        if c.store.read_only_reason is None:
+            c.store.flush()
+        if not c.session.has_unsaved_work():
+            return True
+        reason = c.store.read_only_reason or "saving it failed (see the message above)"
+        text = (
+            f"Your changes to {c.annotations_path} are not saved: {reason.rstrip('.')}. Save "
+            "them in another place before closing?"
+        )
+        answer = ask_unsaved(self.window, text)
+        if answer == "discard":
+            return True
+        if answer == "save_as":
+            self.choose_save_as()
+            return c.is_saved()
+        return False
 
     def choose_annotations(self) -> None:
         """Ask for another annotations file for the open folder, then open it."""

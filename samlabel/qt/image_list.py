@@ -27,6 +27,9 @@ STATUS_COLORS = {
 PathRole = Qt.ItemDataRole.UserRole + 1
 StatusRole = Qt.ItemDataRole.UserRole + 2
 CountRole = Qt.ItemDataRole.UserRole + 3
+#: Why the row's file cannot be read ("" when it can).
+BrokenRole = Qt.ItemDataRole.UserRole + 4
+BROKEN_COLOR = QColor(231, 76, 60)
 
 
 def _status_icon(color: QColor) -> QIcon:
@@ -60,7 +63,9 @@ class ImageListModel(QAbstractListModel):
         self._counts: dict[int, int] = {}
         self._status: dict[int, ImageStatus] = {}
         self._frames: dict[int, int] = {}  # row -> frames, for the rows that are stacks
+        self._broken: dict[int, str] = {}
         self._icons = {status: _status_icon(color) for status, color in STATUS_COLORS.items()}
+        self._broken_icon = _status_icon(BROKEN_COLOR)
 
     def set_paths(self, paths: list[Path]) -> None:
         """Replace the rows."""
@@ -70,6 +75,7 @@ class ImageListModel(QAbstractListModel):
         self._counts.clear()
         self._status.clear()
         self._frames.clear()
+        self._broken.clear()
         self.endResetModel()
 
     @property
@@ -99,6 +105,13 @@ class ImageListModel(QAbstractListModel):
     def set_size(self, row: int, width: int, height: int) -> None:
         """The size of ``row`` when it is already known (saves reading the file's header)."""
         self._sizes[row] = (width, height)
+
+    def set_broken(self, row: int, reason: str) -> None:
+        """Mark ``row`` as a file that cannot be read, and why (shown in its tooltip)."""
+        self._broken[row] = reason
+        self._sizes[row] = None
+        index = self.index(row)
+        self.dataChanged.emit(index, index)
 
     def set_progress(self, row: int, count: int, status: ImageStatus) -> None:
         """Set the annotation count and status of ``row``."""
@@ -137,9 +150,13 @@ class ImageListModel(QAbstractListModel):
                 return f"{name}\n{size_text} · {self._frames[row]} frames · {count} {noun}"
             return f"{path.name}\n{size_text} · {count} {noun}"
         if role == Qt.ItemDataRole.DecorationRole:
-            return self._icons[self.status(row)]
+            return self._broken_icon if row in self._broken else self._icons[self.status(row)]
         if role == Qt.ItemDataRole.ToolTipRole:
+            if row in self._broken:
+                return f"{path}\n{self._broken[row]}"
             return f"{path}\n{self.status(row).value.replace('_', ' ')}"
+        if role == BrokenRole:
+            return self._broken.get(row, "")
         if role == PathRole:
             return str(path)
         if role == StatusRole:

@@ -219,6 +219,7 @@ class MainWindow(QMainWindow):
         c.documentChanged.connect(self._on_document_changed)
         c.embeddingState.connect(self.show_embedding_state)
         c.message.connect(self.show_message)
+        c.notice.connect(self.show_notice)
 
     # -- reactions to the controller ---------------------------------------------------
     def _on_image_changed(self) -> None:
@@ -309,6 +310,9 @@ class MainWindow(QMainWindow):
         c = self.controller
         where = str(c.folder) if c.folder is not None else "no folder"
         mark = "" if c.is_saved() else " *"
+        store = c.store
+        if store is not None and store.read_only_reason is not None:
+            mark += " [read-only: not saved]"
         title = f"{APP_TITLE} — {where}{mark}"
         if self.windowTitle() != title:
             self.setWindowTitle(title)
@@ -338,12 +342,24 @@ class MainWindow(QMainWindow):
             return
         self.message_bar.show_message(level, text)
 
+    def show_notice(self, key: str, level: str, text: str, offers: tuple[str, ...]) -> None:
+        """Keep a lasting problem in the message bar until resolved or dismissed, with a
+        button for each choice the session offers (``text`` "": resolved)."""
+        if not text:
+            self.message_bar.unpin(key)
+        else:
+            self.message_bar.pin(key, level, text, self.folders.offer_buttons(offers))
+        self.refresh_title()
+
     def notify_no_model(self, reason: str = "") -> None:
         """Explain that masks need a model and offer to choose one."""
         text = reason or "No model is loaded yet: masks need a SAM or MobileSAM checkpoint."
         self.message_bar.show_message("warning", text, "Choose model…", self.models.choose_model)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.folders.confirm_close():  # unsaved work that cannot be saved there
+            event.ignore()
+            return
         QApplication.instance().removeEventFilter(self._typing_guard)
         self.settings.set_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()

@@ -142,6 +142,18 @@ class SettingsStore:
         self._settings.setValue(f"{key}/image", str(image) if image else "")
         self._settings.setValue(f"{key}/category", category or "")
 
+    def folder_annotations(self, folder: str | Path) -> Path | None:
+        """The annotations file "Save annotations as…" chose for ``folder``, when it still
+        exists (else None: the folder's own file)."""
+        text = self._text(f"{self._folder_key(folder)}/annotations")
+        return Path(text) if text and Path(text).is_file() else None
+
+    def set_folder_annotations(self, folder: str | Path, path: str | Path) -> None:
+        """Remember that ``folder``'s annotations are saved in ``path`` from now on."""
+        key = self._folder_key(folder)
+        self._settings.setValue(f"{key}/path", str(folder))
+        self._settings.setValue(f"{key}/annotations", str(path))
+
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         """Saved ``(geometry, dock/toolbar state)``."""
         geometry = self._settings.value("window/geometry")

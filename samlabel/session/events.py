@@ -52,6 +52,10 @@ class SessionEvents:
         embedding_state: ``(state)`` ``"encoding"``, ``"ready"``, ``"failed"`` or ``"none"``.
         document_changed: ``()`` annotations, categories, statuses or the selection changed.
         message: ``(level, text)`` for the user; level ``"info"``, ``"warning"`` or ``"error"``.
+        notice: ``(key, level, text, offers)`` a problem that lasts (a conflict, a read-only
+            file, an image whose size changed): show it until dismissed; ``text`` "" means
+            the problem under ``key`` is resolved. ``offers`` name the choices
+            (:data:`samlabel.session.file_guard.OFFERS`).
     """
 
     def __init__(self) -> None:
@@ -63,3 +67,4 @@ class SessionEvents:
         self.embedding_state = Event("embedding_state")
         self.document_changed = Event("document_changed")
         self.message = Event("message")
+        self.notice = Event("notice")

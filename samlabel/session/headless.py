@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samlabel.inference.api import ImageEmbedding, Predictor
+from samlabel.io.save_outcome import SaveKind, SaveOutcome
 from samlabel.io.store import AnnotationStore
 from samlabel.session.decoding import describe_error
 from samlabel.session.encoding import Encoder
@@ -41,6 +42,13 @@ class PlainAnnotationFile:
         self.store = store
         self.document = store.document
         self.read_only_reason = store.read_only_reason
+        self._on_outcome: Callable[[SaveOutcome], None] = lambda outcome: None
+
+    def attach(
+        self, on_outcome: Callable[[SaveOutcome], None], on_check: Callable[[], None]
+    ) -> None:
+        """Report each save to ``on_outcome`` (nothing watches the file here)."""
+        self._on_outcome = on_outcome
 
     def is_saved(self) -> bool:
         """Whether the file holds the document's current revision."""
@@ -48,11 +56,17 @@ class PlainAnnotationFile:
 
     def save(self) -> bool:
         """Write the document now if it changed; False when there was nothing to write."""
-        return self.store.save_if_dirty()
+        outcome = self.store.try_save()
+        self._on_outcome(outcome)
+        return outcome.kind in (SaveKind.SAVED, SaveKind.MERGED, SaveKind.CONFLICT)
 
     def close(self) -> None:
         """Save what is left and release the file."""
         self.store.close()
+
+    def discard(self) -> None:
+        """Release the file without saving."""
+        self.store.close(save=False)
 
 
 def open_annotation_file(

@@ -8,14 +8,17 @@ folder's :class:`FolderImages`: paths in list order and the document id of each.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from samlabel.core.document import Document
+from samlabel.core.errors import SamlabelError
 from samlabel.core.sync import sync_images
+from samlabel.io.save_outcome import SaveOutcome
 from samlabel.io.stacks import list_items
+from samlabel.io.store import AnnotationStore
 from samlabel.session.source import image_size
 from samlabel.session.stack_items import StackRow, list_rows
 
@@ -25,12 +28,22 @@ class AnnotationFile(Protocol):
 
     document: Document
     read_only_reason: str | None
+    store: AnnotationStore
+
+    def attach(
+        self, on_outcome: Callable[[SaveOutcome], None], on_check: Callable[[], None]
+    ) -> None:
+        """Report each save to ``on_outcome``; call ``on_check`` when the file may have
+        changed outside (both on the session's thread)."""
 
     def is_saved(self) -> bool:
         """Whether the file holds the document's current revision."""
 
     def close(self) -> None:
         """Save what is left and release the file."""
+
+    def discard(self) -> None:
+        """Release the file without saving (a folder switch that did not happen)."""
 
 
 #: ``open_store(path, on_error)``: opens an annotations file (raises SamlabelError when it
@@ -49,15 +62,18 @@ class FolderImages:
 
     Attributes:
         paths: the image files, in list order (absolute).
-        image_ids: the document id of each file, same order.
+        image_ids: the document id of each file, same order; None for a broken entry.
         missing: file names of the document's images that are not on disk (kept).
+        broken: list row -> why its file cannot be read (a new file whose header does not
+            read: listed, but without a record, so nothing can be labelled on it).
         stacks: ``{row: StackRow}`` of the rows that are stacks; such a row's path and id are
             those of the frame being shown (:mod:`samlabel.session.stack_navigation`).
     """
 
     paths: tuple[Path, ...] = ()
-    image_ids: tuple[int, ...] = ()
+    image_ids: tuple[int | None, ...] = ()
     missing: tuple[str, ...] = ()
+    broken: Mapping[int, str] = field(default_factory=dict)
     stacks: dict[int, StackRow] = field(default_factory=dict)
 
     def row_of(self, image_id: int) -> int | None:
@@ -77,28 +93,62 @@ def folder_paths(folder: Path, files: list[Path] | None) -> list[Path]:
 def list_folder(document: Document, paths: list[Path], annotations_path: Path) -> FolderImages:
     """Match ``paths`` with ``document``'s image records (names relative to the annotations
     file's folder); images new to the document are added with the size read from their
-    header. A stack is one row showing its first frame, each frame with its own record."""
+    header. A stack is one row showing its first frame, each frame with its own record. A
+    new file whose header cannot be read (empty, truncated, not an image) is a broken entry:
+    listed, without a record, so the folder still opens."""
     root = annotations_path.parent
     plain, stacks = list_rows(document, paths, root)
     names = [relative_name(path, root) for path in plain]
-    by_name = dict(zip(names, plain, strict=True))
+    known = {image.file_name for image in document.images}
+    sizes: dict[str, tuple[int, int]] = {}
+    broken: dict[str, str] = {}
+    for name, path in zip(names, plain, strict=True):
+        if name in known or name in sizes:
+            continue
+        try:
+            sizes[name] = image_size(path)
+        except (SamlabelError, OSError) as error:
+            broken[name] = broken_reason(path, error)
+    listed = [name for name in names if name not in broken]
     uris = [row.uri for row in stacks.values()]
-    report = sync_images(document, names, lambda name: image_size(by_name[name]), uris)
-    rows = [stacks[i].frame_path(0) if i in stacks else p for i, p in enumerate(paths)]
-    ids = tuple(
-        stacks[i].frame_ids[0] if i in stacks else document.image_by_name(relative_name(p, root)).id
-        for i, p in enumerate(paths)
-    )
+    report = sync_images(document, listed, sizes.__getitem__, uris)
+    rows: list[Path] = []
+    ids: list[int | None] = []
+    broken_rows: dict[int, str] = {}
+    for row, path in enumerate(paths):
+        if row in stacks:
+            rows.append(stacks[row].frame_path(0))
+            ids.append(stacks[row].frame_ids[0])
+            continue
+        rows.append(path)
+        name = relative_name(path, root)
+        if name in broken:
+            ids.append(None)
+            broken_rows[row] = broken[name]
+        else:
+            ids.append(document.image_by_name(name).id)
     missing = tuple(r.file_name for r in report.missing)
-    return FolderImages(tuple(rows), ids, missing, stacks)
+    return FolderImages(tuple(rows), tuple(ids), missing, broken=broken_rows, stacks=stacks)
 
 
-def opening_warnings(store: AnnotationFile, images: FolderImages, path: Path) -> list[str]:
-    """What the user must know after opening ``path``: it is read-only, images it lists are
-    missing from the folder."""
+def broken_reason(path: Path, error: Exception) -> str:
+    """Which image cannot be read, why, and what to do."""
+    text = str(error).rstrip(".") if path.name in str(error) else f"Cannot read {path}: {error}"
+    return f"{text}; replace or remove the file, then open the folder again."
+
+
+def opening_warnings(images: FolderImages, path: Path) -> list[str]:
+    """What the user must know after opening ``path``: images that cannot be read, images it
+    lists that are missing from the folder (a read-only file is a lasting notice of the
+    session's file guard)."""
     warnings = []
-    if store.read_only_reason:
-        warnings.append(f"Changes will not be saved: {store.read_only_reason}")
+    if images.broken:
+        count = len(images.broken)
+        first = images.paths[min(images.broken)].name
+        warnings.append(
+            f"{count} image(s) cannot be read (the first: {first}); they are marked in the "
+            "image list."
+        )
     if images.missing:
         warnings.append(
             f"{len(images.missing)} image(s) of {path.name} are not in the folder; their "

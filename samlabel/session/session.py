@@ -32,14 +32,9 @@ from samlabel.session.current_image import CurrentImage
 from samlabel.session.decoding import DecodeScheduler, PendingAccept
 from samlabel.session.edits import DocumentEdits
 from samlabel.session.events import SessionEvents
-from samlabel.session.images import (
-    AnnotationFile,
-    FolderImages,
-    StoreOpener,
-    folder_paths,
-    list_folder,
-    opening_warnings,
-)
+from samlabel.session.file_guard import FileGuard
+from samlabel.session.folder_switch import FolderSwitching
+from samlabel.session.images import AnnotationFile, FolderImages, StoreOpener
 from samlabel.session.prompts import PromptSession
 from samlabel.session.proposals import ProposalSession
 from samlabel.session.stack_navigation import StackNavigation
@@ -49,7 +44,7 @@ from samlabel.session.work import WorkRunner, full_size_mask
 PREFETCH = 2
 
 
-class LabellingSession:
+class LabellingSession(FolderSwitching):
     """State and operations of one labelling session (see the module docstring).
 
     Args:
@@ -73,8 +68,7 @@ class LabellingSession:
         self._open_store = open_store
         self.crop_side = crop_side
         self.document = Document()
-        self._unsubscribe = self.document.subscribe(self._on_document_changed)
-        self._quiet = False
+        self._unsubscribe, self._quiet = self.document.subscribe(self._on_document_changed), False
         self.edits = DocumentEdits(lambda: self.document, lambda: self.image_record, self.events)
         self.prompts = PromptSession()
         self.accepts = AcceptPipeline(runner)
@@ -89,6 +83,9 @@ class LabellingSession:
         self.folder: Path | None = None
         self.annotations_path: Path | None = None
         self.store: AnnotationFile | None = None
+        self.file = FileGuard(
+            self.events, lambda: self.store.store if self.store else None, self._on_replaced
+        )
         self.images = FolderImages()
         self.row = -1
         self.image = CurrentImage(
@@ -149,51 +146,7 @@ class LabellingSession:
         self.decoding.update(self.image.embedding)
         self.events.prompts_changed.emit()
 
-    # -- folder and images -------------------------------------------------------------
-    def open_folder(
-        self,
-        folder: str | Path,
-        annotations: str | Path | None = None,
-        files: list[Path] | None = None,
-    ) -> None:
-        """Open the images of ``folder`` (or just ``files``) with their annotations file.
-
-        Raises:
-            SamlabelError: the annotations file cannot be read (it is left untouched).
-        """
-        folder = Path(folder).resolve()
-        path = Path(annotations) if annotations else folder / "annotations.json"
-        path = path.resolve()
-        paths = folder_paths(folder, files)
-        if path == self.annotations_path:
-            self.close_folder()  # our own lock would make the file read-only
-        store = self._open_store(path, lambda text: self._message("error", text))
-        self.close_folder()
-        self._unsubscribe()
-        self.document, self.store = store.document, store
-        self.folder, self.annotations_path = folder, path
-        self.images = list_folder(self.document, paths, path)  # before listening: one event
-        self._unsubscribe = self.document.subscribe(self._on_document_changed)
-        self.edits.reset()
-        self.events.folder_opened.emit()
-        for text in opening_warnings(store, self.images, path):
-            self._message("warning", text)
-        self.events.document_changed.emit()
-        if paths:
-            self.go_to(0)
-        else:
-            self._message("warning", f"No images found in {folder}.")
-            self.events.image_changed.emit()
-
-    def close_folder(self) -> None:
-        """Add the accepts on their way, save and close the annotations file."""
-        self.flush_accepts()
-        if self.store is not None:
-            self.store.close()
-            self.store = None
-        self.row = -1
-        self._leave_image()
-
+    # -- folder and images (opening and closing: FolderSwitching) -----------------------
     def _leave_image(self) -> None:
         self.image.clear()
         self.prompts.clear()
@@ -206,9 +159,14 @@ class LabellingSession:
             return
         self.row = row
         self._leave_image()
-        self.image.open(self.images.paths[row])
+        broken = self.images.broken.get(row)
+        if broken is None:
+            self.image.open(self.images.paths[row])
         self._request_embedding()
         self.events.image_changed.emit()
+        if broken is not None:  # listed, never read: say why, show nothing
+            self._message("warning", broken)
+            self.events.image_loaded.emit()
         self.events.prompts_changed.emit()
 
     def next_image(self) -> None:
@@ -358,7 +316,8 @@ class LabellingSession:
             self._message("info", "Nothing to redo.")
 
     def _on_document_changed(self, event: DocumentChanged) -> None:
-        if event.reason == "reset":
+        if event.reason == "reset":  # a reload, merge or save-as (an open has its own events)
+            self._on_replaced()
             return
         self.edits.on_document_changed(event.categories_changed)
         if not self._quiet:
