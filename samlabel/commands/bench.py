@@ -37,6 +37,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "fp32, bf16, fp16, or 'none' (default: fp32,bf16)",
     )
     parser.add_argument(
+        "--everything",
+        type=int,
+        nargs="?",
+        const=32,
+        default=0,
+        metavar="POINTS_PER_SIDE",
+        help="also time segment everything (default grid 32x32) on 1 MP with a random ViT-B, "
+        "ours against Meta's generator when segment_anything is installed (minutes)",
+    )
+    parser.add_argument(
         "--openvino-device",
         default="CPU",
         help="OpenVINO device: CPU, GPU or NPU where OpenVINO reports one (default: CPU)",
@@ -91,5 +101,17 @@ def run(args: argparse.Namespace) -> int:
         openvino_device=args.openvino_device,
         log=lambda line: print(f"... {line}", file=sys.stderr, flush=True),
     )
+    if args.everything:
+        from samlabel.inference.automatic_bench import segment_everything_rows
+        from samlabel.inference.benchmark import _build_random_model
+
+        model, title = _build_random_model("vit_b")
+        segment_everything_rows(
+            result,
+            model,
+            title,
+            points_per_side=args.everything,
+            log=lambda line: print(f"... {line}", file=sys.stderr, flush=True),
+        )
     print(result.table())
     return 0

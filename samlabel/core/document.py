@@ -202,6 +202,23 @@ class Document:
         """Add one image of ``width`` x ``height`` pixels."""
         return self.add_images([(file_name, width, height)])[0]
 
+    def set_image_extra(self, image_id: int, key: str, value: Any) -> None:
+        """Set (or, with ``value`` None, remove) a field of the image's record in the file.
+
+        For fields samlabel's tools keep per image (e.g. ``samlabel_auto``); ``value`` must be
+        JSON-compatible.
+        """
+        image = self.image(image_id)
+        extra = dict(image.extra)
+        if value is None:
+            extra.pop(key, None)
+        else:
+            check_json_safe(value, key)
+            extra[key] = copy.deepcopy(value)
+        new = replace(image, extra=extra)
+        images = tuple(new if i.id == image_id else i for i in self.images)
+        self._core.commit("Set image field", replace(self._core.state, images=images))
+
     def set_image_status(self, image_id: int, status: ImageStatus | str) -> None:
         image = self.image(image_id)
         status = ImageStatus(status)
@@ -245,6 +262,7 @@ class Document:
         mask: np.ndarray,
         score: float | None = None,
         prompts: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> Annotation:
         """Add a mask on top of the image's others; an unlabelled image becomes in progress.
 
@@ -252,7 +270,11 @@ class Document:
             mask: ``(H, W)`` bool of the image's size, preferably Fortran-ordered.
             score: the model's predicted IoU, if the mask came from the model.
             prompts: JSON-compatible description of the prompts (points, box) behind it.
+            extra: more JSON-compatible fields of the annotation in the file (e.g.
+                ``{"samlabel_reviewed": False}`` for a proposal of ``samlabel auto``).
         """
+        if extra is not None:
+            check_json_safe(dict(extra), "extra")
         image = self.image(image_id)
         self.category(category_id)
         mask = self._core.check_mask(image, mask)
@@ -272,6 +294,7 @@ class Document:
             score=None if score is None else float(score),
             prompts=copy.deepcopy(dict(prompts)) if prompts is not None else None,
             created=self._core.now(),
+            extra=copy.deepcopy(dict(extra)) if extra else {},
         )
         changes: dict[str, Any] = {"next_annotation_id": annotation.id + 1}
         if image.status is ImageStatus.UNLABELLED:

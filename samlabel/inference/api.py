@@ -160,6 +160,34 @@ class Predictor(abc.ABC):
             multimask: three candidates (True) or one (False), as in Meta's predictor.
         """
 
+    def decode_batch(
+        self, embedding: ImageEmbedding, points: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The three candidates of ``B`` prompt sets at once (segment everything).
+
+        Args:
+            embedding: from :meth:`encode`.
+            points: ``(B, N, 3)`` rows of ``(x, y, label)`` in original image pixels; each
+                set is decoded as ``decode(embedding, points=set, multimask=True)`` would.
+
+        Returns:
+            ``(low_res_logits (B, 3, 256, 256) float32, scores (B, 3) float32)``.
+
+        This default decodes one set at a time; backends override it with one call per batch.
+        """
+        from samlabel.inference.automatic_batch import check_point_batch
+
+        array = check_point_batch(points)
+        logits = np.empty((len(array), 3, LOW_RES_SIZE, LOW_RES_SIZE), np.float32)
+        scores = np.empty((len(array), 3), np.float32)
+        for i, prompt in enumerate(array):
+            prediction = self.decode(
+                embedding, points=[(x, y, int(label)) for x, y, label in prompt]
+            )
+            logits[i] = prediction.low_res_logits
+            scores[i] = prediction.scores
+        return logits, scores
+
     def describe(self) -> str:
         """One line for the status bar: model, backend and device."""
         name = self.model_name or "model"

@@ -136,6 +136,62 @@ class OnnxPredictor(Predictor):
         scores, low_res = self._decoder.run(None, feeds)
         return self._prediction(embedding, scores, low_res, multimask)
 
+    def decode_batch(
+        self, embedding: ImageEmbedding, points: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """See :meth:`Predictor.decode_batch`: one run of ``decoder_batch.onnx`` per batch.
+
+        A model folder without that graph (see :mod:`samlabel.inference.automatic_export`)
+        decodes one prompt set at a time.
+        """
+        graph = self._batch_graph()
+        if graph is None:
+            return super().decode_batch(embedding, points)
+        from samlabel.inference.automatic_batch import batch_prompt_arrays
+
+        coords, labels = batch_prompt_arrays(points, embedding.original_size, embedding.input_size)
+        self.prepare(embedding)
+        keys, values = embedding.extras["layer0_kv"]
+        scores, low_res = graph.run(
+            None,
+            {
+                "image_embeddings": embedding.features,
+                "layer0_keys": keys,
+                "layer0_values": values,
+                "point_coords": coords,
+                "point_labels": labels,
+            },
+        )
+        return (
+            np.ascontiguousarray(low_res[:, 1:], dtype=np.float32),
+            np.ascontiguousarray(scores[:, 1:], dtype=np.float32),
+        )
+
+    def _batch_graph(self):
+        """The batch decoder session (opened on first use), or None when not exported."""
+        if getattr(self, "_decoder_batch", None) is None:
+            if self._decoder_image is None:
+                return None
+            from samlabel.inference.automatic_export import find_batch_decoder
+
+            path = find_batch_decoder(self.folder.root)
+            if path is None:
+                return None
+            if getattr(self, "batch_decoder_precision", self.decoder_precision) == "int8":
+                from samlabel.inference.quantize import ensure_int8_decoder
+
+                path = ensure_int8_decoder(path)
+            self._decoder_batch = self._open_batch_graph(path)
+        return self._decoder_batch
+
+    def _open_batch_graph(self, path):
+        return _session(path, int(os.environ.get("SAMLABEL_THREADS", "0")) or None)
+
+    def use_int8_batch_decoder(self, enabled: bool = True) -> None:
+        """Decode batches with the int8 copy of the batch graph (faster, slightly different)."""
+        self.batch_decoder_precision = "int8" if enabled else "fp32"
+        self._decoder_batch = None
+
     @staticmethod
     def _prediction(
         embedding: ImageEmbedding, scores: np.ndarray, low_res: np.ndarray, multimask: bool

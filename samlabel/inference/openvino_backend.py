@@ -209,6 +209,12 @@ class OpenVinoPredictor(OnnxPredictor):
             self._decoder_image = decoder("decoder_image")
             self._decoder_prompt = decoder("decoder_prompt")
 
+    def _open_batch_graph(self, path):
+        """The batch decoder compiled like the per-click one (on the CPU beside an NPU)."""
+        device = "CPU" if self.ov_device.startswith("NPU") else self.ov_device
+        precision = self.precision if self.precision in device_precisions(device) else "fp32"
+        return _compile(path, device, precision, None)
+
     def describe(self) -> str:
         """One line for the status bar, e.g. ``SAM ViT-B · OpenVINO bf16 on CPU``."""
         name = self.model_name or "model"

@@ -102,6 +102,30 @@ class TorchPredictor(Predictor):
             input_size=embedding.input_size,
         )
 
+    def decode_batch(
+        self, embedding: ImageEmbedding, points: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """See :meth:`Predictor.decode_batch`: one network call for the whole batch."""
+        from samlabel.inference.automatic_batch import batch_prompt_arrays
+
+        coords, labels = batch_prompt_arrays(points, embedding.original_size, embedding.input_size)
+        dev = self._device
+        # No mask input: one no-mask embedding broadcasts over the batch.
+        mask = torch.zeros(1, 1, 256, 256, device=dev)
+        has_mask = torch.zeros(1, device=dev)
+        with torch.inference_mode():
+            masks, iou = self.model.decode(
+                torch.from_numpy(np.ascontiguousarray(embedding.features)).to(dev),
+                torch.from_numpy(coords).to(dev),
+                torch.from_numpy(labels).to(dev),
+                mask,
+                has_mask,
+            )
+        return (
+            np.ascontiguousarray(masks[:, 1:].float().cpu().numpy()),
+            np.ascontiguousarray(iou[:, 1:].float().cpu().numpy()),
+        )
+
 
 def load_torch_predictor(path: str | Path, device: str | None = None) -> TorchPredictor:
     """A :class:`TorchPredictor` for a checkpoint file; ``device`` None picks CUDA if present.

@@ -124,3 +124,31 @@ class DecoderWithUpsampling(nn.Module):
             masks, size=(size[0], size[1]), mode="bilinear", align_corners=False
         )
         return iou, masks
+
+
+class DecoderPromptBatch(nn.Module):
+    """:class:`DecoderPromptSide` for ``B`` prompt sets at once (segment everything).
+
+    Inputs: image_embeddings ``(1, 256, 64, 64)``, layer0_keys / layer0_values from
+    :class:`DecoderImageSide` (computed once per image and broadcast over the batch),
+    point_coords ``(B, N, 2)`` in the 1024 frame, point_labels ``(B, N)``.
+    Returns ``(iou_predictions (B, 4), low_res_masks (B, 4, 256, 256))``.
+    """
+
+    def __init__(self, model: SamModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image_embeddings, layer0_keys, layer0_values, point_coords, point_labels):
+        decoder = self.model.mask_decoder
+        sparse = self.model.prompt_encoder.embed_points(point_coords, point_labels)
+        # Output tokens repeated per prompt set; the image side stays at batch 1 and
+        # broadcasts, so its projections are not repeated B times.
+        output = decoder.output_tokens(1).expand(sparse.shape[0], -1, -1)
+        tokens = torch.cat([output, sparse], dim=1)
+        src, pe = _image_tokens_without_mask(self.model, image_embeddings)
+        hs, image_tokens = decoder.transformer(
+            src, pe, tokens, first_layer_image_kv=(layer0_keys, layer0_values)
+        )
+        masks, iou = decoder.predict_from_tokens(hs, image_tokens, tuple(src.shape[-2:]))
+        return iou, masks
