@@ -229,11 +229,9 @@ def _load(args: argparse.Namespace):
             predictor.use_int8_batch_decoder()
     elif args.int8_decoder:
         raise SamlabelError("--int8-decoder needs the ONNX Runtime backend.")
-    model_id = getattr(predictor, "model_id", None)
-    if model_id is None:
-        stat = model_path.stat()
-        model_id = f"{model_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    return predictor, model_id
+    from samlabel.inference.embedding_cache import model_key
+
+    return predictor, model_key(model_path, getattr(predictor, "precision", "fp32"))
 
 
 def _read(path: Path):
