@@ -5,9 +5,10 @@ preparation) → encode in batches on an actor pool (:class:`Encoder`: each acto
 once; one GPU per actor where the cluster has GPUs) → rows back to the driver.
 
 Workers read the images by path, so on a cluster of several machines the folder must be on
-storage every node mounts. Fault tolerance is Ray's: a worker process that dies loses only the
-batch it was encoding; Ray restarts the actor and runs that batch again, and a batch's rows
-reach the driver only once its task has finished.
+storage every node mounts. Fault tolerance is Ray Data's own (its defaults: decode tasks are
+retried, a dead encoder actor is restarted and its unfinished batch run again, without limit):
+a worker process that dies loses only the batch it was working on, and a batch's rows reach
+the driver only once its task has finished.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-#: How often a dead encoder actor is restarted, and its batch retried, before the run fails.
-MAX_RESTARTS = 4
 
 
 @dataclass(frozen=True)
@@ -146,7 +144,7 @@ def encoded_dataset(ray: Any, items: list[dict[str, str]], encode_plan: EncodePl
     context.enable_progress_bars = False  # the driver shows one bar of its own
     blocks = max(1, min(len(items), 4 * encode_plan.workers * 4))
     dataset = ray.data.from_items(items, override_num_blocks=blocks)
-    dataset = dataset.map(decode_row, num_cpus=0.5, max_retries=MAX_RESTARTS)
+    dataset = dataset.map(decode_row, num_cpus=0.5)
     return dataset.map_batches(
         Encoder,
         fn_constructor_kwargs={"encode_plan": encode_plan},
@@ -155,8 +153,6 @@ def encoded_dataset(ray: Any, items: list[dict[str, str]], encode_plan: EncodePl
         concurrency=encode_plan.workers,
         num_cpus=encode_plan.cpus_per_worker,
         num_gpus=encode_plan.gpus_per_worker or None,
-        max_restarts=MAX_RESTARTS,
-        max_task_retries=MAX_RESTARTS,
     )
 
 
