@@ -31,9 +31,18 @@ class EncodePlan:
     gpus_per_worker: float
     cpus_per_worker: float
     threads: int
+    #: Pass each image's pixels on with its embedding (the proposals stage needs them).
+    keep_pixels: bool = False
 
 
-def plan(ray: Any, model_path: Path, backend: str, workers: int | None, batch_size: int):
+def plan(
+    ray: Any,
+    model_path: Path,
+    backend: str,
+    workers: int | None,
+    batch_size: int,
+    keep_pixels: bool = False,
+) -> EncodePlan:
     """An :class:`EncodePlan` fitted to the cluster: one actor per GPU when it has GPUs."""
     from samlabel.cluster.ray_session import cluster_shape
 
@@ -53,6 +62,7 @@ def plan(ray: Any, model_path: Path, backend: str, workers: int | None, batch_si
         gpus_per_worker,
         cpus_per_worker,
         threads,
+        keep_pixels,
     )
 
 
@@ -94,6 +104,7 @@ class Encoder:
         precision = getattr(self.predictor, "precision", "fp32")
         self.model_id = model_key(encode_plan.model_path, precision)
         self.encoded = 0
+        self.keep_pixels = encode_plan.keep_pixels
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Rows of :func:`decode_row` → rows with ``features`` (bytes) and sizes."""
@@ -126,16 +137,20 @@ class Encoder:
             inputs.append(tuple(embedding.input_size))
             self.encoded += 1
             maybe_crash(self.encoded)
-        return {
+        out = {
             "path": np.asarray(batch["path"]),
             "sha256": np.asarray(batch["sha256"]),
             "error": np.asarray(errors, dtype=object),
             "model_id": np.asarray([self.model_id] * len(errors), dtype=object),
+            "model_name": np.asarray([self.predictor.model_name] * len(errors), dtype=object),
             "features": np.asarray(features, dtype=object),
             "shape": np.asarray(shapes, dtype=object),
             "original_size": np.asarray(originals, dtype=np.int64).reshape(-1, 2),
             "input_size": np.asarray(inputs, dtype=np.int64).reshape(-1, 2),
         }
+        if self.keep_pixels:
+            out.update(pixels=batch["pixels"], h=batch["h"], w=batch["w"])
+        return out
 
 
 def encoded_dataset(ray: Any, items: list[dict[str, str]], encode_plan: EncodePlan):
