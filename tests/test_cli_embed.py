@@ -120,3 +120,16 @@ def test_an_entry_written_by_embed_is_a_hit_for_the_window_on_another_machine(
     finally:
         worker.shutdown()
     assert predictor.encodes == 0  # every embedding came from the cache
+
+
+def test_ray_without_the_extra_says_how_to_install_it(tmp_path, checkpoint, capsys, monkeypatch):
+    import sys
+
+    folder = tmp_path / "photos"
+    write_images(folder, 1)
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    args = ["embed", str(folder), "--model", str(checkpoint), "--ray", "local"]
+    assert main([*args, "--cache", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "pip install 'samlabel[cluster]'" in err and "Traceback" not in err
+    assert len(err.splitlines()) == 1
