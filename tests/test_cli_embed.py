@@ -62,7 +62,8 @@ def test_embed_fills_the_cache_reports_bad_images_and_resumes(tmp_path, checkpoi
     err = capsys.readouterr().err
     assert "5 images: 3 embedded, 0 already in the cache, 2 skipped." in err
     assert "broken.png" in err
-    assert "sliver.png is too elongated" in err
+    # Too elongated for SAM's 1024 frame: the reader or our own check names it.
+    assert "sliver.png" in err and ("elongated" in err or "short side would vanish" in err)
     assert len(list(cache.glob("*/*.npz"))) == 3
 
     # A second run (an interrupted one resumed) encodes nothing and says so.
@@ -87,10 +88,8 @@ def test_nothing_done_is_a_failure_with_names(tmp_path, checkpoint, capsys):
     assert "is not a folder of images" in capsys.readouterr().err
 
 
-def test_an_entry_written_by_embed_is_a_hit_for_the_window_on_another_machine(
-    qtbot, tmp_path, checkpoint
-):
-    from samlabel.qt.workers import EmbeddingWorker
+def test_an_entry_written_by_embed_is_a_hit_for_the_window_on_another_machine(tmp_path, checkpoint):
+    from samlabel.session.encoding import Encoder
 
     folder = tmp_path / "server" / "photos"
     paths = write_images(folder, 2)
@@ -104,22 +103,18 @@ def test_an_entry_written_by_embed_is_a_hit_for_the_window_on_another_machine(
     model_copy = laptop / "model.pth"
     shutil.copy2(checkpoint, model_copy)
     predictor = CountingPredictor(load_predictor(model_copy, backend="torch"))
-    # The window names the model through model_key (its model id) and looks up with
-    # EmbeddingKey.for_file, the same call the encoder worker makes.
+    # The window names the model through model_key (its model id) and looks up through the
+    # session's Encoder, which calls EmbeddingKey.for_file.
     model_id = model_key(model_copy, getattr(predictor, "precision", "fp32"))
-    worker = EmbeddingWorker(predictor, model_id, cache=EmbeddingCache(cache))
-    try:
-        for path in paths:
-            moved = laptop / "photos" / path.name
-            with qtbot.waitSignal(worker.ready, timeout=20000) as blocker:
-                worker.request(moved)
-            served = blocker.args[2]
-            expected = predictor.inner.encode(prepare_image(moved))
-            np.testing.assert_array_equal(served.features, expected.features)
-            assert served.original_size == expected.original_size
-    finally:
-        worker.shutdown()
-    assert predictor.encodes == 0  # every embedding came from the cache
+    encoder = Encoder(predictor, model_id, cache=EmbeddingCache(cache))
+    started = []
+    for path in paths:
+        moved = laptop / "photos" / path.name
+        served = encoder.encode(moved, on_started=lambda: started.append(1))
+        expected = predictor.inner.encode(prepare_image(moved))
+        np.testing.assert_array_equal(served.features, expected.features)
+        assert served.original_size == expected.original_size
+    assert predictor.encodes == 0 and not started  # every embedding came from the cache
 
 
 def test_ray_without_the_extra_says_how_to_install_it(tmp_path, checkpoint, capsys, monkeypatch):

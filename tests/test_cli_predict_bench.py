@@ -122,7 +122,48 @@ def test_predict_on_a_broken_image_names_the_file(checkpoint, tmp_path, capsys):
 
 
 def test_bench_prints_a_table_with_every_path(monkeypatch, capsys):
-    """The benchmark code runs end to end (on a tiny model here; full size from the CLI)."""
+    """The benchmark code runs end to end (on a tiny model here; full size from the CLI),
+    with Meta's paths beside ours: its tiny ViT has Meta's window size, so segment-anything
+    can build it."""
+    import torch
+
+    from samlabel.inference import benchmark
+    from samlabel.sam.build import SamConfig, build_sam
+    from samlabel.sam.image_encoder import ViTConfig
+    from tests.meta_reference import segment_anything
+
+    segment_anything()  # skips when Meta's package is missing
+    meta_sized = ViTConfig(
+        embed_dim=32, depth=2, num_heads=2, global_attn_indexes=(1,), window_size=14
+    )
+
+    def tiny(name):
+        torch.manual_seed(0)
+        return build_sam(SamConfig(encoder=meta_sized)).eval(), f"tiny {name}"
+
+    monkeypatch.setattr(benchmark, "_build_random_model", tiny)
+    assert main(["bench", "--models", "vit_b", "--clicks", "3", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    for row in (
+        "encode, torch",
+        "encode, Meta's torch (SamPredictor.set_image)",
+        "encode, ONNX Runtime",
+        "x Meta's torch",
+        "Meta: full-size masks in the graph (3)",
+        "ours, mask on screen",
+        "ours: decode + chosen full-size mask to RLE",
+        "chosen mask only: Meta's postprocess_masks (torch)",
+        "full-size masks, Meta's graph vs ours (p50)",
+        "int8 decoder vs fp32",
+        "click 12 MP: speed-up on screen at p95",
+    ):
+        assert row in out, row
+    same = [line for line in out.splitlines() if "vs Meta's postprocess_masks" in line]
+    assert len(same) == 2 and all("identical pixels" in line for line in same)  # 1 and 12 MP
+    assert "DIFFERENT" not in out
+
+
+def test_bench_without_meta_says_so_and_quick_leaves_out_int8(monkeypatch, capsys):
     import torch
 
     from samlabel.inference import benchmark
@@ -133,15 +174,8 @@ def test_bench_prints_a_table_with_every_path(monkeypatch, capsys):
         return build_sam(SamConfig(encoder=TINY_VIT)).eval(), f"tiny {name}"
 
     monkeypatch.setattr(benchmark, "_build_random_model", tiny)
-    assert main(["bench", "--models", "vit_b", "--clicks", "3", "--repeats", "1"]) == 0
+    assert main(["bench", "--quick", "--clicks", "2", "--precision", "none"]) == 0
     out = capsys.readouterr().out
-    for row in (
-        "encode, torch",
-        "encode, ONNX Runtime",
-        "naive (upsampling in graph)",
-        "ours, mask on screen",
-        "full-size mask to save",
-        "int8 decoder vs fp32",
-        "click 12 MP: speed-up at p95",
-    ):
-        assert row in out
+    assert "Meta's paths" in out and "skipped: Meta's ViT has windows of 14, this one 8" in out
+    assert "naive: full-size masks in the graph (3)" in out
+    assert "int8" not in out

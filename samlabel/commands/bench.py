@@ -22,17 +22,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--models",
-        default="vit_b,vit_t",
-        help=f"comma-separated, from {', '.join(MODEL_CHOICES)} (default: vit_b,vit_t)",
+        default=None,
+        help=f"comma-separated, from {', '.join(MODEL_CHOICES)} (default: vit_b,vit_t; "
+        "vit_b with --quick)",
     )
-    parser.add_argument("--clicks", type=int, default=30, help="clicks per image size")
-    parser.add_argument("--repeats", type=int, default=2, help="timed encodes per backend")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few minutes on a laptop: ViT-B only, 10 clicks, one timed encode, OpenVINO "
+        "fp32 only, no int8 decoder",
+    )
+    parser.add_argument(
+        "--no-meta",
+        action="store_true",
+        help="leave out Meta's own paths (segment-anything) beside ours",
+    )
+    parser.add_argument("--clicks", type=int, default=None, help="clicks per image size (30)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed encodes per backend (2)")
     parser.add_argument(
         "--device", default="cpu", help="cpu, or cuda for the torch backend on a GPU"
     )
     parser.add_argument(
         "--precision",
-        default=",".join(OPENVINO_PRECISIONS),
+        default=None,
         help="OpenVINO precisions to measure beside ONNX Runtime, comma-separated from "
         "fp32, bf16, fp16, or 'none' (default: fp32,bf16)",
     )
@@ -75,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
     from samlabel.core.errors import SamlabelError
     from samlabel.inference.benchmark import run_benchmark
 
+    quick = args.quick
+    args.models = args.models or ("vit_b" if quick else "vit_b,vit_t")
+    args.clicks = args.clicks or (10 if quick else 30)
+    args.repeats = args.repeats or (1 if quick else 2)
+    args.precision = args.precision or ("fp32" if quick else ",".join(OPENVINO_PRECISIONS))
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in MODEL_CHOICES]
     if unknown:
@@ -99,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         openvino_precisions=precisions,
         openvino_device=args.openvino_device,
+        include_int8=not quick,
+        include_meta=not args.no_meta,
         log=lambda line: print(f"... {line}", file=sys.stderr, flush=True),
     )
     if args.everything:
@@ -114,4 +133,8 @@ def run(args: argparse.Namespace) -> int:
             log=lambda line: print(f"... {line}", file=sys.stderr, flush=True),
         )
     print(result.table())
+    print(
+        f"({_machine_line()}; compare rows of one run only: other runs, other machines and a "
+        "busy machine move absolute times)"
+    )
     return 0

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from samlabel.commands.predict_output import check_output, write_masks
 from samlabel.core.errors import SamlabelError
 
 
@@ -30,7 +31,9 @@ def _point(text: str) -> tuple[float, float, int]:
         raise argparse.ArgumentTypeError(
             f"a point is X,Y,LABEL with LABEL 1 (include) or 0 (exclude), not {text!r}"
         ) from None
-    if point[2] not in (0, 1) or not all(np.isfinite(point[:2])):
+    if not all(np.isfinite(point[:2])):
+        raise argparse.ArgumentTypeError(f"bad point {text!r}: X and Y must be finite numbers")
+    if point[2] not in (0, 1):
         raise argparse.ArgumentTypeError(f"bad point {text!r}: label must be 0 or 1")
     return point
 
@@ -40,6 +43,12 @@ def _box(text: str) -> tuple[float, float, float, float]:
         x0, y0, x1, y1 = (float(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"a box is X0,Y0,X1,Y1, not {text!r}") from None
+    if not all(np.isfinite((x0, y0, x1, y1))):
+        raise argparse.ArgumentTypeError(f"bad box {text!r}: the values must be finite numbers")
+    if not (x0 < x1 and y0 < y1):
+        raise argparse.ArgumentTypeError(
+            f"bad box {text!r}: give the top-left corner first (X0 < X1 and Y0 < Y1)"
+        )
     return x0, y0, x1, y1
 
 
@@ -103,19 +112,25 @@ def resolve_model(text: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the model, encode the image, decode the prompts, write the masks."""
-    from samlabel.inference import load_predictor
+    """Check the arguments, read the image, load the model, decode the prompts, write masks.
+
+    Everything that can be checked without the model (prompts, output path, the image) is
+    checked first, so a mistake costs no model loading or encoding.
+    """
     from samlabel.io.images import read_image, to_display_rgb
 
     if not args.point and args.box is None:
         raise SamlabelError("give at least one --point or a --box.")
     out = Path(args.out)
-    if out.suffix.lower() not in (".npz", ".png"):
-        raise SamlabelError(f"{out}: the output must end in .npz or .png.", out)
+    check_output(out)
+    model_path = resolve_model(args.model)
     loaded = read_image(args.image)
+    _warn_outside(args, loaded.size)
     rgb = to_display_rgb(loaded)
+    from samlabel.inference import load_predictor
+
     predictor = load_predictor(
-        resolve_model(args.model),
+        model_path,
         backend=args.backend,
         precision=args.precision,
         device=args.device,
@@ -126,33 +141,38 @@ def run(args: argparse.Namespace) -> int:
     prediction = predictor.decode(
         embedding, points=args.point or None, box=args.box, multimask=not args.single
     )
-    _write(out, prediction, args.all)
+    write_masks(out, prediction, args.all)
     for i, score in enumerate(prediction.scores):
         area = int(prediction.masks[i].sum())
         print(f"mask {i + 1}: score {score:.3f}, area {area} px")
     return 0
 
 
-def _write(out: Path, prediction, every_candidate: bool) -> None:
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() == ".npz":
-            np.savez_compressed(
-                out,
-                masks=prediction.masks,
-                scores=prediction.scores,
-                low_res_logits=prediction.low_res_logits,
-            )
-            return
-        import cv2
+def _warn_outside(args: argparse.Namespace, size: tuple[int, int]) -> None:
+    """Say so when a prompt lies outside the ``(H, W)`` image (SAM still takes it).
 
-        indices = range(len(prediction.scores)) if every_candidate else [prediction.best_index()]
-        for i in indices:
-            path = out.with_name(f"{out.stem}_{i + 1}{out.suffix}") if every_candidate else out
-            image = prediction.masks[i].astype(np.uint8) * 255
-            ok, encoded = cv2.imencode(".png", image)
-            if not ok:
-                raise SamlabelError(f"{path}: could not encode the mask as PNG.", path)
-            path.write_bytes(encoded.tobytes())
-    except OSError as error:
-        raise SamlabelError(f"cannot write {out}: {error.strerror or error}.", out) from None
+    A prompt more than the image's own size beyond an edge is a mistake (and 1e300 would
+    overflow SAM's coordinate frame): refused with a SamlabelError before the model loads.
+    """
+    h, w = size
+    prompts = [(f"point {x:g},{y:g}", (x, y)) for x, y, _ in args.point]
+    if args.box is not None:
+        prompts.append(("box " + ",".join(f"{v:g}" for v in args.box), args.box))
+    for what, values in prompts:
+        xs, ys = values[0::2], values[1::2]
+        if any(not -w <= x <= 2 * w for x in xs) or any(not -h <= y <= 2 * h for y in ys):
+            raise SamlabelError(
+                f"the {what} lies far outside the {w} x {h} image {args.image} (more than "
+                "the image's own size beyond an edge); give x, y in pixels of the image."
+            )
+    outside = [f"point {x:g},{y:g}" for x, y, _ in args.point if not (0 <= x < w and 0 <= y < h)]
+    if args.box is not None:
+        x0, y0, x1, y1 = args.box
+        if x1 <= 0 or y1 <= 0 or x0 >= w or y0 >= h:
+            outside.append("box " + ",".join(f"{v:g}" for v in args.box))
+    for what in outside:
+        print(
+            f"samlabel: warning: the {what} lies outside the {w} x {h} image {args.image}; "
+            "SAM uses it anyway.",
+            file=sys.stderr,
+        )

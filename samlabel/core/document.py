@@ -164,22 +164,27 @@ class Document:
 
     # ----------------------------------------------------------------- images
     def add_images(
-        self, records: Sequence[tuple[str, int, int]], undoable: bool = True
+        self,
+        records: Sequence[tuple[str, int, int] | tuple[str, int, int, Mapping[str, Any]]],
+        undoable: bool = True,
     ) -> list[ImageRecord]:
-        """Add images given as ``(file_name, width, height)``; returns their records.
+        """Add images given as ``(file_name, width, height)``, or with a fourth item, the
+        record's extra COCO fields (e.g. a stack frame's ``samlabel_stack``); returns them.
 
         ``undoable=False`` is for opening a folder, which is not an edit to undo.
         """
         next_id = self._core.state.next_image_id
         new = []
         names = {image.file_name for image in self.images}
-        for file_name, width, height in records:
+        for file_name, width, height, *rest in records:
+            extra = dict(rest[0]) if rest else {}
+            check_json_safe(extra, "image fields")
             if file_name in names:
                 raise ValueError(f"image {file_name!r} is already in the document")
             names.add(file_name)
             if width < 1 or height < 1:
                 raise ValueError(f"image {file_name!r} has an empty size {width}x{height}")
-            new.append(ImageRecord(next_id, file_name, int(width), int(height)))
+            new.append(ImageRecord(next_id, file_name, int(width), int(height), extra=extra))
             next_id += 1
         if not new:
             return []
@@ -270,11 +275,10 @@ class Document:
             mask: ``(H, W)`` bool of the image's size, preferably Fortran-ordered.
             score: the model's predicted IoU, if the mask came from the model.
             prompts: JSON-compatible description of the prompts (points, box) behind it.
-            extra: more JSON-compatible fields of the annotation in the file (e.g.
-                ``{"samlabel_reviewed": False}`` for a proposal of ``samlabel auto``).
+            extra: further JSON-compatible COCO fields of the annotation (e.g. a stack's
+                ``track_id``, or ``{"samlabel_reviewed": False}`` for a proposal of
+                ``samlabel auto``).
         """
-        if extra is not None:
-            check_json_safe(dict(extra), "extra")
         image = self.image(image_id)
         self.category(category_id)
         mask = self._core.check_mask(image, mask)
@@ -284,6 +288,8 @@ class Document:
             # Refuse here what the file could not hold, rather than fail every later save;
             # keep a copy, so the caller changing its dict later cannot rewrite history.
             check_json_safe(dict(prompts), "prompts")
+        if extra is not None:
+            check_json_safe(dict(extra), "annotation fields")
         if not mask.any():
             raise ValueError("cannot add an empty mask")
         annotation = annotation_from_rle(
@@ -294,7 +300,7 @@ class Document:
             score=None if score is None else float(score),
             prompts=copy.deepcopy(dict(prompts)) if prompts is not None else None,
             created=self._core.now(),
-            extra=copy.deepcopy(dict(extra)) if extra else {},
+            extra=copy.deepcopy(dict(extra)) if extra is not None else {},
         )
         changes: dict[str, Any] = {"next_annotation_id": annotation.id + 1}
         if image.status is ImageStatus.UNLABELLED:
@@ -305,6 +311,21 @@ class Document:
         state = self._core.with_annotations((*self.annotations, annotation), **changes)
         self._core.commit("Add annotation", state)
         return annotation
+
+    def update_annotation_fields(
+        self, annotation_ids: Iterable[int], fields: Mapping[str, Any], label: str
+    ) -> None:
+        """Set extra COCO fields (e.g. ``samlabel_reviewed``) on annotations, one undo step."""
+        check_json_safe(dict(fields), "annotation fields")
+        ids = {self.annotation(i).id for i in annotation_ids}
+        new = copy.deepcopy(dict(fields))
+        changing = {a.id for a in self.annotations if a.id in ids and {**a.extra, **new} != a.extra}
+        if changing:  # nothing to change is no undo step
+            edited = (
+                replace(a, extra={**a.extra, **new}) if a.id in changing else a
+                for a in self.annotations
+            )
+            self._core.commit(label, self._core.with_annotations(edited))
 
     def delete_annotation(self, annotation_id: int) -> None:
         self.delete_annotations([annotation_id])

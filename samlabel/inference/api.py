@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from samlabel.core.masks import Rle
+
 #: Side of the square the image encoder sees.
 IMAGE_SIZE = 1024
 #: Side of the low-resolution mask logits the decoder returns.
@@ -39,12 +41,20 @@ class ImageEmbedding:
         input_size: ``(h, w)`` of the image after resizing its long side to 1024, before padding.
         extras: backend-private, prompt-independent precomputations for the decoder (for
             example image-side projections), keyed by name. Never required for correctness.
+        high_res_features: SAM 2 only: the encoder's two high-resolution maps, already
+            projected for the decoder, ``(1, 32, 256, 256)`` and ``(1, 64, 128, 128)``
+            float32; empty for SAM 1. Required by a SAM 2 decoder.
+        stretched: True for SAM 2, whose frame is the whole image stretched to 1024x1024
+            (``input_size`` is then ``(1024, 1024)``); decoded masks resize straight from the
+            low-res logits to the original size.
     """
 
     features: np.ndarray
     original_size: tuple[int, int]
     input_size: tuple[int, int]
     extras: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    high_res_features: tuple[np.ndarray, ...] = field(default=(), compare=False, repr=False)
+    stretched: bool = False
 
 
 @dataclass(eq=False)
@@ -55,43 +65,67 @@ class Prediction:
         scores: ``(K,)`` float32 predicted IoU of each mask (K = 3 with multimask, else 1).
         low_res_logits: ``(K, 256, 256)`` float32 logits in the padded 1024 frame, the value to
             feed back as ``mask_input``.
-        original_size, input_size: as in :class:`ImageEmbedding`.
+        original_size, input_size, stretched: as in :class:`ImageEmbedding`.
 
     ``masks`` (``(K, H, W)`` bool, logits > 0 at the original size, exactly as Meta's
     predictor computes them) is computed on first access, because the user interface mostly
-    needs only the lower resolution it shows (:meth:`mask_logits_for_view`).
+    needs only the lower resolution it shows (:meth:`mask_logits_for_view`); saving needs only
+    the chosen candidate (:meth:`full_mask_rle`).
     """
 
     scores: np.ndarray
     low_res_logits: np.ndarray
     original_size: tuple[int, int]
     input_size: tuple[int, int]
+    stretched: bool = False
+
+    def _upsample(self, low_res: np.ndarray) -> np.ndarray:
+        if self.stretched:  # SAM 2: straight to (H, W), as Meta's SAM2Transforms
+            from samlabel.inference.sam2_transforms import upsample_stretched
+
+            return upsample_stretched(low_res, self.original_size)
+        from samlabel.inference.postprocess import upsample_logits
+
+        return upsample_logits(low_res, self.input_size, self.original_size)
 
     @cached_property
     def mask_logits(self) -> np.ndarray:
-        """``(K, H, W)`` float32 logits at the original image size."""
-        from samlabel.inference.postprocess import upsample_logits
+        """``(K, H, W)`` float32 logits at the original image size.
 
-        return upsample_logits(self.low_res_logits, self.input_size, self.original_size)
+        Resampled with OpenCV, within a few float32 roundings of Meta's values; where the
+        sign matters (masks to show or save), use :attr:`masks` or :meth:`full_mask`, which
+        are exact.
+        """
+        return self._upsample(self.low_res_logits)
 
     @cached_property
     def masks(self) -> np.ndarray:
-        """``(K, H, W)`` bool masks at the original image size."""
-        return self.mask_logits > 0.0
+        """``(K, H, W)`` bool masks at the original size, pixel for pixel Meta's."""
+        return np.stack([self.full_mask(i) for i in range(self.low_res_logits.shape[0])])
 
     def full_mask(self, index: int) -> np.ndarray:
-        """``(H, W)`` bool mask ``index`` at the original size (for saving), computed alone.
+        """``(H, W)`` bool mask ``index`` at the original size, computed alone.
 
-        Same values as ``masks[index]`` without upsampling the other candidates.
+        Identical to Meta's ``postprocess_masks(...) > 0`` for that candidate; Fortran-ordered
+        (column-major), the order COCO RLE walks. Work is spent only near the mask's boundary.
         """
         if "masks" in self.__dict__:
             return self.masks[index]
-        from samlabel.inference.postprocess import upsample_logits
+        if self.stretched:  # SAM 2: one bilinear resize straight to (H, W), as Meta's
+            return np.asfortranarray(self._upsample(self.low_res_logits[index : index + 1])[0] > 0)
+        from samlabel.inference.full_mask import full_size_mask
 
-        logits = upsample_logits(
-            self.low_res_logits[index : index + 1], self.input_size, self.original_size
-        )
-        return logits[0] > 0.0
+        return full_size_mask(self.low_res_logits[index], self.input_size, self.original_size)
+
+    def full_mask_rle(self, index: int) -> Rle:
+        """Mask ``index`` at the original size as COCO compressed RLE, ready to save.
+
+        What accepting a mask needs; meant for a worker thread (tens of ms at 12 MP).
+        ``.to_coco()`` of the result is the ``{"size": [H, W], "counts": str}`` COCO stores.
+        """
+        from samlabel.inference.full_mask import encode_column_major
+
+        return encode_column_major(self.full_mask(index))
 
     def best_index(self) -> int:
         """Index of the mask with the highest score."""

@@ -30,6 +30,16 @@ def segment_everything_rows(
     log: Callable[[str], None] = print,
 ) -> None:
     """Add the rows for ``model`` (a torch SamModel) to ``result`` (a ``BenchResult``)."""
+    _rows(result, model, title, points_per_side, log)
+
+
+def _add(result, log: Callable[[str], None], title: str, measure: str, value: str) -> None:
+    """A row of the table, also logged at once (Meta's row comes minutes later)."""
+    result.add(title, measure, value)
+    log(f"{measure}: {value}")
+
+
+def _rows(result, model, title: str, points_per_side: int, log: Callable[[str], None]) -> None:
     from samlabel.inference.automatic import AutomaticMaskGenerator
     from samlabel.inference.automatic_export import export_batch_decoder
     from samlabel.inference.onnx_backend import OnnxPredictor
@@ -52,7 +62,7 @@ def segment_everything_rows(
         start = time.perf_counter()
         ours = generator.generate(image)
         ours_seconds = time.perf_counter() - start
-        result.add(title, f"{what}, ours fp32", f"{ours_seconds:.1f} s, {len(ours)} masks")
+        _add(result, log, title, f"{what}, ours fp32", f"{ours_seconds:.1f} s, {len(ours)} masks")
 
         log(f"{title}: segment everything, ours with the int8 decoder")
         predictor.use_int8_batch_decoder()
@@ -60,20 +70,24 @@ def segment_everything_rows(
         start = time.perf_counter()
         int8 = generator.generate(image)
         seconds = time.perf_counter() - start
-        result.add(
+        _add(
+            result,
+            log,
             title,
             f"{what}, ours int8 decoder",
             f"{seconds:.1f} s, {len(int8)} masks, {_matched(ours, int8)} of fp32's matched",
         )
     meta = _meta_generator(model, points_per_side)
     if isinstance(meta, str):
-        result.add(title, f"{what}, Meta's generate()", f"skipped: {meta}")
+        _add(result, log, title, f"{what}, Meta's generate()", f"skipped: {meta}")
         return
     log(f"{title}: segment everything, Meta's generate() (slow)")
     start = time.perf_counter()
     reference = meta.generate(image)
     meta_seconds = time.perf_counter() - start
-    result.add(
+    _add(
+        result,
+        log,
         title,
         f"{what}, Meta's generate()",
         f"{meta_seconds:.1f} s, {len(reference)} masks; ours {meta_seconds / ours_seconds:.1f}x "

@@ -18,68 +18,54 @@ import json
 import logging
 import os
 import platform
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from samlabel.core.errors import InferenceError
 from samlabel.core.paths import cache_dir
-from samlabel.inference.api import ImageEmbedding, Predictor
-from samlabel.inference.onnx_folder import OnnxModelFolder
-from samlabel.inference.precision_gate import (
-    GATE_PROMPTS,
-    check_candidate,
-    gate_image,
-    reference_outputs,
+from samlabel.inference import candidate_measure
+from samlabel.inference.candidate_measure import (
+    BACKEND_TITLES,
+    CLICKS_PER_IMAGE,
+    Builder,
+    Candidate,
+    Measurement,
+    make_predictor,
+    measure_candidate,
+    reduced_encoder_fp32_decoder,
+    slower_than_fp32,
 )
+from samlabel.inference.isolated import ChildFailed, ChildWorker
+from samlabel.inference.onnx_folder import OnnxModelFolder
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "BACKEND_TITLES",
+    "CLICKS_PER_IMAGE",
+    "Calibration",
+    "Candidate",
+    "Measurement",
+    "calibrate",
+    "candidates",
+    "load_calibration",
+    "make_predictor",
+]
+
 #: Bump when the measurement changes meaning, so old results are measured again.
-CALIBRATION_VERSION = 1
-#: Clicks a user makes per image, on average, to weigh decode time against encode time.
-CLICKS_PER_IMAGE = 10
-#: Timed decodes per candidate (the gate prompts, cycled).
-DECODE_RUNS = 10
-#: A warm-up encode slower than this (seconds) counts as the timed encode.
-WARM_UP_IS_TIMING_S = 3.0
+CALIBRATION_VERSION = 2
+#: A candidate whose build, gate and timing take longer than this (seconds) is taken as hung.
+CANDIDATE_TIME_LIMIT_S = 900.0
+#: Measure candidates in a child process (False: in this process, for tests that patch it).
+ISOLATE = True
+#: A reduced precision whose decoder is this much slower than the fastest fp32 one is refused
+#: (clicks must not get slower for a faster encode; its encoder may still be paired with the
+#: fp32 decoders).
+SLOWER_DECODE_LIMIT = 1.5
 
 ProgressCallback = Callable[[str, float], None]
-
-BACKEND_TITLES = {"onnxruntime": "ONNX Runtime", "openvino": "OpenVINO", "torch": "torch"}
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One way to run the model: backend, precision and device (OpenVINO's device names)."""
-
-    backend: str
-    precision: str = "fp32"
-    device: str = "CPU"
-
-    def label(self) -> str:
-        """For people: ``"OpenVINO bf16 on CPU"``."""
-        return f"{BACKEND_TITLES.get(self.backend, self.backend)} {self.precision} on {self.device}"
-
-
-@dataclass
-class Measurement:
-    """What calibration found for one candidate (times None when it was not timed)."""
-
-    candidate: Candidate
-    encode_s: float | None = None
-    decode_ms: float | None = None
-    embedding_error: float | None = None
-    mask_agreement: float | None = None
-    passed: bool = False
-    note: str = ""
-
-    def cost(self) -> float:
-        """Seconds per image: one encode plus :data:`CLICKS_PER_IMAGE` decodes."""
-        if not self.passed or self.encode_s is None or self.decode_ms is None:
-            return float("inf")
-        return self.encode_s + CLICKS_PER_IMAGE * self.decode_ms / 1000.0
 
 
 @dataclass
@@ -165,17 +151,6 @@ def candidates() -> list[Candidate]:
     return found
 
 
-def make_predictor(folder: OnnxModelFolder, candidate: Candidate, threads: int | None) -> Predictor:
-    """A predictor for ``candidate`` on ``folder``."""
-    if candidate.backend == "openvino":
-        from samlabel.inference.openvino_backend import OpenVinoPredictor
-
-        return OpenVinoPredictor(folder, candidate.device, candidate.precision, threads)
-    from samlabel.inference.onnx_backend import OnnxPredictor
-
-    return OnnxPredictor(folder, threads=threads)
-
-
 def _to_json(calibration: Calibration) -> dict:
     return asdict(calibration)
 
@@ -235,27 +210,63 @@ def choice_for_source(source: str | Path) -> Candidate | None:
     return None
 
 
-def _measure(
-    predictor: Predictor, image, measurement: Measurement, warm_up: ImageEmbedding, warm_up_s: float
-) -> None:
-    """Time one encode and :data:`DECODE_RUNS` decodes.
+def failures_path(model_id: str, machine: dict[str, object] | None = None) -> Path:
+    """Where the candidates that crashed or hung for ``model_id`` on this machine are listed."""
+    machine = machine_fingerprint() if machine is None else machine
+    return calibration_root() / "failures" / f"{_digest(model_id)}-{_digest(machine)}.json"
 
-    A slow first encode (big models) is taken as the encode time: its one-off overhead is
-    small beside seconds of work, and a second encode would double the wait.
-    """
-    embedding = warm_up
-    measurement.encode_s = warm_up_s
-    if warm_up_s < WARM_UP_IS_TIMING_S:
-        start = time.perf_counter()
-        embedding = predictor.encode(image)
-        measurement.encode_s = time.perf_counter() - start
-    times = []
-    for i in range(DECODE_RUNS):
-        points, box, multimask = GATE_PROMPTS[i % len(GATE_PROMPTS)]
-        start = time.perf_counter()
-        predictor.decode(embedding, points=points, box=box, multimask=multimask)
-        times.append(time.perf_counter() - start)
-    measurement.decode_ms = statistics.median(times) * 1000.0
+
+def load_failures(model_id: str, machine: dict[str, object] | None = None) -> dict[Candidate, str]:
+    """Candidates that crashed or hung here before, with what happened (empty if none)."""
+    try:
+        data = json.loads(failures_path(model_id, machine).read_text(encoding="utf-8"))
+        return {Candidate(**item["candidate"]): str(item["note"]) for item in data}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def remember_failure(
+    model_id: str, machine: dict[str, object], candidate: Candidate, note: str
+) -> None:
+    """Add ``candidate`` to the failures of ``model_id`` here, at once (before calibration ends:
+    if the process dies later, the next calibration still skips it)."""
+    known = load_failures(model_id, machine)
+    known[candidate] = note
+    path = failures_path(model_id, machine)
+    data = [{"candidate": asdict(c), "note": n} for c, n in known.items()]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as error:
+        log.warning("could not remember the failure of %s: %s", candidate.label(), error)
+
+
+class _Runner:
+    """Runs :func:`measure_candidate` in a child process (or here when not isolated)."""
+
+    def __init__(self, folder: OnnxModelFolder, threads: int | None, isolate: bool) -> None:
+        self.folder, self.threads = folder, threads
+        self.worker = ChildWorker() if isolate else None
+
+    def measure(self, candidate: Candidate, reference, build: Builder | None):
+        if self.worker is None:
+            return measure_candidate(self.folder, candidate, self.threads, reference, build)
+        return self.worker.call(
+            candidate_measure.measure_in_child,
+            str(self.folder.root),
+            candidate,
+            self.threads,
+            reference,
+            build,
+            candidate_measure.current_settings(),
+            time_limit_s=CANDIDATE_TIME_LIMIT_S,
+        )
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
 
 
 def calibrate(
@@ -264,9 +275,14 @@ def calibrate(
     threads: int | None = None,
     progress: ProgressCallback | None = None,
     options: list[Candidate] | None = None,
-    build: Callable[[OnnxModelFolder, Candidate, int | None], Predictor] = make_predictor,
+    build: Builder | None = None,
+    isolate: bool | None = None,
 ) -> Calibration:
     """Measure every candidate on ``folder``, pick the fastest that passes the gate, store it.
+
+    Each candidate is measured in a child process: one that crashes it (a segfault in a
+    runtime's kernel), runs past :data:`CANDIDATE_TIME_LIMIT_S` or computes NaN is refused,
+    and one that crashed or hung is remembered for this model and machine and not tried again.
 
     Args:
         folder: the exported model.
@@ -275,42 +291,45 @@ def calibrate(
         progress: called with ``(message, fraction)``.
         options: candidates to try (default: :func:`candidates`); ONNX Runtime fp32 is always
             measured first, as the reference of the quality gate.
-        build: makes a predictor for a candidate (tests pass corrupted ones).
+        build: makes a predictor for a candidate (default ``make_predictor``); measured in the
+            child, so it must be a module-level function (tests pass faulty ones).
+        isolate: measure in a child process (default :data:`ISOLATE`).
+
+    Raises:
+        InferenceError: ONNX Runtime fp32, the reference, cannot run the model.
     """
     machine = machine_fingerprint()
     options = [c for c in (options or candidates()) if c != Candidate("onnxruntime")]
     options.insert(0, Candidate("onnxruntime"))
-    image = gate_image()
+    failed_before = load_failures(folder.model_id, machine)
     measurements: list[Measurement] = []
     reference = None
-    for index, candidate in enumerate(options):
-        if progress:
-            progress(f"Measuring {candidate.label()} (once per model)", index / len(options))
-        measurement = Measurement(candidate)
-        measurements.append(measurement)
-        predictor = None
-        try:
-            predictor = build(folder, candidate, threads)
-            start = time.perf_counter()
-            embedding = predictor.encode(image)  # the warm-up, also judged by the gate
-            warm_up_s = time.perf_counter() - start
-            if reference is None:  # ONNX Runtime fp32: the reference of the gate
-                reference = reference_outputs(predictor, image, embedding)
-                measurement.passed = True
-            else:
-                verdict = check_candidate(reference, predictor, embedding)
-                measurement.embedding_error = verdict.embedding_error
-                measurement.mask_agreement = verdict.mask_agreement
-                measurement.passed = verdict.passed
-                measurement.note = verdict.reason
-            if measurement.passed:
-                _measure(predictor, image, measurement, embedding, warm_up_s)
-        except Exception as error:  # a candidate that fails to load or run is just not chosen
+    runner = _Runner(folder, threads, ISOLATE if isolate is None else isolate)
+    try:
+        for index, candidate in enumerate(options):
+            if candidate in failed_before and reference is not None:
+                note = f"{failed_before[candidate]}; not tried again"
+                measurements.append(Measurement(candidate, note=note))
+                continue
+            if progress:
+                progress(f"Measuring {candidate.label()} (once per model)", index / len(options))
+            try:
+                measurement, computed = runner.measure(candidate, reference, build)
+            except ChildFailed as failure:
+                measurement = _failed(candidate, failure.reason, reference)
+                if failure.crashed:
+                    remember_failure(folder.model_id, machine, candidate, measurement.note)
+            except Exception as error:  # in-process: a candidate that fails is just not chosen
+                measurement = _failed(candidate, f"failed: {error}", reference)
             if reference is None:
-                raise
-            measurement.passed = False
-            measurement.note = f"failed: {error}"
-        del predictor  # free one candidate's compiled graphs before building the next
+                reference = computed
+            slow = slower_than_fp32(measurement, measurements, SLOWER_DECODE_LIMIT)
+            if slow:
+                measurement.passed, measurement.note = False, slow
+            measurements.append(measurement)
+    finally:
+        runner.close()
+    measurements += reduced_encoder_fp32_decoder(measurements)
     best = min(measurements, key=Measurement.cost)
     calibration = Calibration(
         choice=best.candidate,
@@ -325,3 +344,12 @@ def calibrate(
         progress(f"Chose {best.candidate.label()}", 1.0)
     log.info("calibration of %s:\n%s", folder.model_name, calibration.summary())
     return calibration
+
+
+def _failed(candidate: Candidate, reason: str, reference) -> Measurement:
+    """The measurement of a candidate that failed; a failed reference ends calibration."""
+    if reference is None:
+        raise InferenceError(f"{candidate.label()} cannot run this model: {reason}")
+    if not reason.startswith("failed"):
+        reason = f"{reason} while being measured"
+    return Measurement(candidate, passed=False, note=reason)

@@ -6,7 +6,6 @@ native resolution, and maps everything in and out of it:
 
 - :func:`crop_around` picks a square region (default :data:`CROP_SIDE` = SAM's own input
   size, so no resampling at all) centred on a click, shifted to lie inside the image;
-  :func:`crop_for_view` picks the visible region when it is small enough;
 - :class:`Crop` maps points and boxes between full-image and crop pixels (x right, y down,
   the top-left corner of the top-left pixel at ``(0, 0)``; a crop pixel ``(cx, cy)`` is image
   pixel ``(cx + x0, cy + y0)``) and places a crop mask into the full image;
@@ -123,27 +122,6 @@ def crop_around(x: float, y: float, full_size: tuple[int, int], side: int = CROP
     cx0, cx1 = _span(x, side, width)
     cy0, cy1 = _span(y, side, height)
     return Crop((cx0, cy0, cx1, cy1), (int(height), int(width)))
-
-
-def crop_for_view(
-    visible: tuple[float, float, float, float],
-    full_size: tuple[int, int],
-    max_side: int = 2 * CROP_SIDE,
-) -> Crop:
-    """The crop SAM should encode when the user looks at ``visible`` ``(x0, y0, x1, y1)``.
-
-    The visible region itself (SAM pads it to a square) when both sides are at most
-    ``max_side``; otherwise the ``max_side`` square around its centre, so SAM never works at
-    less than ``1024 / max_side`` of the native resolution.
-    """
-    height, width = full_size
-    x0, y0 = max(0, int(np.floor(visible[0]))), max(0, int(np.floor(visible[1])))
-    x1, y1 = min(width, int(np.ceil(visible[2]))), min(height, int(np.ceil(visible[3])))
-    if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"the visible region {visible} is outside the image")
-    if x1 - x0 <= max_side and y1 - y0 <= max_side:
-        return Crop((x0, y0, x1, y1), (int(height), int(width)))
-    return crop_around((x0 + x1) / 2, (y0 + y1) / 2, full_size, max_side)
 
 
 def read_crop(

@@ -9,18 +9,26 @@ cache filled on one machine (``samlabel embed``, a cluster) serves the window on
 Files are written to a temporary name and renamed, so a crash never leaves a half-written
 embedding that would be read back later.
 
-Only ``features``, ``original_size`` and ``input_size`` are stored: the backend ``extras`` are
-optional precomputations the decoder recomputes when missing.
+Only ``features``, ``original_size`` and ``input_size`` are stored (plus, for SAM 2, the two
+high-resolution maps and the ``stretched`` flag): the backend ``extras`` are optional
+precomputations the decoder recomputes when missing.
 
 An embedding is 4 MiB, so 2,000 images would fill 8 GiB: the cache keeps at most
 ``max_bytes`` (default :data:`DEFAULT_MAX_BYTES`) and forgets the least recently used files
 first (a read touches the file's modification time).
+
+A cache never stops the work: an entry that is unreadable, truncated, of the wrong shape or
+dtype, or holds NaN / infinite values is deleted and reported as missing (so it is encoded
+again and rewritten); a folder that refuses writes (read-only, a file in the way, disk full)
+is said once in the log and in :attr:`EmbeddingCache.problem`, and the last
+:data:`MEMORY_ITEMS` embeddings are then kept in memory instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 import threading
@@ -32,7 +40,9 @@ from pathlib import Path
 import numpy as np
 
 from samlabel.core.paths import cache_dir
-from samlabel.inference.api import ImageEmbedding
+from samlabel.inference.api import IMAGE_SIZE, ImageEmbedding
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -137,6 +147,23 @@ def model_key(model_path: str | Path, precision: str = "fp32") -> str:
 DEFAULT_MAX_BYTES = 2 * 2**30
 #: Check the size limit after this many writes (a folder scan costs a few milliseconds).
 PRUNE_EVERY = 16
+#: Embeddings kept in memory when the cache folder refuses writes (4 MiB each).
+MEMORY_ITEMS = 16
+#: ``features`` of every stored embedding: ``(1, 256, 64, 64)`` float32.
+FEATURES_SHAPE = (1, 256, IMAGE_SIZE // 16, IMAGE_SIZE // 16)
+
+
+def _entry_problem(features: np.ndarray, original: tuple, input_size: tuple) -> str | None:
+    """Why a stored entry cannot be an embedding of SAM's, or None when it is sound."""
+    if features.dtype != np.float32 or features.shape != FEATURES_SHAPE:
+        return f"features are {features.dtype} {features.shape}, not float32 {FEATURES_SHAPE}"
+    if len(original) != 2 or len(input_size) != 2 or min(original) < 1 or min(input_size) < 1:
+        return f"sizes {original} / {input_size} are not two positive numbers"
+    if max(input_size) > IMAGE_SIZE:
+        return f"input size {input_size} exceeds {IMAGE_SIZE}"
+    if not np.isfinite(features).all():
+        return "features hold NaN or infinite values"
+    return None
 
 
 def _model_folder_name(model_id: str) -> str:
@@ -153,29 +180,70 @@ class EmbeddingCache:
         self.root = Path(root) if root is not None else cache_dir() / "embeddings"
         self.max_bytes = max_bytes
         self._writes = 0
+        #: Why the folder does not take new embeddings (a sentence to show), or None.
+        self.problem: str | None = None
+        self._memory: OrderedDict[Path, ImageEmbedding] = OrderedDict()
+        self._lock = threading.Lock()
 
     def path_for(self, key: EmbeddingKey) -> Path:
         """Where the embedding of ``key`` is (or would be) stored."""
         return self.root / _model_folder_name(key.model_id) / f"{key.digest()}.npz"
 
     def get(self, key: EmbeddingKey) -> ImageEmbedding | None:
-        """The stored embedding, or None when missing or unreadable (a cache never raises)."""
+        """The stored embedding, or None when missing or damaged (a cache never raises).
+
+        A damaged entry (unreadable, truncated, wrong shape or dtype, NaN / infinite values)
+        is deleted, so the embedding computed next replaces it.
+        """
         path = self.path_for(key)
+        with self._lock:
+            remembered = self._memory.get(path)
+            if remembered is not None:
+                self._memory.move_to_end(path)
+                return remembered
         try:
-            with np.load(path, allow_pickle=False) as data:
-                features = np.array(data["features"], dtype=np.float32)
-                original = tuple(int(v) for v in data["original_size"])
-                input_size = tuple(int(v) for v in data["input_size"])
-        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+            # Our own handle: numpy leaks its file when the zip directory is damaged.
+            with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
+                features = np.asarray(data["features"])
+                original = tuple(int(v) for v in np.asarray(data["original_size"]).ravel())
+                input_size = tuple(int(v) for v in np.asarray(data["input_size"]).ravel())
+                # SAM 2: the two high-resolution maps are part of the embedding.
+                high_res = tuple(
+                    np.array(data[name], dtype=np.float32)
+                    for name in ("high_res_s0", "high_res_s1")
+                    if name in data
+                )
+                stretched = bool(data["stretched"]) if "stretched" in data else False
+        except FileNotFoundError:
             return None
-        if features.ndim != 4 or len(original) != 2 or len(input_size) != 2:
+        except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as error:
+            self._discard(path, f"unreadable ({type(error).__name__})")
+            return None
+        problem = _entry_problem(features, original, input_size)
+        if problem is not None:
+            self._discard(path, problem)
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: pruned last
-        return ImageEmbedding(features, original, input_size)  # type: ignore[arg-type]
+        return ImageEmbedding(
+            features,
+            original,
+            input_size,
+            high_res_features=high_res,
+            stretched=stretched,  # type: ignore[arg-type]
+        )
+
+    def _discard(self, path: Path, why: str) -> None:
+        log.warning("Discarded the damaged cached embedding %s (%s); encoding again.", path, why)
+        with contextlib.suppress(OSError):
+            path.unlink()
 
     def put(self, key: EmbeddingKey, embedding: ImageEmbedding) -> Path | None:
-        """Store ``embedding``; returns its path, or None when the disk refused (cache only)."""
+        """Store ``embedding``; returns its path, or None when the disk refused.
+
+        When the disk refuses, the embedding is kept in memory (the last
+        :data:`MEMORY_ITEMS`), and :attr:`problem` says why, once in the log.
+        """
         path = self.path_for(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -187,17 +255,34 @@ class EmbeddingCache:
                         features=np.asarray(embedding.features, dtype=np.float32),
                         original_size=np.asarray(embedding.original_size, dtype=np.int64),
                         input_size=np.asarray(embedding.input_size, dtype=np.int64),
+                        **_sam2_arrays(embedding),
                     )
                 os.replace(tmp_name, path)
             except BaseException:
                 Path(tmp_name).unlink(missing_ok=True)
                 raise
-        except OSError:
+        except OSError as error:
+            self._refused(error)
+            with self._lock:
+                self._memory[path] = embedding
+                self._memory.move_to_end(path)
+                while len(self._memory) > MEMORY_ITEMS:
+                    self._memory.popitem(last=False)
             return None
         self._writes += 1
         if self._writes % PRUNE_EVERY == 0:
             self.prune()
         return path
+
+    def _refused(self, error: OSError) -> None:
+        if self.problem is not None:
+            return
+        reason = error.strerror or str(error)
+        self.problem = (
+            f"Image embeddings cannot be cached in {self.root} ({reason}); they are kept in "
+            "memory for this session only. Set SAMLABEL_CACHE_DIR to a writable folder."
+        )
+        log.warning("%s", self.problem)
 
     def prune(self) -> int:
         """Delete the least recently used files until the cache fits ``max_bytes``.
@@ -205,7 +290,8 @@ class EmbeddingCache:
         Returns the number of files deleted.
         """
         entries = []
-        for file in self.root.glob("*/*.npz"):
+        files = self.root.glob("*/*.npz") if self.root.is_dir() else ()
+        for file in files:
             with contextlib.suppress(OSError):
                 stat = file.stat()
                 entries.append((stat.st_mtime_ns, stat.st_size, file))
@@ -219,3 +305,15 @@ class EmbeddingCache:
                 total -= size
                 deleted += 1
         return deleted
+
+
+def _sam2_arrays(embedding: ImageEmbedding) -> dict[str, np.ndarray]:
+    """The SAM 2 parts of an embedding to store (none for SAM 1)."""
+    if not embedding.high_res_features:
+        return {}
+    s0, s1 = embedding.high_res_features
+    return {
+        "high_res_s0": np.asarray(s0, dtype=np.float32),
+        "high_res_s1": np.asarray(s1, dtype=np.float32),
+        "stretched": np.asarray(embedding.stretched),
+    }

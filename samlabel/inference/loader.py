@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -90,8 +91,13 @@ def load_predictor(
             available for it.
     """
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path} does not exist.", path)
+    _check_path(path)
+    if path.is_dir() and not (path / "manifest.json").is_file():
+        raise CheckpointError(
+            f"{path} is a folder but not an exported ONNX model folder (it has no "
+            "manifest.json): choose a checkpoint file (.pth, .pt, .safetensors) or such a folder.",
+            path,
+        )
     if not path.is_dir() and not torch_available():
         # Reading a checkpoint (and exporting it to ONNX) needs torch; say so plainly.
         raise CheckpointError(
@@ -120,7 +126,14 @@ def load_predictor(
             )
         from samlabel.inference.torch_backend import load_torch_predictor
 
-        return load_torch_predictor(path, device=device)
+        if device is not None:
+            _check_torch_device(device)
+        predictor = load_torch_predictor(path, device=device)
+        info = getattr(predictor, "info", None)
+        for notice in getattr(info, "notices", ()):  # e.g. "removed the prefix 'module.'"
+            if progress is not None:
+                progress(notice, 1.0)
+        return predictor
     folder = _onnx_folder(path, progress)
     if chosen == "openvino":
         from samlabel.inference.openvino_backend import OpenVinoPredictor
@@ -138,14 +151,53 @@ def load_predictor(
     return OnnxPredictor(folder, threads=threads)
 
 
+def _check_path(path: Path) -> None:
+    """CheckpointError naming ``path`` when it is missing, unreachable or not a file or folder."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} does not exist.", path) from None
+    except OSError as error:  # a name too long, a symlink loop, a folder without permission
+        raise CheckpointError(f"Cannot open {path}: {error.strerror or error}.", path) from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise CheckpointError(
+            f"{path} is not a model file or folder (it is a pipe, socket or device).", path
+        )
+
+
+def _check_torch_device(device: str) -> None:
+    """InferenceError naming ``device`` unless torch knows it and this machine has it."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise InferenceError(f"unknown torch device {device!r}; use cpu, cuda or cuda:N.") from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if cuda_available() else 0
+        if count == 0:
+            raise InferenceError(
+                f"the torch device {device!r} was asked for, but torch sees no CUDA GPU on "
+                "this machine; use --device cpu."
+            )
+        if parsed.index is not None and parsed.index >= count:
+            raise InferenceError(
+                f"the torch device {device!r} was asked for, but this machine has "
+                f"{count} CUDA GPU(s) (cuda:0 to cuda:{count - 1})."
+            )
+    elif parsed.type != "cpu":
+        raise InferenceError(f"samlabel runs torch on cpu or cuda, not {device!r}.")
+
+
 def _onnx_folder(path: Path, progress: ProgressCallback | None):
     from samlabel.inference.onnx_folder import open_onnx_folder
 
     if path.is_dir():
         return open_onnx_folder(path)
-    from samlabel.inference.onnx_export import ensure_onnx
+    # The first export runs in a child process: a crash there is a message, not a dead window.
+    from samlabel.inference.export_in_child import ensure_onnx_in_child
 
-    return open_onnx_folder(ensure_onnx(path, progress=progress), check=False)
+    return open_onnx_folder(ensure_onnx_in_child(path, progress=progress), check=False)
 
 
 def _calibrated(folder, path: Path, threads, progress, calibrate: bool) -> Predictor:

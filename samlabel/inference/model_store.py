@@ -291,9 +291,9 @@ class ModelStore:
             onnx_folder = _export_onnx(dest, progress) if export_onnx else None
             return ImportResult(self.get(file_name), False, onnx_folder, None)
         # Import lazily: the torch model code is only needed for this check.
-        from samlabel.sam.checkpoint import load_sam_model
+        from samlabel.sam.sam2_checkpoint import load_any_model  # SAM 1 or SAM 2
 
-        model, info = load_sam_model(source)
+        model, info = load_any_model(source)
         del model  # only the check was wanted; free the weights before copying
         self._copy_in(source, dest, spec is None and name is not None)
         onnx_folder = _export_onnx(dest, progress) if export_onnx else None

@@ -11,6 +11,7 @@ from samlabel.core.errors import InferenceError
 from samlabel.inference.api import Box, ImageEmbedding, Point, Prediction, Predictor
 from samlabel.inference.onnx_folder import OnnxModelFolder
 from samlabel.inference.prompts import build_prompt_arrays, decoder_mask_input, select_outputs
+from samlabel.inference.sam2_graphs import decode_sam2, encode_sam2
 from samlabel.inference.transforms import preprocess
 
 
@@ -74,6 +75,8 @@ class OnnxPredictor(Predictor):
 
     def encode(self, image: np.ndarray) -> ImageEmbedding:
         """Embedding of ``image`` (``HxW`` or ``HxWxC``, uint8 or uint16)."""
+        if self.folder.family == "sam2":
+            return encode_sam2(self._encoder, image)
         tensor, input_size = preprocess(image)
         (features,) = self._encoder.run(None, {"image": tensor})
         embedding = ImageEmbedding(
@@ -103,6 +106,8 @@ class OnnxPredictor(Predictor):
         multimask: bool = True,
     ) -> Prediction:
         """Masks for prompts; see :meth:`Predictor.decode`."""
+        if self.folder.family == "sam2":
+            return decode_sam2(self._decoder, embedding, points, box, mask_input, multimask)
         coords, labels = build_prompt_arrays(
             points, box, embedding.original_size, embedding.input_size
         )

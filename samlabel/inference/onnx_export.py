@@ -23,7 +23,6 @@ import io
 import json
 import logging
 import os
-import shutil
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 
 from samlabel.core.errors import InferenceError
 from samlabel.core.paths import cache_dir
+from samlabel.inference import export_cache_guard as guard
 from samlabel.inference.onnx_folder import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME
 
 ProgressCallback = Callable[[str, float], None]
@@ -65,8 +65,9 @@ def checkpoint_sha256(path: str | Path, cache_root: Path | None = None) -> str:
         index = json.loads(index_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         index = {}
-    if isinstance(index, dict) and isinstance(index.get(key), str):
-        return index[key]
+    known = index.get(key) if isinstance(index, dict) else None
+    if isinstance(known, str) and guard.is_sha256(known):  # a damaged index is hashed anew
+        return known
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -82,17 +83,8 @@ def checkpoint_sha256(path: str | Path, cache_root: Path | None = None) -> str:
     return value
 
 
-def _is_complete(folder: Path) -> bool:
-    try:
-        manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    files = manifest.get("files", {}) if isinstance(manifest, dict) else {}
-    return (
-        manifest.get("version") == FORMAT_VERSION
-        and bool(files)
-        and all((folder / name).is_file() for name in files.values())
-    )
+#: Whether a cache folder has a manifest of this format and every file it names.
+_is_complete = guard.is_complete
 
 
 def ensure_onnx(
@@ -102,6 +94,11 @@ def ensure_onnx(
 ) -> Path:
     """The folder of exported ONNX files for ``checkpoint``, exporting it if needed.
 
+    A cached folder is used only when its files match the hashes recorded at export
+    (:mod:`samlabel.inference.export_cache_guard`); a damaged one is exported again, with a
+    notice through ``progress`` and the log. When the cache folder cannot be written, the
+    export goes to a temporary folder for this session (said through ``progress`` too).
+
     Args:
         checkpoint: a SAM / MobileSAM checkpoint file.
         progress: called with ``(message, fraction in [0, 1])``.
@@ -109,42 +106,43 @@ def ensure_onnx(
 
     Raises:
         CheckpointError: the checkpoint cannot be loaded.
-        InferenceError: the export failed or does not reproduce torch.
+        InferenceError: the export failed or does not reproduce torch, or no folder at all
+            could be written.
     """
-    from filelock import FileLock
-
     report = progress or (lambda message, fraction: None)
     checkpoint = Path(checkpoint)
     report("Checking the model file", 0.0)
     root = cache_root or onnx_cache_root()
     digest = checkpoint_sha256(checkpoint, root)
     target = root / digest
-    if _is_complete(target):
+    guard.remove_stale_staging(root)  # left by conversions that were killed (cheap)
+    if _is_complete(target) and guard.find_damage(target) is None:
         report("Model ready", 1.0)
         return target
+
+    def write(staging: Path) -> None:
+        export_checkpoint(checkpoint, staging, digest, report)
+
     try:
         root.mkdir(parents=True, exist_ok=True)
+        return guard.export_into(root, digest, write, report)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        notice = (
+            f"The model cache folder {root} cannot be written ({reason}): the converted model "
+            "is kept in a temporary folder for this session only. Set SAMLABEL_CACHE_DIR to a "
+            "writable folder to keep it."
+        )
+    report(notice, 0.0)
+    temporary = guard.fallback_root(notice)
+    try:
+        return guard.export_into(temporary, digest, write, report)
     except OSError as error:
         raise InferenceError(
-            f"cannot create the model cache folder {root}: {error}", root
+            f"cannot convert {checkpoint.name}: neither the model cache folder {root} nor the "
+            f"temporary folder {temporary} can be written ({error.strerror or error}).",
+            root,
         ) from None
-    # Two windows opening the same new model export it once.
-    with FileLock(str(root / f"{digest}.lock")):
-        if _is_complete(target):
-            report("Model ready", 1.0)
-            return target
-        staging = root / f".staging-{digest}-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        try:
-            export_checkpoint(checkpoint, staging, digest, report)
-            shutil.rmtree(target, ignore_errors=True)
-            os.replace(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-    report("Model ready", 1.0)
-    return target
 
 
 def export_checkpoint(
@@ -152,9 +150,17 @@ def export_checkpoint(
 ) -> None:
     """Load ``checkpoint``, write the ONNX files and manifest into ``out_dir``, verify them."""
     from samlabel.sam.checkpoint import load_sam_model
+    from samlabel.sam.sam2_checkpoint import checkpoint_family
 
+    if checkpoint_family(checkpoint) == "sam2":
+        from samlabel.inference.sam2_export import export_sam2_checkpoint
+
+        export_sam2_checkpoint(checkpoint, out_dir, digest, report)
+        return
     report("Loading the model", 0.05)
     model, info = load_sam_model(checkpoint)
+    for notice in info.notices:  # e.g. "removed the prefix 'module.'": the caller shows it
+        report(notice, 0.05)
     export_model(
         model,
         out_dir,
@@ -255,7 +261,9 @@ def export_model(
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 
 
-def _export(module, args, path: Path, input_names, output_names, points_axis) -> None:
+def _export(
+    module, args, path: Path, input_names, output_names, points_axis, batch_axis=None
+) -> None:
     """Write ``module`` to ``path`` as ONNX, quietly.
 
     The TorchScript-based exporter goes first: on these models it is about four times faster
@@ -264,7 +272,8 @@ def _export(module, args, path: Path, input_names, output_names, points_axis) ->
     torch.export-based exporter takes over. Models over 2 GB (ViT-H) get their weights in a
     file beside the graph, inside the same folder.
 
-    ``points_axis`` maps argument index -> dimension that is the (dynamic) number of points.
+    ``points_axis`` maps argument index -> dimension that is the (dynamic) number of points;
+    ``batch_axis`` likewise for a dynamic number of prompt sets (SAM 2's decoder).
     """
     import torch
 
@@ -283,7 +292,9 @@ def _export(module, args, path: Path, input_names, output_names, points_axis) ->
             warnings.simplefilter("ignore")
             for exporter in (_export_torchscript, _export_dynamo):
                 try:
-                    exporter(module, args, path, input_names, output_names, points_axis)
+                    exporter(
+                        module, args, path, input_names, output_names, points_axis, batch_axis
+                    )
                     return
                 except Exception as error:  # exporters raise many types; try the next one
                     errors.append(f"{exporter.__name__.removeprefix('_export_')}: {error}")
@@ -292,12 +303,18 @@ def _export(module, args, path: Path, input_names, output_names, points_axis) ->
     raise InferenceError("converting the model to ONNX failed (" + "; ".join(errors) + ")")
 
 
-def _export_torchscript(module, args, path, input_names, output_names, points_axis) -> None:
+def _export_torchscript(
+    module, args, path, input_names, output_names, points_axis, batch_axis=None
+) -> None:
     import torch
 
     dynamic_axes = None
     if points_axis:
         dynamic_axes = {input_names[i]: {points_axis[i]: "num_points"} for i in points_axis}
+        for i, axis in (batch_axis or {}).items():
+            dynamic_axes.setdefault(input_names[i], {})[axis] = "num_prompts"
+        if batch_axis:
+            dynamic_axes.update({name: {0: "num_prompts"} for name in output_names})
     torch.onnx.export(
         module,
         args,
@@ -310,7 +327,9 @@ def _export_torchscript(module, args, path, input_names, output_names, points_ax
     )
 
 
-def _export_dynamo(module, args, path, input_names, output_names, points_axis) -> None:
+def _export_dynamo(
+    module, args, path, input_names, output_names, points_axis, batch_axis=None
+) -> None:
     import torch
 
     dynamic_shapes = None
@@ -319,6 +338,10 @@ def _export_dynamo(module, args, path, input_names, output_names, points_axis) -
         dynamic_shapes = [
             {points_axis[i]: points} if i in points_axis else {} for i in range(len(args))
         ]
+        if batch_axis:
+            prompts = torch.export.Dim("num_prompts", min=1, max=1024)
+            for i, axis in batch_axis.items():
+                dynamic_shapes[i][axis] = prompts
     size = sum(p.numel() * p.element_size() for p in module.parameters())
     torch.onnx.export(
         module,

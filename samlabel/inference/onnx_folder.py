@@ -26,6 +26,8 @@ FORMAT_VERSION = 1
 #: Operator domains ONNX Runtime implements itself; anything else needs a custom op library.
 BUILTIN_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft"})
 REQUIRED_FILES = ("encoder", "decoder")
+#: Model families a folder can hold: SAM 1 / MobileSAM graphs, or SAM 2's (three encoder outputs).
+FAMILIES = ("sam", "sam2")
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,15 @@ class OnnxModelFolder:
         model_name: human name, for example "SAM ViT-B".
         files: role ("encoder", "decoder", optional "decoder_image") -> path of the .onnx file.
         checkpoint_sha256: digest of the checkpoint it was exported from, if known.
+        family: ``"sam"`` (SAM 1 / MobileSAM graphs) or ``"sam2"`` (SAM 2: the encoder also
+            returns two high-resolution maps; see :mod:`samlabel.inference.sam2_export`).
     """
 
     root: Path
     model_name: str
     files: dict[str, Path]
     checkpoint_sha256: str | None
+    family: str = "sam"
 
     @property
     def model_id(self) -> str:
@@ -145,6 +150,13 @@ def open_onnx_folder(root: str | Path, check: bool = True) -> OnnxModelFolder:
         if not path.is_relative_to(root.resolve()):
             raise CheckpointError(f"{root / MANIFEST_NAME} names a file outside the folder.", root)
         files[role] = path
+    family = str(manifest.get("family", "sam"))
+    if family not in FAMILIES:
+        raise CheckpointError(
+            f"{root / MANIFEST_NAME} is for a model family samlabel does not know ({family!r}); "
+            "update samlabel or export the model again.",
+            root,
+        )
     for role in REQUIRED_FILES:
         if role not in files or not files[role].is_file():
             raise CheckpointError(f"{root} has no {role} model file.", root)
@@ -156,4 +168,5 @@ def open_onnx_folder(root: str | Path, check: bool = True) -> OnnxModelFolder:
         model_name=str(manifest.get("model_name", root.name)),
         files=files,
         checkpoint_sha256=manifest.get("checkpoint_sha256"),
+        family=family,
     )

@@ -117,6 +117,8 @@ def check_candidate(
     agreement = 1.0
     got_all = predict_gate_prompts(candidate, embedding)
     for ref, got in zip(reference.predictions, got_all, strict=True):
+        if not (np.isfinite(got.scores).all() and np.isfinite(got.low_res_logits).all()):
+            return GateResult(error, 0.0, False, "the decoder returns NaN or infinite values")
         if got.masks.shape != ref.masks.shape:
             return GateResult(error, 0.0, False, "it returned masks of the wrong shape")
         for i in range(ref.masks.shape[0]):

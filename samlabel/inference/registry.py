@@ -6,6 +6,12 @@ the weights when the file is loaded, see :mod:`samlabel.sam.checkpoint`).
 
 Sizes and sha256 digests are the published ones of the files at the official addresses, as
 listed by segment-anything's and MobileSAM's users' download scripts and model zoos.
+
+SAM 2.1 (Meta's ``sam2.1_hiera_*.pt``, ``{"model": state_dict}`` files): sizes and digests
+from the Git LFS pointers of independent Hugging Face mirrors of Meta's files, which agree:
+camenduru/sam2-1-hiera (all four), Promethe-us/sam2 (tiny, base_plus), the
+Mar2Ding/SAM2Long-Demo space (small, base_plus) and phenanthra/tmp and
+tictag-io-demo/sam2.1-hiera-large (large).
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ class UnknownModelError(SamlabelError):
     """A model name that is neither in the registry nor installed."""
 
 
+#: Where Meta publishes the SAM 2.1 checkpoints (release of 2024-09-28).
+_SAM21_URL = "https://dl.fbaipublicfiles.com/segment_anything_2/092824/"
+
 #: The official models, smallest first. Tests may add entries with ``monkeypatch.setitem``.
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
@@ -57,6 +66,33 @@ MODELS: dict[str, ModelSpec] = {
             description="fastest on a laptop CPU (about 1 s per image); rougher edges",
         ),
         ModelSpec(
+            name="sam2.1_t",
+            title="SAM 2.1 Hiera-T",
+            file_name="sam2.1_hiera_tiny.pt",
+            url=_SAM21_URL + "sam2.1_hiera_tiny.pt",
+            size=156_008_466,
+            sha256="7402e0d864fa82708a20fbd15bc84245c2f26dff0eb43a4b5b93452deb34be69",
+            description="SAM 2.1, smallest: fast on a CPU, better masks than MobileSAM",
+        ),
+        ModelSpec(
+            name="sam2.1_s",
+            title="SAM 2.1 Hiera-S",
+            file_name="sam2.1_hiera_small.pt",
+            url=_SAM21_URL + "sam2.1_hiera_small.pt",
+            size=184_416_285,
+            sha256="6d1aa6f30de5c92224f8172114de081d104bbd23dd9dc5c58996f0cad5dc4d38",
+            description="SAM 2.1, a little slower and better than Hiera-T",
+        ),
+        ModelSpec(
+            name="sam2.1_b+",
+            title="SAM 2.1 Hiera-B+",
+            file_name="sam2.1_hiera_base_plus.pt",
+            url=_SAM21_URL + "sam2.1_hiera_base_plus.pt",
+            size=323_606_802,
+            sha256="a2345aede8715ab1d5d31b4a509fb160c5a4af1970f199d9054ccfb746c004c5",
+            description="SAM 2.1 base+: good masks at about ViT-B's cost",
+        ),
+        ModelSpec(
             name="vit_b",
             title="SAM ViT-B",
             file_name="sam_vit_b_01ec64.pth",
@@ -64,6 +100,15 @@ MODELS: dict[str, ModelSpec] = {
             size=375_042_383,
             sha256="ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912",
             description="the usual choice: good masks, about 10 s per image on a CPU",
+        ),
+        ModelSpec(
+            name="sam2.1_l",
+            title="SAM 2.1 Hiera-L",
+            file_name="sam2.1_hiera_large.pt",
+            url=_SAM21_URL + "sam2.1_hiera_large.pt",
+            size=898_083_611,
+            sha256="2647878d5dfa5098f2f8649825738a9345572bae2d4350a2468587ece47dd318",
+            description="SAM 2.1's best masks, slowest of the four",
         ),
         ModelSpec(
             name="vit_l",
@@ -94,6 +139,10 @@ ALIASES: dict[str, str] = {
     "sam_vit_l": "vit_l",
     "sam_vit_h": "vit_h",
     "default": "vit_h",  # segment-anything's registry calls ViT-H "default"
+    "sam2.1_hiera_tiny": "sam2.1_t",
+    "sam2.1_hiera_small": "sam2.1_s",
+    "sam2.1_hiera_base_plus": "sam2.1_b+",
+    "sam2.1_hiera_large": "sam2.1_l",
 }
 
 

@@ -105,21 +105,29 @@ class TorchPredictor(Predictor):
     def decode_batch(
         self, embedding: ImageEmbedding, points: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """See :meth:`Predictor.decode_batch`: one network call for the whole batch."""
+        """See :meth:`Predictor.decode_batch`: one network call for the whole batch.
+
+        Runs the batched decoder of :class:`~samlabel.sam.onnx_modules.DecoderPromptBatch`
+        (the reference network computed in a cheaper order), with the image-side work done
+        once per embedding.
+        """
         from samlabel.inference.automatic_batch import batch_prompt_arrays
+        from samlabel.sam.onnx_modules import DecoderImageSide, DecoderPromptBatch
 
         coords, labels = batch_prompt_arrays(points, embedding.original_size, embedding.input_size)
         dev = self._device
-        # No mask input: one no-mask embedding broadcasts over the batch.
-        mask = torch.zeros(1, 1, 256, 256, device=dev)
-        has_mask = torch.zeros(1, device=dev)
         with torch.inference_mode():
-            masks, iou = self.model.decode(
-                torch.from_numpy(np.ascontiguousarray(embedding.features)).to(dev),
+            features = torch.from_numpy(np.ascontiguousarray(embedding.features)).to(dev)
+            kv = embedding.extras.get("torch_layer0_kv")
+            if kv is None or kv[0].device != dev:
+                kv = DecoderImageSide(self.model)(features)
+                embedding.extras["torch_layer0_kv"] = kv
+            iou, masks = DecoderPromptBatch(self.model)(
+                features,
+                kv[0],
+                kv[1],
                 torch.from_numpy(coords).to(dev),
                 torch.from_numpy(labels).to(dev),
-                mask,
-                has_mask,
             )
         return (
             np.ascontiguousarray(masks[:, 1:].float().cpu().numpy()),
@@ -127,10 +135,17 @@ class TorchPredictor(Predictor):
         )
 
 
-def load_torch_predictor(path: str | Path, device: str | None = None) -> TorchPredictor:
-    """A :class:`TorchPredictor` for a checkpoint file; ``device`` None picks CUDA if present.
+def load_torch_predictor(path: str | Path, device: str | None = None) -> Predictor:
+    """A torch :class:`Predictor` for a SAM 1 or SAM 2 checkpoint file (SAM 2 recognised by its
+    weights); ``device`` None picks CUDA if present.
 
     Raises:
         CheckpointError: the file is missing, unsafe, damaged or not a SAM checkpoint.
     """
+    from samlabel.sam.sam2_checkpoint import checkpoint_family
+
+    if checkpoint_family(path) == "sam2":
+        from samlabel.inference.sam2_torch import load_sam2_torch_predictor
+
+        return load_sam2_torch_predictor(path, device)  # type: ignore[return-value]
     return TorchPredictor.from_checkpoint(path, device or default_device())

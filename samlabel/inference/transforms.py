@@ -67,6 +67,11 @@ def preprocess(image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     """
     rgb = to_rgb_uint8(image)
     h, w = resized_size(rgb.shape[:2])
+    if min(h, w) < 1:  # the file readers refuse these first, naming the file
+        raise ValueError(
+            f"a {rgb.shape[1]} x {rgb.shape[0]} image is too elongated for SAM: scaled to "
+            f"{IMAGE_SIZE} px on its long side, its short side would be 0 px"
+        )
     resized = np.asarray(Image.fromarray(rgb).resize((w, h), Image.BILINEAR))
     normalised = (resized.astype(np.float32) - PIXEL_MEAN) / PIXEL_STD
     tensor = np.zeros((1, 3, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)

@@ -1,7 +1,9 @@
 """Exports for training pipelines: per-image PNG label masks and YOLO segmentation labels.
 
 Paths: an image ``sub/name.jpg`` gives ``sub/name.png`` / ``sub/name.txt`` under the export
-folder, so images of different subfolders never collide. Images of one folder that differ
+folder, so images of different subfolders never collide. A frame of a stack (file name
+``ct/series1#012``, see :mod:`samlabel.core.stack_frames`) gives ``ct/series1/012.png``: one
+folder per stack, one file per frame. Images of one folder that differ
 only in their extension (``a.jpg``, ``a.png``) or in letter case would share a label file:
 each of them then gets its full name, ``a.jpg.txt`` and ``a.png.txt`` (a number is added if
 even that is taken), and :meth:`ExportResult.summary` says so. Nothing is ever overwritten
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 import cv2
@@ -24,6 +26,7 @@ import numpy as np
 from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
 from samlabel.core.model import ImageRecord
+from samlabel.core.stack_frames import stack_frame
 from samlabel.io.export_staging import StagedExport
 from samlabel.io.image_record import stale_count
 from samlabel.io.polygons import outer_polygons
@@ -86,6 +89,18 @@ def _relative(image: ImageRecord) -> PurePosixPath:
     return PurePosixPath(*parts) if parts else PurePosixPath(f"image-{image.id}")
 
 
+def _plain_label(image: ImageRecord, suffix: str) -> PurePosixPath:
+    """``sub/name<suffix>``; for a stack frame ``<stack uri>/<padded frame><suffix>``."""
+    where = stack_frame(image)
+    if where is None:
+        return _relative(image).with_suffix(suffix)
+    folder = _relative(replace(image, file_name=where.uri))
+    number = image.file_name.rpartition("#")[2]
+    if not (number.isdigit() and int(number) == where.frame):
+        number = f"{where.frame:0{max(3, len(str(where.frames - 1)))}d}"
+    return folder / f"{number}{suffix}"
+
+
 def label_names(
     images: Iterable[ImageRecord], suffix: str
 ) -> tuple[dict[int, str], dict[str, str]]:
@@ -94,7 +109,7 @@ def label_names(
     Paths are POSIX, relative; distinct even on case-insensitive filesystems.
     """
     images = list(images)
-    plain = {i.id: _relative(i).with_suffix(suffix) for i in images}
+    plain = {i.id: _plain_label(i, suffix) for i in images}
     groups: dict[str, list[ImageRecord]] = {}
     for image in images:
         groups.setdefault(str(plain[image.id]).casefold(), []).append(image)

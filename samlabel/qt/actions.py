@@ -80,6 +80,23 @@ _COMMANDS: tuple[ActionSpec, ...] = (
     ActionSpec("next_candidate", "&Next Candidate", ("Tab",)),
     ActionSpec("delete_annotation", "&Delete Annotation", ("Del", "Backspace")),
     ActionSpec(
+        "propose",
+        "Pr&opose Objects",
+        ("P",),
+        tip="Segment everything on this image: proposals to accept (P again or Esc cancels)",
+    ),
+    ActionSpec(
+        "mark_reviewed",
+        "Mark &Reviewed",
+        ("R",),
+        tip="Confirm the selected annotation samlabel auto proposed (or Enter)",
+    ),
+    ActionSpec(
+        "accept_proposals",
+        "Accept Proposals Above Score",
+        tip="Accept every shown proposal scored at least the Proposals panel's score",
+    ),
+    ActionSpec(
         "mark_done",
         "Mark Image &Done",
         ("Ctrl+D",),
@@ -89,7 +106,7 @@ _COMMANDS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "tool_prompt",
         "&Prompt Tool",
-        ("P",),
+        ("Q",),
         icon="prompt",
         checkable=True,
         tip="Click to include, right click to exclude, drag for a box",
@@ -157,10 +174,24 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "next_candidate",
             "-",
             "delete_annotation",
+            "mark_reviewed",
             "mark_done",
         ),
     ),
-    ("&Tools", ("tool_prompt", "tool_brush", "tool_eraser", "-", "brush_bigger", "brush_smaller")),
+    (
+        "&Tools",
+        (
+            "tool_prompt",
+            "tool_brush",
+            "tool_eraser",
+            "-",
+            "brush_bigger",
+            "brush_smaller",
+            "-",
+            "propose",
+            "accept_proposals",
+        ),
+    ),
     ("&View", ("next_image", "previous_image", "-", "fit", "zoom_in", "zoom_out")),
     ("&Category", tuple(f"category_{n}" for n in range(1, 10))),
 )

@@ -15,38 +15,51 @@ View: ``scale`` screen pixels per image pixel and ``offset``, the screen positio
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import (
-    QColor,
     QImage,
+    QKeyEvent,
+    QMouseEvent,
     QPainter,
     QPaintEvent,
     QResizeEvent,
+    QWheelEvent,
 )
 from PySide6.QtWidgets import QWidget
 
-from samlabel.inference.api import Prediction
 from samlabel.qt.canvas_input import CanvasInput
-from samlabel.qt.canvas_painting import (
-    BACKGROUND,
-    LIVE_COLOR,
-    AnnotationView,
-    CanvasPainting,
-)
-from samlabel.qt.overlays import (
-    PyramidLevel,
-    image_pyramid,
-    outlined_mask_image,
-)
+from samlabel.qt.canvas_painting import AnnotationView, CanvasPainter
+from samlabel.qt.overlays import PyramidLevel, image_pyramid
 
-__all__ = ["AnnotationView", "ImageCanvas"]
+__all__ = ["AnnotationView", "ImageCanvas", "LiveMaskImage"]
 
 MIN_SCALE, MAX_SCALE = 1 / 64, 64.0
 
 
-class ImageCanvas(CanvasInput, CanvasPainting, QWidget):
-    """Zoomable, pannable view of one image with mask overlays and prompt markers."""
+@dataclass(frozen=True)
+class LiveMaskImage:
+    """The live mask ready to draw (made by :class:`samlabel.qt.live_mask.LiveMaskFeed`).
+
+    Attributes:
+        image: the outlined mask at screen resolution (device pixels), to draw over ``region``.
+        mask: ``(h, w)`` bool, the same pixels (what tests compare).
+        region: ``(x0, y0, x1, y1)`` in image pixels that ``image`` covers.
+    """
+
+    image: QImage
+    mask: np.ndarray
+    region: tuple[float, float, float, float]
+
+
+class ImageCanvas(QWidget):
+    """Zoomable, pannable view of one image with mask overlays and prompt markers.
+
+    Its parts: :class:`~samlabel.qt.canvas_input.CanvasInput` (``self.input``) turns mouse and
+    keys into the signals; :class:`~samlabel.qt.canvas_painting.CanvasPainter` draws.
+    """
 
     pointClicked = Signal(float, float, int)
     boxDrawn = Signal(float, float, float, float)
@@ -66,24 +79,16 @@ class ImageCanvas(CanvasInput, CanvasPainting, QWidget):
         self.scale = 1.0
         self.offset = QPointF(0.0, 0.0)
         self._fit_pending = True
-        self._prediction: Prediction | None = None
-        self._live_index = 0
-        self._live_color = LIVE_COLOR
-        self._live_cache: tuple[tuple, QImage, list] | None = None
+        self._live: LiveMaskImage | None = None
         self._points: tuple[tuple[float, float, int], ...] = ()
         self._box: tuple[float, float, float, float] | None = None
         self._annotations: list[AnnotationView] = []
         self.tool = "prompt"  # "prompt" | "brush" | "eraser"
         self.brush_radius = 12.0  # image pixels
         self.message = ""
-        self._press: tuple[QPointF, Qt.MouseButton, Qt.KeyboardModifier] | None = None
-        self._drag_box: QRectF | None = None
-        self._stroke: list[tuple[float, float]] = []
-        self._pan_from: QPointF | None = None
-        self._space_down = False
-        self._space_panned = False
-        self._cursor_pos: QPointF | None = None
         self._placeholder: QWidget | None = None
+        self.input = CanvasInput(self)
+        self._painter = CanvasPainter(self)
 
     # -- content -------------------------------------------------------------------------
     def set_image(self, rgb: np.ndarray | None, levels: list[PyramidLevel] | None = None) -> None:
@@ -97,8 +102,7 @@ class ImageCanvas(CanvasInput, CanvasPainting, QWidget):
         else:
             self._levels = levels if levels is not None else image_pyramid(rgb)
         self._image_size = (int(rgb.shape[0]), int(rgb.shape[1])) if rgb is not None else None
-        self._prediction = None
-        self._live_cache = None
+        self._live = None
         self._points, self._box = (), None
         self._annotations = []
         self._fit_pending = True
@@ -120,15 +124,9 @@ class ImageCanvas(CanvasInput, CanvasPainting, QWidget):
         """``(H, W)`` of the image shown, or None."""
         return self._image_size
 
-    def set_live_prediction(
-        self, prediction: Prediction | None, index: int = 0, color: QColor | None = None
-    ) -> None:
-        """Show candidate ``index`` of ``prediction`` as the live mask (None hides it)."""
-        self._prediction = prediction
-        self._live_index = index
-        if color is not None:
-            self._live_color = QColor(color)
-        self._live_cache = None
+    def set_live_mask(self, live: LiveMaskImage | None) -> None:
+        """The live mask to draw over its region (None hides it)."""
+        self._live = live
         self.update()
 
     def set_prompts(
@@ -226,7 +224,6 @@ class ImageCanvas(CanvasInput, CanvasPainting, QWidget):
         self._view_changed()
 
     def _view_changed(self) -> None:
-        self._live_cache = None
         self.update()
         self.viewChanged.emit()
 
@@ -250,28 +247,29 @@ class ImageCanvas(CanvasInput, CanvasPainting, QWidget):
     def live_mask_view(self) -> tuple[np.ndarray, tuple[float, float, float, float]] | None:
         """The live mask exactly as drawn: ``(h, w)`` bool at screen resolution and the image
         region ``(x0, y0, x1, y1)`` it covers; None when no mask is shown."""
-        cached = self._live_overlay()
-        if cached is None:
+        if self._live is None:
             return None
-        key, _, _ = cached
-        return self._live_mask, key[2]
+        return self._live.mask, self._live.region
 
-    def _live_overlay(self) -> tuple[tuple, QImage, list] | None:
-        if self._prediction is None:
-            return None
-        visible = self.visible_region()
-        if visible is None:
-            return None
-        region, view_size = visible
-        key = (id(self._prediction), self._live_index, region, view_size)
-        if self._live_cache is not None and self._live_cache[0] == key:
-            return self._live_cache
-        logits = self._prediction.mask_logits_for_view(self._live_index, view_size, region)
-        self._live_mask = logits > 0.0
-        image = outlined_mask_image(self._live_mask, self._live_color, 135)
-        image.setDevicePixelRatio(self.devicePixelRatioF())
-        self._live_cache = (key, image, [])
-        return self._live_cache
+    @property
+    def live_mask(self) -> LiveMaskImage | None:
+        """The live mask being drawn, or None."""
+        return self._live
+
+    @property
+    def annotations(self) -> list[AnnotationView]:
+        """The accepted masks being drawn, bottom first."""
+        return self._annotations
+
+    @property
+    def prompt_markers(self) -> tuple[tuple, tuple | None]:
+        """``(points, box)`` being drawn."""
+        return self._points, self._box
+
+    @property
+    def levels(self) -> list[PyramidLevel]:
+        """The image's pyramid being drawn."""
+        return self._levels
 
     # -- painting ----------------------------------------------------------------------
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -279,25 +277,36 @@ class ImageCanvas(CanvasInput, CanvasPainting, QWidget):
         self._place_placeholder()
         if self._fit_pending:
             self.fit()
-        self._live_cache = None
+        else:
+            self.viewChanged.emit()  # another part of the image is visible
 
     def paintEvent(self, event: QPaintEvent) -> None:
         if self._fit_pending and self._image_size is not None:
             self.fit()
         painter = QPainter(self)
-        painter.fillRect(self.rect(), BACKGROUND)
-        if self._image_size is None:
-            self._paint_message(painter)
-            painter.end()
-            return
-        self._paint_image(painter)
-        self._paint_annotations(painter)
-        self._paint_live(painter)
-        self._paint_prompts(painter)
-        self._paint_cursor(painter)
-        if self.message:
-            self._paint_message(painter)
+        self._painter.paint(painter)
         painter.end()
+
+    # -- input: the handler decides; unhandled events go to QWidget ----------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if not self.input.key_press(event):
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if not self.input.key_release(event):
+            super().keyReleaseEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        self.input.wheel(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.input.mouse_press(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self.input.mouse_move(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self.input.mouse_release(event)
 
     def annotation_at(self, x: float, y: float) -> int | None:
         """Key of the topmost visible annotation covering image point ``(x, y)``."""

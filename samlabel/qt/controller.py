@@ -1,26 +1,27 @@
-"""The labelling session: which image is open, its embedding, the prompts, and the document.
+"""The labelling session as the window sees it: Qt signals and item models over the session.
 
-:class:`LabelController` holds no widgets. The window calls its methods for what the user did
-and redraws from its state when it emits a signal. Everything runs on the GUI thread except
-image reading, encoding and per-click decoding, which the workers do; their answers carry
-request numbers and stale ones are ignored (decoding: :mod:`samlabel.qt.live_decoding`).
+:class:`LabelController` adapts a :class:`samlabel.session.LabellingSession` (which owns all
+the state and decides what to compute) to Qt: it turns the session's plain events into
+signals, keeps the Qt item models (images, categories, layers) in step with the document, and
+runs the session's requests in background threads (:class:`~samlabel.qt.work_runner.
+QtWorkRunner`). It holds no state of its own beyond those models: every other attribute reads
+the session, and every command is the session's.
 
 Signals:
     imageChanged(): another image is current (its pixels may follow with ``imageLoaded``).
-    imageLoaded(): the current image's pixels arrived (``source`` is set) or failed.
+    imageLoaded(): the current picture arrived (``source`` is set) or failed; also after a
+        switch between a huge image's overview and a crop.
+    pixelsChanged(): the same picture with other pixels (a new window/level).
     promptsChanged(): prompts, prediction or the selected candidate changed.
     embeddingState(str): ``"encoding"``, ``"ready"``, ``"failed"`` or ``"none"`` (no model).
-    documentChanged(): annotations, categories or image statuses changed.
+    documentChanged(): annotations, categories, image statuses or the selection changed.
     message(str, str): ``(level, text)`` for the user; level ``"info"``/``"warning"``/``"error"``.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -28,34 +29,34 @@ from PySide6.QtCore import QObject, Signal
 from samlabel.core.document import Document
 from samlabel.core.model import ImageRecord
 from samlabel.core.state import DocumentChanged
-from samlabel.core.sync import sync_images
 from samlabel.inference.api import ImageEmbedding, Predictor
-from samlabel.inference.crops import Crop
-from samlabel.inference.embedding_cache import EmbeddingCache
-from samlabel.qt.document_edits import DocumentEdits
+from samlabel.qt.annotation_store import open_store
 from samlabel.qt.document_models import CategoryListModel, DocumentBridge, LayerListModel
 from samlabel.qt.image_list import ImageListModel
-from samlabel.qt.image_source import SourceImage, image_size, list_images
-from samlabel.qt.live_decoding import LiveDecoding, PendingAccept
-from samlabel.qt.prompt_session import PromptSession, PromptStep
-from samlabel.qt.workers import EmbeddingWorker, ImageLoader
+from samlabel.qt.overlays import image_pyramid
+from samlabel.qt.work_runner import QtWorkRunner
+from samlabel.session.decoding import PendingAccept
+from samlabel.session.prompts import PromptSession
+from samlabel.session.session import LabellingSession
+from samlabel.session.source import SourceImage
 
-log = logging.getLogger(__name__)
-
-#: How many images after the current one are encoded ahead.
-PREFETCH = 2
-
-
-def relative_name(path: Path, root: Path) -> str:
-    """``path`` relative to ``root`` with forward slashes (COCO ``file_name``)."""
-    return Path(os.path.relpath(path, root)).as_posix()
+if TYPE_CHECKING:  # annotations only: the window reaches models through inference.api
+    from samlabel.inference.crops import Crop
+    from samlabel.inference.embedding_cache import EmbeddingCache
 
 
-class LabelController(DocumentEdits, QObject):
-    """State and operations of one labelling session (see the module docstring)."""
+class LabelController(QObject):
+    """Qt face of one labelling session (see the module docstring).
+
+    Attributes:
+        session: the session (the one owner of the state).
+        runner: runs its requests in background threads.
+        bridge, categories, layers, images: Qt models of the document and the image list.
+    """
 
     imageChanged = Signal()
     imageLoaded = Signal()
+    pixelsChanged = Signal()
     promptsChanged = Signal()
     embeddingState = Signal(str)
     documentChanged = Signal()
@@ -63,423 +64,266 @@ class LabelController(DocumentEdits, QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.document = Document()
-        self.bridge = DocumentBridge(self.document, self)
+        self.runner = QtWorkRunner(self)
+        self.session = LabellingSession(self.runner, open_store, image_pyramid)
+        self.runner.attach(self.session)
+        self.bridge = DocumentBridge(self.session.document, self)
         self.categories = CategoryListModel(self.bridge, self)
         self.layers = LayerListModel(self.bridge, self)
         self.images = ImageListModel(self)
-        self.bridge.changed.connect(self._on_document_changed)
-        self.loader = ImageLoader(parent=self)
-        self.loader.loaded.connect(self._on_image_loaded)
-        self.loader.failed.connect(self._on_image_failed)
-        self.worker: EmbeddingWorker | None = None
-        self.session = PromptSession()
-        #: Huge images (:mod:`samlabel.qt.crop_mode`): the crop whose pixels the prompts and
-        #: masks are in (mapped back to the full image on accept), or None.
-        self.crop: Crop | None = None
-        #: Called with ``(x, y, label)`` for a click on a huge image's overview, which picks
-        #: a crop instead of prompting (an overview is not labelled).
-        self.on_overview_prompt: Callable[[float, float, int], object] | None = None
-        self.decoding = LiveDecoding(self.session, self)
-        self.decoding.predictionArrived.connect(self.promptsChanged)
-        self.decoding.acceptReady.connect(self._finish_accept)
-        self.decoding.failed.connect(lambda text: self.message.emit("error", text))
-        self.folder: Path | None = None
-        self.annotations_path: Path | None = None
-        self.store = None  # the autosaving annotations store, see open_folder
-        self.row = -1
-        self.source: SourceImage | None = None
-        #: The current image's display pyramid, built by the loader thread.
-        self.pyramid: list = []
-        self.embedding: ImageEmbedding | None = None
-        self.embedding_status = "none"
-        self.current_category: int | None = None
-        self.selected_annotation: int | None = None
-        self._image_ids: list[int] = []
-        self._load_request = 0
-        self._encode_request = 0
-        self.encode_started_at = 0.0
+        self.bridge.changed.connect(self._update_rows)
+        events = self.session.events
+        events.folder_opened.subscribe(self._on_folder_opened)
+        events.image_changed.subscribe(self._on_image_changed)
+        events.image_loaded.subscribe(self.imageLoaded.emit)
+        events.pixels_changed.subscribe(self._on_pixels_changed)
+        events.prompts_changed.subscribe(self.promptsChanged.emit)
+        events.embedding_state.subscribe(self.embeddingState.emit)
+        events.document_changed.subscribe(self.documentChanged.emit)
+        events.message.subscribe(self.message.emit)
 
-    # -- model -------------------------------------------------------------------------
+    # -- reading the session -----------------------------------------------------------
     @property
-    def last_decode_ms(self) -> float:
-        """How long the decoder took for the last mask that arrived."""
-        return self.decoding.last_ms
+    def document(self) -> Document:
+        """The open document."""
+        return self.session.document
 
     @property
-    def predictor(self) -> Predictor | None:
-        """The model, or None when none is loaded."""
-        return self.worker.predictor if self.worker is not None else None
+    def store(self):
+        """The open annotations file with its autosave, or None."""
+        return self.session.store
 
-    def set_predictor(
-        self, predictor: Predictor | None, model_id: str = "", cache: EmbeddingCache | None = None
-    ) -> None:
-        """Use ``predictor`` from now on (None: no model). ``model_id`` keys the disk cache."""
-        self._flush_accepts()
-        self.decoding.set_predictor(predictor)
-        if self.worker is not None:
-            self.worker.shutdown(timeout=0.5)
-            self.worker.deleteLater()
-            self.worker = None
-        self.embedding = None
-        if predictor is not None:
-            self.worker = EmbeddingWorker(
-                predictor,
-                model_id or predictor.describe(),
-                cache,
-                parent=self,
-                images=self.loader.peek,
-            )
-            self.worker.started.connect(self._on_encode_started)
-            self.worker.ready.connect(self._on_embedding_ready)
-            self.worker.failed.connect(self._on_embedding_failed)
-        if self.row >= 0:
-            self._request_embedding()
-        else:
-            self._set_embedding_status("none" if predictor is None else "ready")
+    @property
+    def folder(self) -> Path | None:
+        """The open folder."""
+        return self.session.folder
 
-    def _set_embedding_status(self, status: str) -> None:
-        self.embedding_status = status
-        self.embeddingState.emit(status)
+    @property
+    def annotations_path(self) -> Path | None:
+        """The open annotations file."""
+        return self.session.annotations_path
 
-    # -- folder and images -------------------------------------------------------------
-    def open_folder(
-        self,
-        folder: str | Path,
-        annotations: str | Path | None = None,
-        files: list[Path] | None = None,
-    ) -> None:
-        """Open the images of ``folder`` (or just ``files``) with their annotations file.
-
-        Raises:
-            SamlabelError: the annotations file cannot be read (it is left untouched).
-        """
-        from samlabel.qt.annotation_store import open_store
-
-        folder = Path(folder).resolve()
-        annotations_path = Path(annotations) if annotations else folder / "annotations.json"
-        annotations_path = annotations_path.resolve()
-        paths = [Path(p).resolve() for p in files] if files else list_images(folder)
-        if annotations_path == self.annotations_path:
-            self.close_folder()  # our own lock would make the file read-only
-        store = open_store(annotations_path, lambda text: self.message.emit("error", text))
-        self.close_folder()
-        self.store = store
-        self.folder, self.annotations_path = folder, annotations_path
-        self.bridge.set_document(store.document)
-        self.document = store.document
-        root = annotations_path.parent
-        names = [relative_name(path, root) for path in paths]
-        sizes = {name: path for name, path in zip(names, paths, strict=True)}
-        report = sync_images(self.document, names, lambda name: image_size(sizes[name]))
-        if store.read_only_reason:
-            self.message.emit("warning", f"Changes will not be saved: {store.read_only_reason}")
-        if report.missing:
-            self.message.emit(
-                "warning",
-                f"{len(report.missing)} image(s) of {annotations_path.name} are not in the "
-                "folder; their annotations are kept.",
-            )
-        self._image_ids = [self.document.image_by_name(name).id for name in names]
-        self.images.set_paths(paths)
-        for row in range(len(paths)):
-            record = self.document.image(self._image_ids[row])
-            self.images.set_size(row, record.width, record.height)
-            self._update_row(row)
-        if not self.document.categories:
-            self.current_category = None
-        else:
-            self.current_category = self.document.categories[0].id
-        self.documentChanged.emit()
-        if paths:
-            self.go_to(0)
-        else:
-            self.message.emit("warning", f"No images found in {folder}.")
-            self.imageChanged.emit()
-
-    def close_folder(self) -> None:
-        """Save and close the current annotations file."""
-        self._flush_accepts()
-        if self.store is not None:
-            self.store.close()
-            self.store = None
-        self.row = -1
-        self.source = None
-        self.embedding = None
-        self.session.clear()
-        self.decoding.update(None)
-        self.selected_annotation = None
+    @property
+    def row(self) -> int:
+        """Row of the current image in the list, -1 for none."""
+        return self.session.row
 
     @property
     def paths(self) -> list[Path]:
         """The images, in list order."""
-        return self.images.paths
+        return list(self.session.images.paths)
 
     @property
     def image_id(self) -> int | None:
         """Document id of the current image."""
-        return self._image_ids[self.row] if 0 <= self.row < len(self._image_ids) else None
+        return self.session.image_id
 
     @property
     def image_record(self) -> ImageRecord | None:
         """The current image's record."""
-        image_id = self.image_id
-        return self.document.image(image_id) if image_id is not None else None
+        return self.session.image_record
 
-    def _update_row(self, row: int) -> None:
-        image_id = self._image_ids[row]
-        record = self.document.image(image_id)
-        count = len(self.document.annotations_for_image(image_id))
-        self.images.set_progress(row, count, record.status)
+    @property
+    def source(self) -> SourceImage | None:
+        """The current picture (None until read)."""
+        return self.session.image.source
 
-    def go_to(self, row: int) -> None:
-        """Make image ``row`` current: its pixels and embedding are requested in the background."""
-        if not 0 <= row < len(self._image_ids) or row == self.row:
-            return
-        self.row = row
-        self.session.clear()
-        self.selected_annotation = None
-        self.source = None
-        self.embedding = None
-        self.decoding.update(None)  # a mask still decoding for the image left is dropped
-        path = self.paths[row]
-        self._load_request = self.loader.request(path)
-        self.layers.set_image(self.image_id)
-        self._request_embedding()
-        self.imageChanged.emit()
-        self.promptsChanged.emit()
+    @property
+    def pyramid(self) -> list:
+        """The current picture's display pyramid (QImages)."""
+        return self.session.image.pyramid
 
-    def next_image(self) -> None:
-        """Go to the next image (stays on the last)."""
-        self.go_to(min(self.row + 1, len(self._image_ids) - 1))
+    @property
+    def crop(self) -> Crop | None:
+        """The huge image's crop being labelled, or None."""
+        return self.session.image.crop
 
-    def previous_image(self) -> None:
-        """Go to the previous image (stays on the first)."""
-        self.go_to(max(self.row - 1, 0))
+    @property
+    def embedding(self) -> ImageEmbedding | None:
+        """The current picture's embedding, None until computed."""
+        return self.session.image.embedding
 
-    def _on_image_loaded(
-        self, request_id: int, path: str, image: SourceImage, pyramid: list
-    ) -> None:
-        if request_id != self._load_request:
-            return  # an answer for an image the user already left
-        self.source = image
-        self.pyramid = pyramid
-        self.imageLoaded.emit()
+    @property
+    def embedding_status(self) -> str:
+        """``"encoding"``, ``"ready"``, ``"failed"`` or ``"none"``."""
+        return self.session.image.status
 
-    def _on_image_failed(self, request_id: int, path: str, text: str) -> None:
-        if request_id != self._load_request:
-            return
-        self.source = None
-        self.message.emit("error", text)
-        self.imageLoaded.emit()
+    @property
+    def encode_started_at(self) -> float:
+        """``time.monotonic()`` when the current encode started."""
+        return self.session.image.encode_started_at
 
-    # -- embeddings --------------------------------------------------------------------
-    def refresh_embedding(self) -> None:
-        """Ask again for the current image's embedding (after what SAM sees changed, e.g. a
-        new window/level); prompts are decoded again when it arrives."""
-        self.embedding = None
-        self._request_embedding()
+    @property
+    def predictor(self) -> Predictor | None:
+        """The model, or None when none is loaded."""
+        return self.session.predictor
 
-    def _request_embedding(self) -> None:
-        if self.worker is None or self.row < 0:
-            self._set_embedding_status("none")
-            return
-        path = self.paths[self.row]
-        ahead = self.paths[self.row + 1 : self.row + 1 + PREFETCH]
-        cached = self.worker.cached(path)
-        self._encode_request = self.worker.request(path, ahead)
-        if cached is not None:
-            self._use_embedding(cached)
-        else:
-            self._set_embedding_status("encoding")
-            self.encode_started_at = time.monotonic()
+    @property
+    def prompts(self) -> PromptSession:
+        """The prompt steps on the current picture."""
+        return self.session.prompts
 
-    def _on_encode_started(self, request_id: int, path: str) -> None:
-        if request_id == self._encode_request:
-            self.encode_started_at = time.monotonic()
+    @property
+    def last_decode_ms(self) -> float:
+        """How long the decoder took for the last mask that arrived."""
+        return self.session.decoding.last_ms
 
-    def _on_embedding_ready(self, request_id: int, path: str, embedding: ImageEmbedding) -> None:
-        if self.row < 0 or Path(path) != self.paths[self.row] or self.embedding is not None:
-            return
-        if request_id != self._encode_request:
-            return  # an older picture of this image (another window/level)
-        self._use_embedding(embedding)
+    @property
+    def current_category(self) -> int | None:
+        """The category accepted masks go to."""
+        return self.session.edits.current_category
 
-    def _use_embedding(self, embedding: ImageEmbedding) -> None:
-        self.embedding = embedding
-        self._set_embedding_status("ready")
-        self._decode()
+    @property
+    def selected_annotation(self) -> int | None:
+        """The highlighted annotation."""
+        return self.session.edits.selected_annotation
 
-    def _on_embedding_failed(self, request_id: int, path: str, text: str) -> None:
-        if request_id != self._encode_request:
-            return
-        self._set_embedding_status("failed")
-        self.message.emit("error", f"Could not compute the embedding of {Path(path).name}: {text}")
-
-    def _decode(self) -> None:
-        """Redraw the prompts now; their mask is decoded in the background and follows with
-        another ``promptsChanged`` (the previous mask stays shown meanwhile)."""
-        self.decoding.update(self.embedding)
-        self.promptsChanged.emit()
-
-    # -- prompts -----------------------------------------------------------------------
-    def add_point(self, x: float, y: float, label: int) -> None:
-        """Include (1) or exclude (0) image point ``(x, y)``; its mask is decoded in the
-        background once the embedding is ready."""
-        if self.row < 0:
-            return
-        if self.source is not None and self.source.is_overview:
-            if self.on_overview_prompt is not None:
-                self.on_overview_prompt(x, y, label)
-            return
-        self.session.add_point(x, y, label)
-        self._after_prompt()
-
-    def set_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
-        """Use the box ``(x0, y0, x1, y1)`` (image pixels) as a prompt."""
-        if self.row < 0:
-            return
-        if self.source is not None and self.source.is_overview:
-            if self.on_overview_prompt is not None:  # a crop around the box's centre
-                self.on_overview_prompt((x0 + x1) / 2, (y0 + y1) / 2, 1)
-            return
-        self.session.set_box((x0, y0, x1, y1))
-        self._after_prompt()
-
-    def _after_prompt(self) -> None:
-        if self.predictor is None:
-            self.message.emit("warning", "Choose a model (File ▸ Choose Model…) to get masks.")
-        self._decode() if self.embedding is not None else self.promptsChanged.emit()
-
-    def choose_candidate(self, index: int) -> None:
-        """Select candidate ``index`` (0-based)."""
-        if self.session.select(index):
-            self.promptsChanged.emit()
-
-    def next_candidate(self) -> None:
-        """Select the next candidate of the shown prediction, wrapping around."""
-        shown = self.session.shown_step()
-        prediction = shown.prediction if shown is not None else None
-        if prediction is not None:
-            self.choose_candidate((self.session.selected + 1) % len(prediction.scores))
-
-    def discard_prompts(self) -> None:
-        """Forget the prompts and their mask."""
-        if not self.session.is_empty():
-            self.session.clear()
-            self._decode()
-
-    def accept(self) -> int | None:
-        """Add the selected candidate as an annotation of the current category.
-
-        Returns the new annotation's id, or None when nothing was added now. When the mask of
-        the current prompts is still being decoded, the accept is queued instead of waiting
-        with a frozen window: the prompts are cleared at once (the user can go on with the
-        next object) and the annotation is added, with the best candidate, when the mask
-        arrives (``documentChanged``).
-        """
-        step = self.session.current
-        image_id = self.image_id
-        if step is None or image_id is None:
-            return None
-        if step.prediction is None:
-            if self.decoding.worker is None or self.embedding is None:
-                return None  # no model, or the embedding is still being computed
-            job = PendingAccept(
-                image_id, self.ensure_category(), tuple(self.session.steps), self.embedding
-            )
-            self.decoding.queue_accept(job)
-            self.session.clear()
-            self._decode()
-            return None
-        annotation_id = self._add_annotation(image_id, None, step)
-        if annotation_id is not None:
-            self.session.clear()
-            self._decode()
-        return annotation_id
-
-    def _add_annotation(self, image_id: int, category: int | None, step: PromptStep) -> int | None:
-        """Add the selected candidate of decoded ``step`` on ``image_id`` under ``category``
-        (None: the current one); None if the mask is empty."""
-        mask = step.prediction.masks[step.selected]
-        if not mask.any():
-            self.message.emit("warning", "The mask is empty: add an include point.")
-            return None
-        if category is None:
-            category = self.ensure_category()
-        points, box = step.points, step.box
-        crop = self.crop  # a huge image's crop: mask and prompts back to full-image pixels
-        if crop is not None:
-            mask = crop.mask_to_full(mask)
-            points = crop.points_to_full(points)
-            box = crop.box_to_full(box) if box is not None else None
-        prompts = {"points": [list(p) for p in points]}
-        if box is not None:
-            prompts["box"] = list(box)
-        score = float(step.prediction.scores[step.selected])
-        annotation = self.document.add_annotation(
-            image_id, category, np.asfortranarray(mask), score=score, prompts=prompts
-        )
-        if image_id == self.image_id:  # a queued accept may land after an image switch
-            self.selected_annotation = annotation.id
-        self.documentChanged.emit()
-        return annotation.id
-
-    def _finish_accept(self, job: PendingAccept) -> None:
-        """A queued accept's mask arrived: add it (its category may have gone meanwhile)."""
-        if job.image_id not in self.document.state.image_index:
-            return  # another annotations file was opened meanwhile
-        category = job.category
-        if category not in self.document.state.category_index:
-            category = None  # deleted meanwhile: the current one
-        self._add_annotation(job.image_id, category, job.step)
-
-    def _flush_accepts(self) -> None:
-        """Add the queued accepts now (before closing the file or changing the model)."""
-        for job in self.decoding.flush():
-            self._finish_accept(job)
-
-    # -- undo --------------------------------------------------------------------------
-    def undo(self) -> None:
-        """Remove the last prompt; without prompts, undo the last document change."""
-        if self.session.undo():
-            if self.embedding is not None:
-                self._decode()
-            else:
-                self.promptsChanged.emit()
-            return
-        if not self.document.undo():
-            self.message.emit("info", "Nothing to undo.")
-
-    def redo(self) -> None:
-        """Redo the last undone document change."""
-        if not self.document.redo():
-            self.message.emit("info", "Nothing to redo.")
-
-    # -- document events ---------------------------------------------------------------
-    def _on_document_changed(self, event: DocumentChanged) -> None:
-        if event.reason == "reset":
-            return
-        rows = {image_id: row for row, image_id in enumerate(self._image_ids)}
-        for image_id in event.image_ids:
-            if image_id in rows:
-                self._update_row(rows[image_id])
-        state = self.document.state
-        if self.selected_annotation not in state.annotation_index:
-            self.selected_annotation = None
-        if event.categories_changed and self.current_category not in state.category_index:
-            categories = self.document.categories
-            self.current_category = categories[0].id if categories else None
-        self.documentChanged.emit()
+    def is_idle(self) -> bool:
+        """Whether no mask is being decoded or made (tests wait on it)."""
+        return self.session.is_idle()
 
     def is_saved(self) -> bool:
         """Whether everything is on disk."""
-        return self.store is None or self.store.is_saved()
+        return self.session.is_saved()
+
+    # -- commands: the session's -------------------------------------------------------
+    def set_predictor(
+        self, predictor: Predictor | None, model_id: str = "", cache: EmbeddingCache | None = None
+    ) -> None:
+        """Use ``predictor`` from now on (None: no model). ``model_id`` keys the disk cache."""
+        self.session.set_predictor(predictor, model_id, cache)
+
+    def open_folder(
+        self, folder: str | Path, annotations: str | Path | None = None, files=None
+    ) -> None:
+        """See :meth:`LabellingSession.open_folder` (raises SamlabelError)."""
+        self.session.open_folder(folder, annotations, files)
+
+    def close_folder(self) -> None:
+        """Add the accepts on their way, save and close the annotations file."""
+        self.session.close_folder()
+
+    def go_to(self, row: int) -> None:
+        """Make image ``row`` current."""
+        self.session.go_to(row)
+
+    def next_image(self) -> None:
+        """Go to the next image."""
+        self.session.next_image()
+
+    def previous_image(self) -> None:
+        """Go to the previous image."""
+        self.session.previous_image()
+
+    def add_point(self, x: float, y: float, label: int) -> None:
+        """Include (1) or exclude (0) picture point ``(x, y)``."""
+        self.session.add_point(x, y, label)
+
+    def set_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Use the box ``(x0, y0, x1, y1)`` (picture pixels) as a prompt."""
+        self.session.set_box(x0, y0, x1, y1)
+
+    def choose_candidate(self, index: int) -> None:
+        """Select candidate ``index`` (0-based)."""
+        self.session.choose_candidate(index)
+
+    def next_candidate(self) -> None:
+        """Select the next candidate, wrapping around."""
+        self.session.next_candidate()
+
+    def discard_prompts(self) -> None:
+        """Forget the prompts and their mask."""
+        self.session.discard_prompts()
+
+    def accept(self) -> PendingAccept | None:
+        """Accept the selected candidate (added when its full-size mask is made)."""
+        return self.session.accept()
+
+    def undo(self) -> None:
+        """Remove the last prompt; without prompts, undo the last document change."""
+        self.session.undo()
+
+    def redo(self) -> None:
+        """Redo the last undone document change."""
+        self.session.redo()
+
+    def ensure_category(self) -> int:
+        """The current category id, creating a first category when there is none."""
+        return self.session.edits.ensure_category()
+
+    def select_annotation(self, annotation_id: int | None) -> None:
+        """Highlight an annotation (the target of brush and eraser)."""
+        self.session.edits.select_annotation(annotation_id)
+
+    def delete_annotation(self, annotation_id: int) -> None:
+        """Delete one annotation (undoable)."""
+        self.session.edits.delete_annotation(annotation_id)
+
+    def move_annotation(self, annotation_id: int, delta: int) -> None:
+        """Move in the drawing order: +1 towards the top, -1 towards the bottom."""
+        self.session.edits.move_annotation(annotation_id, delta)
+
+    def set_annotation_category(self, annotation_id: int, category_id: int) -> None:
+        """Change the category of an annotation."""
+        self.session.edits.set_annotation_category(annotation_id, category_id)
+
+    def brush(self, points: np.ndarray, radius: float, erase: bool) -> None:
+        """Paint or erase the selected annotation along ``points`` ``(N, 2)`` image pixels."""
+        self.session.edits.brush(points, radius, erase)
+
+    def toggle_done(self) -> None:
+        """Mark the current image done, or back to in progress."""
+        self.session.edits.toggle_done()
+
+    def add_category(self, name: str, color: str | None = None) -> int:
+        """Add a category and make it current; returns its id."""
+        return self.session.edits.add_category(name, color)
+
+    def set_current_category(self, category_id: int) -> None:
+        """Accepted masks go to ``category_id`` from now on."""
+        self.session.edits.set_current_category(category_id)
+
+    def choose_category_number(self, number: int) -> None:
+        """Make the ``number``-th category (1-based) current."""
+        self.session.edits.choose_category_number(number)
+
+    def delete_category(self, category_id: int) -> None:
+        """Delete a category and its annotations (undoable)."""
+        self.session.edits.delete_category(category_id)
 
     def shutdown(self) -> None:
         """Save, stop the threads (call before the app quits)."""
-        self.close_folder()
-        self.loader.shutdown()
-        self.decoding.shutdown()
-        if self.worker is not None:
-            self.worker.shutdown()
+        self.session.shutdown()
+
+    # -- session events to Qt ----------------------------------------------------------
+    def _on_image_changed(self) -> None:
+        self.layers.set_image(self.session.image_id)
+        self.imageChanged.emit()
+
+    def _on_pixels_changed(self) -> None:
+        self.pixelsChanged.emit()
+        self.promptsChanged.emit()  # candidate thumbnails show the new picture
+
+    def _on_folder_opened(self) -> None:
+        """Another document: the models follow it and the image list is rebuilt."""
+        self.bridge.set_document(self.session.document)
+        folder = self.session.images
+        self.images.set_paths(list(folder.paths))
+        for row, image_id in enumerate(folder.image_ids):
+            record = self.document.image(image_id)
+            self.images.set_size(row, record.width, record.height)
+        self._update_rows(None)
+
+    def _update_rows(self, event: DocumentChanged | None) -> None:
+        """Progress of the listed images the change touched (all of them for None)."""
+        folder = self.session.images
+        if event is not None and event.reason == "reset":
+            return
+        ids = folder.image_ids if event is None else event.image_ids
+        for image_id in ids:
+            row = folder.row_of(image_id)
+            if row is None:
+                continue
+            record = self.document.image(image_id)
+            count = len(self.document.annotations_for_image(image_id))
+            self.images.set_progress(row, count, record.status)

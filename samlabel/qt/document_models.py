@@ -21,6 +21,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from samlabel.core.document import Document
 from samlabel.core.model import Annotation, Category
 from samlabel.core.state import DocumentChanged
+from samlabel.session.review import is_unreviewed
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 IdRole = Qt.ItemDataRole.UserRole + 10
@@ -219,7 +220,8 @@ class LayerListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             name = category.name if category else "?"
             score = f" · IoU {annotation.score:.2f}" if annotation.score is not None else ""
-            return f"#{annotation.id} {name}\n{annotation.area:,} px{score}"
+            review = " · to review" if is_unreviewed(annotation) else ""
+            return f"#{annotation.id} {name}{review}\n{annotation.area:,} px{score}"
         if role == Qt.ItemDataRole.DecorationRole:
             return swatch(category.color if category else "#808080")
         if role == Qt.ItemDataRole.CheckStateRole:

@@ -53,6 +53,8 @@ class EditCommands:
         w = self.window
         c = w.controller
         had_categories = bool(c.document.categories)
+        if w.proposals.accept_highlighted():
+            return
         c.accept()
         if had_categories or not c.document.categories:
             return

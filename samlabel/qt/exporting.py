@@ -9,7 +9,6 @@ result comes back as one sentence naming what was written or why not.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -18,6 +17,7 @@ from samlabel.core.document import Document
 from samlabel.core.errors import SamlabelError
 from samlabel.io.coco import save_coco
 from samlabel.io.exporters import export_png_masks, export_yolo
+from samlabel.qt.background import Lane
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def export_document(
 
 
 class ExportJob(QObject):
-    """One export in a background thread.
+    """One export in a background lane (:mod:`samlabel.qt.background`).
 
     Signals:
         finished(ok, message): on the GUI thread (queued), once.
@@ -70,10 +70,11 @@ class ExportJob(QObject):
         self._foreign = store.store.foreign if store is not None else None
         self.ok: bool | None = None
         self.message = ""
-        self._thread = threading.Thread(target=self._run, name="samlabel-export", daemon=True)
+        self._lane = Lane("samlabel-export", newest_wins=False, parent=self, keep_thread=False)
 
     def start(self) -> None:
-        self._thread.start()
+        """Begin writing; ``finished`` follows once."""
+        self._lane.submit(self._run, lambda _: None)
 
     def _run(self) -> None:
         try:
@@ -89,5 +90,5 @@ class ExportJob(QObject):
         return self.ok is not None
 
     def wait(self, timeout: float = 120.0) -> None:
-        """Join the thread (shutdown and tests)."""
-        self._thread.join(timeout)
+        """Wait for the export to end (shutdown and tests)."""
+        self._lane.wait_until_idle(timeout)

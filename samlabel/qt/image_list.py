@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QListView, QWidget
 
 from samlabel.core.model import ImageStatus
-from samlabel.qt.image_source import image_size
+from samlabel.session.source import image_size
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 

@@ -31,6 +31,8 @@ class LayerOverlays:
         self.controller = controller
         self.canvas = canvas
         self._cache: dict[int, tuple[Annotation, str, MaskOverlay]] = {}
+        #: The picture the cache was prepared for: another crop of the same image needs others.
+        self._frame: tuple | None = None
         self._more = QTimer(canvas)
         self._more.setSingleShot(True)
         self._more.setInterval(0)
@@ -54,6 +56,10 @@ class LayerOverlays:
         if image_id is None or c.source is None or self.canvas.image_size is None:
             self.canvas.set_annotations([])
             return
+        frame = (c.source.path, c.source.region, c.source.size)
+        if frame != self._frame:
+            self.clear()
+            self._frame = frame
         document = c.document
         views = []
         alive = set()

@@ -31,6 +31,7 @@ from superqt import QLabeledSlider
 from samlabel.inference import EmbeddingCache
 from samlabel.qt.actions import ACTIONS
 from samlabel.qt.candidate_strip import CandidateStrip
+from samlabel.qt.candidate_tiles import candidate_tiles
 from samlabel.qt.canvas import ImageCanvas
 from samlabel.qt.category_commands import CategoryCommands
 from samlabel.qt.controller import LabelController
@@ -40,9 +41,11 @@ from samlabel.qt.export_commands import ExportCommands
 from samlabel.qt.folder_commands import FolderCommands
 from samlabel.qt.image_list import ImageListView
 from samlabel.qt.layer_overlays import LayerOverlays
+from samlabel.qt.live_mask import LiveMaskFeed
 from samlabel.qt.message_bar import MessageBar
 from samlabel.qt.model_commands import ModelCommands, ModelLoader
 from samlabel.qt.panels import CategoryPanel, LayerPanel
+from samlabel.qt.proposal_commands import ProposalCommands
 from samlabel.qt.settings import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, SettingsStore
 from samlabel.qt.status_bar import LabelStatusBar
 from samlabel.qt.typing_guard import TypingGuard
@@ -81,6 +84,7 @@ class MainWindow(QMainWindow):
         self.status = LabelStatusBar(self)
         self.setStatusBar(self.status)
         self.crop_mode = install_crop_mode(self)  # huge images: overview, then crops
+        self.proposals = ProposalCommands(self)  # segment everything, to review
         self.bindings = self._bindings()
         self.actions = build_actions(self, self.bindings)
         self.menus = build_menus(self.menuBar(), self.actions)
@@ -117,6 +121,7 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         self.message_bar = MessageBar()
         self.canvas = ImageCanvas()
+        self.live_mask = LiveMaskFeed(self.canvas)  # the canvas draws it; the feed makes it
         self.candidates = CandidateStrip()
         self.open_button = QPushButton("Open folder…")
         self.open_button.setObjectName("openFolderButton")
@@ -166,6 +171,7 @@ class MainWindow(QMainWindow):
             **self.categories.bindings(),
             **self.view.bindings(),
         }
+        bindings = self.proposals.wrap(bindings)  # Esc/Tab/Enter on shown proposals
         unbound = {spec.name for spec in ACTIONS} ^ set(bindings)
         if unbound:
             raise RuntimeError(f"actions without exactly one binding: {sorted(unbound)}")
@@ -245,21 +251,17 @@ class MainWindow(QMainWindow):
         return QColor(64, 156, 255)
 
     def _on_prompts_changed(self) -> None:
-        session = self.controller.session
+        session = self.controller.prompts
         color = self._live_color()
         self.canvas.set_prompts(session.points, session.box)
         # The latest mask stays shown while the newest prompts are decoded in the background.
         shown = session.shown_step()
         prediction = shown.prediction if shown is not None else None
         selected = shown.selected if shown is not None else 0
-        self.canvas.set_live_prediction(prediction, selected, color)
+        self.live_mask.show(prediction, selected, color)
         source = self.controller.source
-        self.candidates.show_prediction(
-            source.display if source is not None else None,
-            prediction,
-            selected,
-            color,
-        )
+        rgb = source.display if source is not None else None
+        self.candidates.show_candidates(candidate_tiles(rgb, prediction, color), selected)
         if prediction is not None:
             self.status.decode_label.setText(f"decode {self.controller.last_decode_ms:.0f} ms")
 
@@ -345,5 +347,6 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self._timer.stop()
         self.exports.wait()
+        self.proposals.shutdown()
         self.controller.shutdown()
         super().closeEvent(event)

@@ -15,7 +15,8 @@ from PySide6.QtCore import QObject, Signal
 
 from samlabel.inference.download import DownloadCancelled
 from samlabel.inference.model_store import ModelStore
-from samlabel.qt.workers import describe_error
+from samlabel.qt.background import Lane
+from samlabel.session.decoding import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def format_bytes(count: int | None) -> str:
 
 
 class DownloadTask(QObject):
-    """Downloads one registry model into ``store``'s folder in a background thread.
+    """Downloads one registry model into ``store``'s folder in a background lane.
 
     Signals:
         progress(done_bytes, total_bytes, bytes_per_second): total is -1 when unknown.
@@ -53,17 +54,16 @@ class DownloadTask(QObject):
         self.store = store
         self.name = name
         self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._lane = Lane(
+            "samlabel-model-download", newest_wins=False, parent=self, keep_thread=False
+        )
         self._started_at = 0.0
         self._first_done: int | None = None
 
     def start(self) -> None:
         """Begin the download; exactly one of ``finished``/``cancelled``/``failed`` follows."""
         self._started_at = time.monotonic()
-        self._thread = threading.Thread(
-            target=self._run, name="samlabel-model-download", daemon=True
-        )
-        self._thread.start()
+        self._lane.submit(self._run, lambda _: None)
 
     def cancel(self) -> None:
         """Stop at the next chunk (any thread)."""
@@ -90,10 +90,9 @@ class DownloadTask(QObject):
         self.finished.emit(self.name, str(path))
 
     def wait(self, timeout: float = 60.0) -> None:
-        """Join the thread (tests and closing the dialog)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Wait for the download to end (tests and closing the dialog)."""
+        self._lane.wait_until_idle(timeout)
 
     def is_alive(self) -> bool:
         """Whether the download still runs."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._lane.is_running()

@@ -1,7 +1,7 @@
 """Loading a model off the GUI thread, with the exporter's progress, and picking the model a
 start-up opens.
 
-:class:`ModelLoadTask` runs ``loader(path, backend=..., progress=...)`` in a background thread
+:class:`ModelLoadTask` runs ``loader(path, backend=..., progress=...)`` in a background lane
 (a first load of a checkpoint exports ONNX and may calibrate: seconds to a minute) and reports
 ``(message, fraction)`` progress, the predictor, or a one-sentence failure through Qt signals.
 Only the newest task's answer matters: the window drops answers of tasks it replaced.
@@ -16,8 +16,8 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import logging
-import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -25,7 +25,8 @@ from PySide6.QtCore import QObject, Signal
 from samlabel.inference.api import Predictor
 from samlabel.inference.loader import torch_available
 from samlabel.inference.model_folder import CHECKPOINT_SUFFIXES
-from samlabel.qt.workers import describe_error
+from samlabel.qt.background import Lane
+from samlabel.session.decoding import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def _accepted_keywords(loader: Callable[..., Predictor]) -> set[str]:
 
 
 class ModelLoadTask(QObject):
-    """One model load in a background thread.
+    """One model load in a background lane (:mod:`samlabel.qt.background`).
 
     Signals:
         progress(message, fraction): the exporter's or calibration's progress, fraction in
@@ -90,15 +91,14 @@ class ModelLoadTask(QObject):
         self._loader = loader
         self.backend = backend
         self.path: Path | None = None
-        self._thread: threading.Thread | None = None
+        self._lane = Lane(
+            "samlabel-model-loader", newest_wins=False, parent=self, keep_thread=False
+        )
 
     def start(self, path: str | Path) -> None:
-        """Begin loading ``path``; ``loaded`` or ``failed`` follows (from another thread)."""
+        """Begin loading ``path``; ``loaded`` or ``failed`` follows on the GUI thread."""
         self.path = Path(path)
-        self._thread = threading.Thread(
-            target=self._run, args=(self.path,), name="samlabel-model-loader", daemon=True
-        )
-        self._thread.start()
+        self._lane.submit(partial(self._run, self.path), lambda _: None)
 
     def _run(self, path: Path) -> None:
         accepted = _accepted_keywords(self._loader)
@@ -119,13 +119,12 @@ class ModelLoadTask(QObject):
         self.progress.emit(str(message), float(min(max(fraction, 0.0), 1.0)))
 
     def wait(self, timeout: float = 120.0) -> None:
-        """Join the loading thread (tests and shutdown)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Wait for the load to end (tests and shutdown)."""
+        self._lane.wait_until_idle(timeout)
 
     def is_alive(self) -> bool:
         """Whether the load is still running."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._lane.is_running()
 
 
 def model_files(folder: Path) -> list[Path]:

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from samlabel.core.masks import Rle, decode_rle_cropped
-from samlabel.qt.image_source import SourceImage
+from samlabel.session.source import SourceImage
 
 
 def mask_in_picture(rle: Rle, source: SourceImage) -> np.ndarray | None:

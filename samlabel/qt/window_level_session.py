@@ -3,8 +3,9 @@
 Moving the slider redraws the picture on the next event-loop turn (a burst of slider moves
 costs one redraw per turn, not one per move). What SAM sees is the same picture, so the
 embedding is computed again, but only :data:`REENCODE_DELAY_MS` after the last change: a
-drag across the slider costs one encode, not fifty. The embedding worker keys both of its
-caches by the window, so going back to an earlier window of the same image is instant.
+drag across the slider costs one encode, not fifty. Both steps are the session's
+(``session.image.show_window``, ``session.encode_window``); this adapter only times them.
+The encoder keys its caches by the window, so going back to an earlier window is instant.
 
 While the new embedding is computed, prompts stay and are decoded again when it arrives.
 Leaving the image forgets its window (it opens again with the default).
@@ -12,17 +13,12 @@ Leaving the image forgets its window (it opens again with the default).
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
-
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from samlabel.core.windowing import Window
-from samlabel.io.images import to_display_rgb
 from samlabel.qt.canvas import ImageCanvas
 from samlabel.qt.controller import LabelController
-from samlabel.qt.overlays import image_pyramid
 from samlabel.qt.window_level import WindowLevelPanel
 
 #: Quiet time after the last window change before SAM encodes the new picture.
@@ -30,7 +26,7 @@ REENCODE_DELAY_MS = 600
 
 
 class WindowLevelSession(QObject):
-    """Glue between :class:`WindowLevelPanel`, the controller's image and the canvas.
+    """Glue between :class:`WindowLevelPanel`, the session's picture and the canvas.
 
     Attributes:
         reencode_timer: single-shot :data:`REENCODE_DELAY_MS` timer (tests may shorten it).
@@ -50,7 +46,6 @@ class WindowLevelSession(QObject):
         self.canvas = canvas
         self.dock = dock
         self._window: Window | None = None
-        self._encoded_path: str | None = None
         self.display_timer = QTimer(self)
         self.display_timer.setSingleShot(True)
         self.display_timer.setInterval(0)
@@ -62,6 +57,7 @@ class WindowLevelSession(QObject):
         panel.windowChanged.connect(self.set_window)
         controller.imageChanged.connect(self._on_image_changed)
         controller.imageLoaded.connect(self._on_image_loaded)
+        controller.pixelsChanged.connect(self._on_pixels_changed)
         self._show_panel(False)
 
     @property
@@ -76,7 +72,7 @@ class WindowLevelSession(QObject):
             return
         self._window = window
         self.display_timer.start()
-        if self.controller.worker is not None:
+        if self.controller.predictor is not None:
             self.reencode_timer.start()  # restarting it is the debounce
 
     def _show_panel(self, visible: bool) -> None:
@@ -88,10 +84,6 @@ class WindowLevelSession(QObject):
         self.display_timer.stop()
         self.reencode_timer.stop()
         self._window = None
-        worker = self.controller.worker
-        if self._encoded_path is not None and worker is not None:
-            worker.set_picture(self._encoded_path, None)
-        self._encoded_path = None
 
     def _on_image_loaded(self) -> None:
         source = self.controller.source
@@ -103,42 +95,19 @@ class WindowLevelSession(QObject):
         self._show_panel(True)
 
     def _redraw(self) -> None:
-        source, window = self.controller.source, self._window
-        if source is None or source.loaded is None or window is None:
-            return
-        if source.window == window:
-            return
-        rgb = to_display_rgb(source.loaded, window)
-        pyramid = image_pyramid(rgb)
-        self.controller.source = replace(source, display=rgb, window=window)
-        self.controller.pyramid = pyramid
-        self.canvas.replace_pixels(rgb, pyramid)
-        self.controller.promptsChanged.emit()  # candidate thumbnails show the new picture
+        if self._window is not None:
+            self.controller.session.image.show_window(self._window)
+
+    def _on_pixels_changed(self) -> None:
+        source = self.controller.source
+        if source is not None:
+            self.canvas.replace_pixels(source.display, self.controller.pyramid)
 
     def _reencode(self) -> None:
-        c = self.controller
         if self.display_timer.isActive():
             self.display_timer.stop()
             self._redraw()
-        source, worker = c.source, c.worker
-        if source is None or source.window is None or worker is None or c.row < 0:
-            return
-        if source.is_overview:
-            return  # a huge image's overview is not encoded; its crops follow its window
-        path = str(c.paths[c.row])
-        if Path(path) != source.path:
-            return
-        default = source.loaded is not None and source.window == source.loaded.default_window
-        if default and source.region is None:
-            worker.set_picture(path, None)  # the file's own picture and cache keys
-        else:
-            worker.set_picture(path, source)  # keyed by its window (and crop region)
-        self._encoded_path = path
-        for step in c.session.steps:  # decoded again against the new embedding
-            step.prediction = None
-        c.embedding = None
-        c.refresh_embedding()
-        c.promptsChanged.emit()
+        self.controller.session.encode_window()
 
 
 def install_window_level(window: QMainWindow) -> WindowLevelSession:

@@ -8,6 +8,7 @@ message is one sentence naming the file.
 from __future__ import annotations
 
 import hashlib
+import logging
 import pickle
 import re
 import warnings
@@ -21,6 +22,9 @@ from samlabel.core.errors import CheckpointError
 from samlabel.sam.build import VIT_CONFIGS, DecoderConfig, SamConfig, build_sam
 from samlabel.sam.image_encoder import ViTConfig
 from samlabel.sam.sam_model import SamModel
+from samlabel.sam.state_dict_checks import check_floating, check_tensor_values, unwrap_state_dict
+
+log = logging.getLogger(__name__)
 
 _MIN_TORCH = (2, 10)
 
@@ -37,10 +41,6 @@ if _version_tuple(torch.__version__) < _MIN_TORCH:
         "torch.load(weights_only=True). Please upgrade torch."
     )
 
-#: Wrapper entries some training scripts save the weights under.
-_WRAPPER_KEYS = ("model", "state_dict", "model_state_dict", "module")
-#: Constants the reference keeps as non-persistent buffers; some exports include them.
-_CONSTANT_KEYS = ("pixel_mean", "pixel_std")
 _BLOCK_KEY = re.compile(r"image_encoder\.blocks\.(\d+)\.")
 
 
@@ -54,6 +54,8 @@ class ModelInfo:
         config: the inferred :class:`~samlabel.sam.build.SamConfig`.
         sha256: hex digest of the file (a cache key for exported models).
         path: the file loaded.
+        notices: one sentence per wrapper removed from the file (``{"state_dict": ...}``,
+            ``module.`` / ``_orig_mod.`` / ``model.`` prefixes), to show the user.
     """
 
     name: str
@@ -61,6 +63,7 @@ class ModelInfo:
     config: SamConfig
     sha256: str
     path: str = ""
+    notices: tuple[str, ...] = ()
 
 
 def file_sha256(path: str | Path) -> str:
@@ -93,7 +96,15 @@ def _torch_load(path: Path) -> object:
             raise CheckpointError(
                 f"Model file {path} is truncated or damaged (an incomplete download?).", path
             ) from None
-        raise CheckpointError(f"Model file {path} could not be read: {err}", path) from None
+        text = str(err)
+        if "archive" in text or "inline_container" in text:
+            raise CheckpointError(
+                f"Model file {path} is a zip archive but not a PyTorch weights file (or it is "
+                "damaged).",
+                path,
+            ) from None
+        detail = text.strip().splitlines()[0][:160] if text.strip() else type(err).__name__
+        raise CheckpointError(f"Model file {path} could not be read ({detail}).", path) from None
     except Exception as err:  # torch raises many types for garbage; none must escape raw
         raise CheckpointError(
             f"Model file {path} is not a PyTorch weights file (or it is damaged): "
@@ -114,31 +125,21 @@ def _safetensors_load(path: Path) -> dict[str, torch.Tensor]:
         ) from None
 
 
-def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
-    """The flat ``{name: tensor}`` state dict inside what was loaded."""
-    for _ in range(3):  # e.g. {"model": {"state_dict": {...}}}
-        if not isinstance(obj, Mapping):
-            break
-        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-            break
-        inner = next((obj[k] for k in _WRAPPER_KEYS if isinstance(obj.get(k), Mapping)), None)
-        if inner is None:
-            break
-        obj = inner
-    if not isinstance(obj, Mapping) or not obj:
-        raise CheckpointError(f"Model file {path} holds no weights (no state dict found).", path)
-    state = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
-    if not state:
-        raise CheckpointError(f"Model file {path} holds no weights (no tensors found).", path)
-    if all(k.startswith("module.") for k in state):  # saved from DataParallel / DDP
-        state = {k[len("module.") :]: v for k, v in state.items()}
-    for key in _CONSTANT_KEYS:
-        state.pop(key, None)
-    return state
-
-
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of a ``.pth`` / ``.pt`` / ``.safetensors`` file, unwrapped and CPU-resident."""
+    """The tensors of a ``.pth`` / ``.pt`` / ``.safetensors`` file, unwrapped and CPU-resident.
+
+    What was unwrapped is logged; :func:`read_state_dict_with_notes` returns it too.
+    """
+    return read_state_dict_with_notes(path)[0]
+
+
+def read_state_dict_with_notes(path: str | Path) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """``(state, notes)``: the file's checked tensors, and one sentence per wrapper removed.
+
+    Raises:
+        CheckpointError: missing, empty, unreadable or unsafe files; no tensors; tensors
+            without data (``meta``) or with NaN / infinite values.
+    """
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"Model file {path} does not exist.", path)
@@ -147,7 +148,11 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if path.stat().st_size == 0:
         raise CheckpointError(f"Model file {path} is empty (0 bytes).", path)
     raw = _safetensors_load(path) if path.suffix == ".safetensors" else _torch_load(path)
-    return _unwrap(raw, path)
+    state, notes = unwrap_state_dict(raw, path)
+    check_tensor_values(state, path)
+    for note in notes:
+        log.info("%s", note)
+    return state, notes
 
 
 def _count_indexed(state: Mapping[str, torch.Tensor], prefix: str) -> int:
@@ -309,15 +314,17 @@ def load_sam_model(path: str | Path) -> tuple[SamModel, ModelInfo]:
             or shapes.
     """
     path = Path(path)
-    state = read_state_dict(path)
+    state, notes = read_state_dict_with_notes(path)
     cfg = infer_sam_config(state, path)
     # Built on the CPU without random init (every weight is overwritten below; the strict
     # check guarantees it). Not on the meta device: its first use in a process costs seconds
     # of lazy imports inside torch.
     model = build_sam(cfg, init_weights=False)
-    check_state_dict(model.state_dict(), state, path)
+    expected = model.state_dict()
+    check_state_dict(expected, state, path)
+    check_floating(expected, state, path)  # float16 / bfloat16 are fine: made float32 below
     model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
     model.eval()
     kind = "vit" if isinstance(cfg.encoder, ViTConfig) else "tiny_vit"
-    info = ModelInfo(_model_name(cfg), kind, cfg, file_sha256(path), str(path))
+    info = ModelInfo(_model_name(cfg), kind, cfg, file_sha256(path), str(path), tuple(notes))
     return model, info

@@ -126,13 +126,71 @@ class DecoderWithUpsampling(nn.Module):
         return iou, masks
 
 
+def _token_to_image(attn, queries: torch.Tensor, keys_pe: torch.Tensor, keys: torch.Tensor):
+    """``attn(queries, keys_pe, keys)`` without projecting the ``HW`` image tokens.
+
+    Same value as :class:`~samlabel.sam.transformer.Attention` (up to rounding): the key and
+    value projections are moved onto the few queries, (q W_k) . x = q . (W_k x), and the
+    attention weights sum to one, so projecting the weighted mean of the values equals the
+    weighted mean of the projected values. Heads are folded into the query axis so that each
+    product is one batched matrix product. Shapes: queries ``(B, N, C)``, keys_pe and keys
+    ``(B, HW, C)``; returns ``(B, N, C)``.
+    """
+    heads = attn.num_heads
+    q = attn.q_proj(queries)
+    b, n, internal = q.shape
+    d = internal // heads
+    channels = keys.shape[-1]
+    q = q.reshape(b, n, heads, d).transpose(1, 2)  # (B, h, N, d)
+    w_k = attn.k_proj.weight.reshape(heads, d, channels)
+    b_k = attn.k_proj.bias.reshape(1, heads, 1, d)
+    q_in = (q @ w_k).reshape(b, heads * n, channels)  # queries in the image-token space
+    bias = (q * b_k).sum(-1).reshape(b, heads * n, 1)
+    scores = (torch.bmm(q_in, keys_pe.transpose(1, 2)) + bias) / (d**0.5)  # (B, hN, HW)
+    mean = torch.bmm(scores.softmax(dim=-1), keys)  # (B, hN, C)
+    w_v = attn.v_proj.weight.reshape(heads, d, channels)
+    mean = mean.reshape(b, heads, n, channels)
+    out = mean @ w_v.transpose(1, 2) + attn.v_proj.bias.reshape(1, heads, 1, d)  # (B, h, N, d)
+    return attn.out_proj(out.transpose(1, 2).reshape(b, n, internal))
+
+
+def _image_to_token(attn, image_pe: torch.Tensor, tokens_pe: torch.Tensor, tokens: torch.Tensor):
+    """``attn(image_pe, tokens_pe, tokens)`` (image tokens query the prompt tokens) without
+    projecting the ``HW`` image tokens: the query and output projections move onto the tokens.
+
+    Shapes: image_pe ``(B, HW, C)``, tokens_pe and tokens ``(B, N, C)``; returns ``(B, HW, C)``.
+    """
+    heads = attn.num_heads
+    k = attn.k_proj(tokens_pe)
+    b, n, internal = k.shape
+    d = internal // heads
+    channels = image_pe.shape[-1]
+    k = k.reshape(b, n, heads, d).transpose(1, 2)  # (B, h, N, d)
+    v = attn.v_proj(tokens).reshape(b, n, heads, d).transpose(1, 2)
+    w_q = attn.q_proj.weight.reshape(heads, d, channels)
+    b_q = attn.q_proj.bias.reshape(1, heads, 1, d)
+    k_in = (k @ w_q).reshape(b, heads * n, channels)  # keys in the image-token space
+    bias = (k * b_q).sum(-1).reshape(b, 1, heads * n)
+    scores = (torch.bmm(image_pe, k_in.transpose(1, 2)) + bias) / (d**0.5)  # (B, HW, hN)
+    hw = scores.shape[1]
+    weights = scores.reshape(b, hw, heads, n).softmax(dim=-1).reshape(b, hw, heads * n)
+    w_o = attn.out_proj.weight.reshape(channels, heads, d).permute(1, 2, 0)  # (h, d, C)
+    v_out = (v @ w_o).reshape(b, heads * n, channels)  # values already through out_proj
+    return torch.bmm(weights, v_out) + attn.out_proj.bias  # heads summed by the product
+
+
 class DecoderPromptBatch(nn.Module):
     """:class:`DecoderPromptSide` for ``B`` prompt sets at once (segment everything).
 
-    Inputs: image_embeddings ``(1, 256, 64, 64)``, layer0_keys / layer0_values from
+    Inputs: image_embeddings ``(1, C, 64, 64)``, layer0_keys / layer0_values from
     :class:`DecoderImageSide` (computed once per image and broadcast over the batch),
     point_coords ``(B, N, 2)`` in the 1024 frame, point_labels ``(B, N)``.
     Returns ``(iou_predictions (B, 4), low_res_masks (B, 4, 256, 256))``.
+
+    The same network as the reference decoder, computed in another order where that is
+    cheaper: after the first layer every prompt has its own 4096 image tokens, and the
+    attentions between those and the few prompt tokens project the prompt tokens instead of
+    the image tokens (see :func:`_token_to_image`, :func:`_image_to_token`).
     """
 
     def __init__(self, model: SamModel) -> None:
@@ -141,14 +199,35 @@ class DecoderPromptBatch(nn.Module):
 
     def forward(self, image_embeddings, layer0_keys, layer0_values, point_coords, point_labels):
         decoder = self.model.mask_decoder
+        transformer = decoder.transformer
         sparse = self.model.prompt_encoder.embed_points(point_coords, point_labels)
         # Output tokens repeated per prompt set; the image side stays at batch 1 and
-        # broadcasts, so its projections are not repeated B times.
+        # broadcasts, so its first-layer projections are not repeated B times.
         output = decoder.output_tokens(1).expand(sparse.shape[0], -1, -1)
         tokens = torch.cat([output, sparse], dim=1)
         src, pe = _image_tokens_without_mask(self.model, image_embeddings)
-        hs, image_tokens = decoder.transformer(
-            src, pe, tokens, first_layer_image_kv=(layer0_keys, layer0_values)
+        keys = src.flatten(2).permute(0, 2, 1)
+        key_pe = pe.flatten(2).permute(0, 2, 1)
+        queries = tokens
+        for i, layer in enumerate(transformer.layers):
+            if i == 0:
+                queries, keys = layer(
+                    queries, keys, tokens, key_pe, image_kv=(layer0_keys, layer0_values)
+                )
+                continue
+            q = queries + tokens
+            queries = layer.norm1(queries + layer.self_attn(q, q, queries))
+            q = queries + tokens
+            attended = _token_to_image(layer.cross_attn_token_to_image, q, keys + key_pe, keys)
+            queries = layer.norm2(queries + attended)
+            queries = layer.norm3(queries + layer.mlp(queries))
+            q = queries + tokens
+            attended = _image_to_token(layer.cross_attn_image_to_token, keys + key_pe, q, queries)
+            keys = layer.norm4(keys + attended)
+        final = transformer.final_attn_token_to_image
+        q = queries + tokens
+        queries = transformer.norm_final_attn(
+            queries + _token_to_image(final, q, keys + key_pe, keys)
         )
-        masks, iou = decoder.predict_from_tokens(hs, image_tokens, tuple(src.shape[-2:]))
+        masks, iou = decoder.predict_from_tokens(queries, keys, tuple(src.shape[-2:]))
         return iou, masks

@@ -33,10 +33,13 @@ def main(folder: str, settings: str, interval: float) -> None:
         if controller.embedding is None:
             continue
         controller.add_point(x, 30.0, 1)
-        while not controller.decoding.is_idle():  # the mask is decoded in the background
+        while not controller.is_idle():  # the mask is decoded in the background
             app.processEvents()
             time.sleep(0.001)
         if controller.accept() is not None:
+            while not controller.is_idle():  # the accepted mask is made in the background
+                app.processEvents()
+                time.sleep(0.001)
             count += 1
             print(f"accepted {count} {time.time():.6f}", flush=True)
         x = 10.0 + (x + 13.0) % 140.0

@@ -41,22 +41,26 @@ def main(folder: str, interval: float, export_to: str | None) -> int:
     exporting.export_document = slow_export
     count = 0
     x = 10.0
+    export_started = False
 
     def step() -> None:
-        nonlocal count, x
+        nonlocal count, x, export_started
         c = windows[0].controller if windows else None
-        if c is None or c.embedding is None or not c.decoding.is_idle():
+        if c is None or c.embedding is None or not c.is_idle():
             return
-        if c.session.is_empty():
+        if c.prompts.is_empty():
             c.add_point(x, 30.0, 1)
             x = 10.0 + (x + 13.0) % 140.0
+            return
+        if export_to and count == 3 and not export_started:
+            # After the third accepted mask has landed (masks are made in the background).
+            windows[0].exports.export_to("coco-polygons", Path(export_to))
+            export_started = True
+            print("export started", flush=True)
             return
         if c.accept() is not None:
             count += 1
             print(f"accepted {count}", flush=True)
-            if export_to and count == 3:
-                windows[0].exports.export_to("coco-polygons", Path(export_to))
-                print("export started", flush=True)
 
     driver = QTimer()
     driver.setInterval(round(interval * 1000))

@@ -139,7 +139,7 @@ def test_a_mask_labelled_in_a_crop_is_saved_at_its_place_in_the_full_image(
     assert c.source.size == (1024, 1024) and c.source.region == crop.region
     assert label.text().startswith(f"Crop mode: SAM sees 1024 x 1024 px from x {crop.region[0]},")
     assert window.crop_mode.back_button.isVisible()
-    qtbot.waitUntil(lambda: c.session.prediction is not None, timeout=20000)
+    qtbot.waitUntil(lambda: c.prompts.prediction is not None, timeout=20000)
     assert predictor.encoded == [(1024, 1024)]  # SAM saw the crop, never the overview
     key(qtbot, window, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(c.document.annotations) == 1, timeout=10000)

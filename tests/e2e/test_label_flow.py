@@ -30,7 +30,7 @@ def _assert_shows(window, expected, index: int) -> None:
     """The window shows candidate ``index`` of ``expected`` (a ``Predictor.decode`` result):
     same scores and low-res logits, and on screen exactly the pixels that ``expected`` gives
     for the visible region at screen resolution."""
-    session = window.controller.session
+    session = window.controller.prompts
     np.testing.assert_allclose(session.prediction.scores, expected.scores, atol=1e-5)
     np.testing.assert_allclose(
         session.prediction.low_res_logits, expected.low_res_logits, atol=1e-4, rtol=1e-4
@@ -62,7 +62,7 @@ def test_label_flow_with_the_reference_model(qtbot, tmp_path, predictor) -> None
     # Include point: the mask shown is the decoder's best candidate for that point.
     x1, y1 = click_image(qtbot, window, 120, 90)
     expected = predictor.decode(embedding, points=[(x1, y1, 1)])
-    first = c.session.prediction
+    first = c.prompts.prediction
     _assert_shows(window, expected, expected.best_index())
 
     # Exclude point: decoded with the previous low-res logits fed back.

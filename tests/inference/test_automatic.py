@@ -152,3 +152,26 @@ def test_small_regions_and_holes_are_removed_as_meta_does():
             theirs, their_changed = amg.remove_small_regions(mask, 20, mode)
             assert changed == their_changed
             np.testing.assert_array_equal(ours, theirs)
+
+
+def test_batched_decoder_is_the_reference_network_with_eight_heads():
+    """The cheaper attention order of the batch decoder changes nothing but rounding."""
+    from samlabel.sam.build import SamConfig, build_sam
+    from samlabel.sam.onnx_modules import DecoderImageSide, DecoderPromptBatch
+    from tests.inference.tiny_models import TINY_VIT
+
+    torch.manual_seed(0)
+    full_decoder = build_sam(SamConfig(encoder=TINY_VIT)).eval()  # 256 channels, 8 heads
+    generator = torch.Generator().manual_seed(5)
+    embedding = torch.randn(1, 256, 64, 64, generator=generator)
+    coords = torch.rand(3, 3, 2, generator=generator) * 1024
+    labels = torch.tensor([[1.0, 0.0, -1.0], [1.0, -1.0, -1.0], [0.0, 1.0, -1.0]])
+    with torch.no_grad():
+        keys, values = DecoderImageSide(full_decoder)(embedding)
+        iou, masks = DecoderPromptBatch(full_decoder)(embedding, keys, values, coords, labels)
+        ref_masks, ref_iou = full_decoder.decode(
+            embedding, coords, labels, torch.zeros(1, 1, 256, 256), torch.zeros(1)
+        )
+    scale = ref_masks.abs().max().item()
+    assert (masks - ref_masks).abs().max().item() <= 1e-4 * scale
+    assert (iou - ref_iou).abs().max().item() <= 1e-5

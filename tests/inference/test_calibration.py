@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from samlabel.core.errors import InferenceError
-from samlabel.inference import calibration, load_predictor
+from samlabel.inference import calibration, candidate_measure, load_predictor
 from samlabel.inference import openvino_backend as ovb
 from samlabel.inference.calibration import Candidate
 from samlabel.inference.onnx_backend import OnnxPredictor
 from samlabel.inference.onnx_folder import open_onnx_folder
 from samlabel.inference.precision_gate import check_candidate, gate_image, reference_outputs
+from tests.inference import faulty_candidates as faulty
 from tests.inference.tiny_models import write_tiny_checkpoint
 
 pytest.importorskip("openvino")
@@ -49,7 +50,7 @@ def fresh_cache(tmp_path, monkeypatch, folder):
     Calibration is kept tiny here: three timed decodes instead of ten.
     """
     monkeypatch.setattr(calibration, "calibration_root", lambda: tmp_path / "calibration")
-    monkeypatch.setattr(calibration, "DECODE_RUNS", 3)
+    monkeypatch.setattr(candidate_measure, "DECODE_RUNS", 3)
     return folder
 
 
@@ -61,13 +62,14 @@ def _no_calibration(monkeypatch):
 
 
 def _fixed_times(monkeypatch, encode_s: dict[str, float]):
-    """Replace the timing (not the gate) with fixed numbers per backend label."""
+    """Replace the timing (not the gate) with fixed numbers per backend label (in this process:
+    calibrate with isolate=False)."""
 
     def fake(predictor, image, measurement, warm_up, warm_up_s):
         measurement.encode_s = encode_s[measurement.candidate.label()]
         measurement.decode_ms = 10.0
 
-    monkeypatch.setattr(calibration, "_measure", fake)
+    monkeypatch.setattr(candidate_measure, "_measure", fake)
 
 
 def test_auto_measures_once_per_model_and_machine_and_says_so(fresh_cache, monkeypatch):
@@ -100,10 +102,10 @@ def test_auto_measures_once_per_model_and_machine_and_says_so(fresh_cache, monke
 
 def test_fastest_candidate_that_passes_the_gate_wins(fresh_cache, monkeypatch):
     _fixed_times(monkeypatch, {ORT.label(): 2.0, OV32.label(): 0.5})
-    result = calibration.calibrate(fresh_cache, options=[ORT, OV32])
+    result = calibration.calibrate(fresh_cache, options=[ORT, OV32], isolate=False)
     assert result.choice == OV32
     _fixed_times(monkeypatch, {ORT.label(): 0.5, OV32.label(): 2.0})
-    result = calibration.calibrate(fresh_cache, options=[ORT, OV32])
+    result = calibration.calibrate(fresh_cache, options=[ORT, OV32], isolate=False)
     assert result.choice == ORT
     assert "ONNX Runtime fp32 on CPU: encode 0.50 s" in result.summary()
 
@@ -132,7 +134,7 @@ def test_gate_refuses_a_candidate_whose_embedding_is_off(fresh_cache, monkeypatc
         return predictor
 
     _fixed_times(monkeypatch, {ORT.label(): 2.0, OV32.label(): 0.1})
-    result = calibration.calibrate(fresh_cache, options=[ORT, OV32], build=corrupted)
+    result = calibration.calibrate(fresh_cache, options=[ORT, OV32], build=corrupted, isolate=False)
     assert result.choice == ORT
     refused = result.measurements[1]
     assert not refused.passed
@@ -183,7 +185,7 @@ def test_a_candidate_that_fails_to_load_is_skipped(fresh_cache, monkeypatch):
 
     _fixed_times(monkeypatch, {ORT.label(): 1.0, OV32.label(): 2.0})
     gpu = Candidate("openvino", "fp16", "GPU")
-    result = calibration.calibrate(fresh_cache, options=[ORT, gpu], build=gpu_gone)
+    result = calibration.calibrate(fresh_cache, options=[ORT, gpu], build=gpu_gone, isolate=False)
     assert result.choice == ORT
     assert result.measurements[1].note.startswith("failed: OpenVINO has no device")
 
@@ -233,7 +235,80 @@ def test_a_slow_warm_up_counts_as_the_timed_encode(fresh_cache, monkeypatch, thr
         predictor.encode = lambda image: counted.append(1) or encode(image)
         return predictor
 
-    monkeypatch.setattr(calibration, "WARM_UP_IS_TIMING_S", threshold)
-    result = calibration.calibrate(fresh_cache, options=[ORT], build=counting)
+    monkeypatch.setattr(candidate_measure, "WARM_UP_IS_TIMING_S", threshold)
+    result = calibration.calibrate(fresh_cache, options=[ORT], build=counting, isolate=False)
     assert len(counted) == encodes
     assert result.measurements[0].encode_s > 0
+
+
+def test_crashing_hanging_and_nan_candidates_are_refused_and_remembered(
+    fresh_cache, monkeypatch, tmp_path
+):
+    """Each candidate is measured in a child process: a segfault, a hang or NaN output costs
+    that candidate only; the next one is measured and chosen, and the ones that crashed or
+    hung are not tried again on this machine."""
+    tries = tmp_path / "tries.txt"
+    monkeypatch.setenv(faulty.TRIES_ENV, str(tries))
+    monkeypatch.setattr(calibration, "CANDIDATE_TIME_LIMIT_S", 20.0)
+    bad = [faulty.SEGFAULT, faulty.HANG, faulty.NAN_EMBEDDING, faulty.NAN_DECODER]
+    options = [ORT, *bad, faulty.HEALTHY]
+    first = calibration.calibrate(fresh_cache, options=options, build=faulty.build)
+    found = {m.candidate: m for m in first.measurements}
+    assert "crashed (SIGSEGV)" in found[faulty.SEGFAULT].note
+    assert "did not finish within 20 s" in found[faulty.HANG].note
+    assert "NaN" in found[faulty.NAN_EMBEDDING].note
+    assert "NaN" in found[faulty.NAN_DECODER].note
+    assert not any(found[c].passed for c in bad)
+    # Measuring went on after the crash and the hang, in a fresh child.
+    assert found[faulty.HEALTHY].passed and found[faulty.HEALTHY].decode_ms > 0
+    assert first.choice in (ORT, faulty.HEALTHY)
+    assert "refused" in first.summary()
+
+    # The app goes on with the stored choice.
+    predictor = load_predictor(fresh_cache.root)
+    assert predictor.describe().endswith("(chosen by measurement)")
+    assert predictor.backend == first.choice.backend
+
+    # Measuring again (a new runtime version, a deleted choice) skips what crashed or hung.
+    tries.write_text("")
+    second = calibration.calibrate(fresh_cache, options=[ORT, *bad], build=faulty.build)
+    tried = tries.read_text().split()
+    assert "SEGFAULT" not in tried and "HANG" not in tried
+    assert "NAN" in tried  # a wrong answer is a verdict of the gate, cheap to check again
+    again = {m.candidate: m for m in second.measurements}
+    assert "not tried again" in again[faulty.SEGFAULT].note
+    assert "crashed (SIGSEGV)" in again[faulty.SEGFAULT].note
+    assert second.choice == ORT
+
+
+def test_a_crashing_reference_is_a_message_not_a_dead_process(fresh_cache):
+    with pytest.raises(InferenceError, match=r"ONNX Runtime fp32 on CPU .*crashed \(SIGSEGV\)"):
+        calibration.calibrate(fresh_cache, options=[ORT], build=faulty.crash_on_build)
+
+
+@pytest.mark.skipif(
+    "bf16" not in ovb.device_precisions("CPU"), reason="this processor does not compute bf16"
+)
+def test_a_slow_bf16_decoder_is_refused_and_its_encoder_paired_with_fp32_clicks(
+    fresh_cache, monkeypatch
+):
+    """As on an AMX Xeon, where OpenVINO's bf16 decoder took 2 s a click."""
+    bf16 = Candidate("openvino", "bf16", "CPU")
+    times = {ORT.label(): (2.0, 10.0), OV32.label(): (1.0, 12.0), bf16.label(): (0.3, 2100.0)}
+
+    def fake(predictor, image, measurement, warm_up, warm_up_s):
+        measurement.encode_s, measurement.decode_ms = times[measurement.candidate.label()]
+
+    monkeypatch.setattr(candidate_measure, "_measure", fake)
+    result = calibration.calibrate(fresh_cache, options=[ORT, OV32, bf16], isolate=False)
+    found = {m.candidate: m for m in result.measurements}
+    assert not found[bf16].passed
+    assert "decoder takes 2100 ms a click against 10 ms in fp32" in found[bf16].note
+    paired = Candidate("openvino", "bf16", "CPU", decoder_precision="fp32")
+    assert result.choice == paired
+    assert (found[paired].encode_s, found[paired].decode_ms) == (0.3, 12.0)
+
+    predictor = load_predictor(fresh_cache.root)
+    assert isinstance(predictor, ovb.OpenVinoPredictor)
+    assert predictor.decoder_precision == "fp32" and predictor.precision == "bf16"
+    assert "OpenVINO bf16 on CPU, decoder fp32" in predictor.describe()

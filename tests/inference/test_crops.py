@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from samlabel.core.masks import encode_mask
 from samlabel.core.windowing import Window
-from samlabel.inference.crops import Crop, crop_around, crop_for_view, read_crop
+from samlabel.inference.crops import Crop, crop_around, read_crop
 from samlabel.inference.embedding_cache import EmbeddingKey
 
 
@@ -32,17 +32,6 @@ def test_crop_always_fits_and_holds_the_click(x: float, y: float, side: int) -> 
     crop = crop_around(x, y, (20000, 30000), side)
     assert crop.size == (side, side)
     assert crop.contains(x, y) or side < 2
-
-
-def test_visible_region_is_encoded_whole_when_small_else_around_its_centre() -> None:
-    assert crop_for_view((100.4, 200.2, 900.6, 700.9), (20000, 30000)).region == (
-        100,
-        200,
-        901,
-        701,
-    )
-    big = crop_for_view((0, 0, 10000, 8000), (20000, 30000), max_side=2048)
-    assert big.region == (5000 - 1024, 4000 - 1024, 5000 + 1024, 4000 + 1024)
 
 
 def test_points_boxes_and_masks_round_trip_through_the_crop() -> None:

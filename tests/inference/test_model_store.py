@@ -82,7 +82,8 @@ def test_lists_every_official_model_and_what_is_installed(tmp_path):
 
     entries = {entry.name: entry for entry in store.entries()}
 
-    assert list(entries) == ["vit_t", "vit_b", "vit_l", "vit_h", "exported", "my_model"]
+    official = ["vit_t", "sam2.1_t", "sam2.1_s", "sam2.1_b+", "vit_b", "sam2.1_l", "vit_l", "vit_h"]
+    assert list(entries) == [*official, "exported", "my_model"]
     assert entries["vit_b"].installed and entries["vit_b"].size == 10
     assert not entries["vit_h"].installed
     assert entries["vit_h"].size == registry.MODELS["vit_h"].size

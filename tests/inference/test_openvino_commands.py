@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from samlabel.cli import main
-from samlabel.inference import calibration, load_predictor
+from samlabel.inference import calibration, candidate_measure, load_predictor
 from samlabel.inference import openvino_backend as ovb
 from tests.inference.tiny_models import TINY_VIT, write_tiny_checkpoint
 
@@ -44,7 +44,8 @@ def test_bench_has_openvino_f32_and_bf16_beside_onnx_runtime(monkeypatch, capsys
     out = capsys.readouterr().out
     assert out.startswith(f"machine: {calibration.cpu_name()}")
     assert f"OpenVINO {ovb.openvino_version().split('-')[0]}: CPU (" in out.splitlines()[0]
-    rows = {line.split("|")[2].strip(): line.split("|")[3].strip() for line in out.splitlines()[3:]}
+    table = [line.split("|") for line in out.splitlines()[3:] if line.startswith("|")]
+    rows = {cells[2].strip(): cells[3].strip() for cells in table}
     assert rows["encode, ONNX Runtime"].endswith(" s")
     assert "embedding error 0.00% of max" in rows["encode, OpenVINO f32"]
     assert "within the quality gate" in rows["OpenVINO f32 vs ONNX Runtime fp32"]
@@ -71,7 +72,7 @@ def test_predict_takes_backend_and_precision(checkpoint, image_path, tmp_path, c
 
 
 def test_models_list_shows_the_measured_backend(checkpoint, monkeypatch, capsys):
-    monkeypatch.setattr(calibration, "DECODE_RUNS", 3)
+    monkeypatch.setattr(candidate_measure, "DECODE_RUNS", 3)
     folder = str(checkpoint.parent)
 
     def listed() -> str:

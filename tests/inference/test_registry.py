@@ -23,6 +23,10 @@ OFFICIAL_URLS = {
     "vit_l": "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_l_0b3195.pth",
     "vit_h": "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_h_4b8939.pth",
     "vit_t": "https://github.com/ChaoningZhang/MobileSAM/raw/master/weights/mobile_sam.pt",
+    **{
+        f"sam2.1_{short}": f"https://dl.fbaipublicfiles.com/segment_anything_2/092824/sam2.1_hiera_{size}.pt"
+        for short, size in (("t", "tiny"), ("s", "small"), ("b+", "base_plus"), ("l", "large"))
+    },
 }
 
 
@@ -70,7 +74,8 @@ def test_unknown_name_is_a_user_facing_error_listing_the_known_ones():
         get_model("vit_xl")
     assert isinstance(caught.value, SamlabelError)
     assert str(caught.value) == (
-        "There is no official model called 'vit_xl'. Known: vit_t, vit_b, vit_l, vit_h."
+        "There is no official model called 'vit_xl'. Known: vit_t, sam2.1_t, sam2.1_s, "
+        "sam2.1_b+, vit_b, sam2.1_l, vit_l, vit_h."
     )
     assert canonical_name("my_custom") == "my_custom"
 

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from samlabel.qt.canvas import ImageCanvas
+from samlabel.qt.live_mask import LiveMaskFeed
 from samlabel.qt.overlays import build_mask_overlay
 from tests.qt.fakes import FakePredictor
 from tests.qt.images import make_image
@@ -38,7 +39,7 @@ def test_live_mask_on_screen_matches_the_full_size_mask(canvas, zoom: float) -> 
     embedding = predictor.encode(make_image(300, 400, 1))
     prediction = predictor.decode(embedding, points=[(150.0, 120.0, 1), (190.0, 120.0, 0)])
     canvas.zoom_by(zoom, canvas.image_to_widget(150, 120))
-    canvas.set_live_prediction(prediction, 2)
+    LiveMaskFeed(canvas).show(prediction, 2)
     shown, region = canvas.live_mask_view()
     full = prediction.masks[2]
     agreement = (_sample(full, region, shown.shape) == shown).mean()

@@ -33,7 +33,7 @@ def window(qtbot, tmp_path: Path, image_folder: Path, predictor: FakePredictor):
     win = open_window(qtbot, tmp_path / "settings.ini", predictor)
     assert win.folders.open_folder(image_folder)
     wait_ready(qtbot, win)
-    win.controller.worker.wait_until_idle(10)  # prefetch and the decoder warm-up are done
+    win.controller.runner.wait_until_idle(10)  # prefetch and the decoder warm-up are done
     return win
 
 
@@ -63,7 +63,7 @@ def test_a_burst_of_clicks_keeps_the_window_live_and_decodes_twice(
         px, py = click_image(qtbot, window, x, y, settle=False)
         clicked.append((px, py, 1))
         # The prompt marker is there at once, before any mask.
-        assert c.session.points == tuple(clicked)
+        assert c.prompts.points == tuple(clicked)
         qtbot.wait(20)
     wait_decoded(qtbot, window)
     qtbot.wait(50)
@@ -75,8 +75,8 @@ def test_a_burst_of_clicks_keeps_the_window_live_and_decodes_twice(
     assert predictor.decoded_points[-1] == tuple(clicked)
     expected = predictor.decode(c.embedding, points=clicked)
     assert _shown_equals(window, expected)
-    np.testing.assert_array_equal(c.session.prediction.low_res_logits, expected.low_res_logits)
-    assert c.session.selected == expected.best_index() == window.candidates.selected
+    np.testing.assert_array_equal(c.prompts.prediction.low_res_logits, expected.low_res_logits)
+    assert c.prompts.selected == expected.best_index() == window.candidates.selected
 
 
 def test_the_previous_mask_stays_until_the_new_one_arrives(qtbot, window, predictor) -> None:
@@ -85,10 +85,10 @@ def test_the_previous_mask_stays_until_the_new_one_arrives(qtbot, window, predic
     first = predictor.decode(c.embedding, points=[(x1, y1, 1)])
     assert _shown_equals(window, first)
     x2, y2 = click_image(qtbot, window, 120, 80, settle=False)
-    assert len(c.session.points) == 2 and c.session.prediction is None
+    assert len(c.prompts.points) == 2 and c.prompts.prediction is None
     assert _shown_equals(window, first)  # no flicker to an empty mask
     key(qtbot, window, Qt.Key.Key_3)  # candidate keys act on the mask that is shown
-    assert c.session.shown_step().selected == 2 and window.candidates.selected == 2
+    assert c.prompts.shown_step().selected == 2 and window.candidates.selected == 2
     wait_decoded(qtbot, window)
     second = predictor.decode(c.embedding, points=[(x1, y1, 1), (x2, y2, 1)])
     assert _shown_equals(window, second)
@@ -99,9 +99,9 @@ def test_enter_before_the_mask_arrives_accepts_it_when_it_does(qtbot, window, pr
     x, y = click_image(qtbot, window, 80, 60, settle=False)
     key(qtbot, window, Qt.Key.Key_Return)
     # The prompts are gone at once, so the next object can be started meanwhile.
-    assert c.session.is_empty() and c.document.annotations == ()
+    assert c.prompts.is_empty() and c.document.annotations == ()
     x2, y2 = click_image(qtbot, window, 20, 100, settle=False)
-    assert c.session.points == ((x2, y2, 1),)
+    assert c.prompts.points == ((x2, y2, 1),)
     qtbot.waitUntil(lambda: len(c.document.annotations) == 1, timeout=5000)
     wait_decoded(qtbot, window)
     expected = predictor.decode(c.embedding, points=[(x, y, 1)])
@@ -117,7 +117,7 @@ def test_an_accept_still_decoding_is_kept_when_the_folder_closes(qtbot, window) 
     c = window.controller
     click_image(qtbot, window, 80, 60, settle=False)
     key(qtbot, window, Qt.Key.Key_Return)
-    assert c.decoding.has_pending_accepts()
+    assert c.session.decoding.has_pending_accepts()
     path = c.annotations_path
     c.close_folder()
     import json
@@ -136,9 +136,9 @@ def test_masks_decoding_for_abandoned_prompts_are_dropped(qtbot, window, action)
     else:
         key(qtbot, window, Qt.Key.Key_D)
         wait_ready(qtbot, window)
-    c.decoding.worker.wait_until_idle(5)
+    c.runner.decoder_lane.wait_until_idle(5)
     qtbot.wait(50)  # let the stale answer reach the GUI thread
-    assert c.session.is_empty() and c.session.shown_step() is None
+    assert c.prompts.is_empty() and c.prompts.shown_step() is None
     assert window.canvas.live_mask_view() is None
     assert c.document.annotations == ()
 
@@ -146,19 +146,19 @@ def test_masks_decoding_for_abandoned_prompts_are_dropped(qtbot, window, action)
 def test_a_click_during_a_decode_still_refines_the_mask_it_follows(qtbot, tmp_path, image_folder):
     """The second click waits for the first mask and feeds its logits back, exactly as a
     decode on the spot would; undo then restores the first mask without decoding."""
-    from tests.qt.test_prompt_session import RecordingPredictor
+    from tests.session.helpers import RecordingPredictor
 
     predictor = RecordingPredictor()
     predictor.decode_delay = DECODE_DELAY
     win = open_window(qtbot, tmp_path / "s.ini", predictor)
     assert win.folders.open_folder(image_folder)
     wait_ready(qtbot, win)
-    win.controller.worker.wait_until_idle(10)
+    win.controller.runner.wait_until_idle(10)
     c = win.controller
     x1, y1 = click_image(qtbot, win, 40, 40, settle=False)
     click_image(qtbot, win, 50, 40, settle=False)
     wait_decoded(qtbot, win)
-    first, second = c.session.steps
+    first, second = c.prompts.steps
     assert predictor.mask_inputs[-2] is None
     np.testing.assert_array_equal(
         predictor.mask_inputs[-1], first.prediction.low_res_logits[first.selected]
@@ -167,4 +167,4 @@ def test_a_click_during_a_decode_still_refines_the_mask_it_follows(qtbot, tmp_pa
     calls = predictor.decode_calls
     key(qtbot, win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert _shown_equals(win, predictor.decode(c.embedding, points=[(x1, y1, 1)]))
-    assert c.decoding.is_idle() and predictor.decode_calls == calls + 1  # only ours above
+    assert c.is_idle() and predictor.decode_calls == calls + 1  # only ours above

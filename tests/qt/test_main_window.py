@@ -12,7 +12,14 @@ from PySide6.QtCore import Qt, QTimer
 from samlabel.core.errors import CheckpointError
 from samlabel.qt.actions import ACTIONS, MENUS
 from tests.qt.fakes import FakePredictor, image_mean
-from tests.qt.window_helpers import click_image, key, open_window, saved_coco, wait_ready
+from tests.qt.window_helpers import (
+    click_image,
+    key,
+    open_window,
+    saved_coco,
+    wait_idle,
+    wait_ready,
+)
 
 
 @pytest.fixture
@@ -40,26 +47,26 @@ def test_click_shows_the_mask_and_keys_pick_accept_and_undo(qtbot, window) -> No
     c = window.controller
     x, y = click_image(qtbot, window, 80, 60)
     assert abs(x - 80.5) < 1.5 and abs(y - 60.5) < 1.5
-    prediction = c.session.prediction
-    assert prediction is not None and c.session.selected == 1  # the best score
+    prediction = c.prompts.prediction
+    assert prediction is not None and c.prompts.selected == 1  # the best score
     shown, region = window.canvas.live_mask_view()
     assert shown.any() and region[2] > region[0]
     assert window.candidates.selected == 1
     key(qtbot, window, Qt.Key.Key_3)
-    assert c.session.selected == 2 and window.candidates.selected == 2
+    assert c.prompts.selected == 2 and window.candidates.selected == 2
     bigger = window.canvas.live_mask_view()[0].sum()
     key(qtbot, window, Qt.Key.Key_1)
     assert window.canvas.live_mask_view()[0].sum() < bigger
     key(qtbot, window, Qt.Key.Key_Tab)
-    assert c.session.selected == 1
+    assert c.prompts.selected == 1
     # Right click and Shift+click exclude.
     click_image(qtbot, window, 90, 60, Qt.MouseButton.RightButton)
     click_image(qtbot, window, 70, 60, modifier=Qt.KeyboardModifier.ShiftModifier)
-    assert [p[2] for p in c.session.points] == [1, 0, 0]
+    assert [p[2] for p in c.prompts.points] == [1, 0, 0]
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert [p[2] for p in c.session.points] == [1, 0]
+    assert [p[2] for p in c.prompts.points] == [1, 0]
     key(qtbot, window, Qt.Key.Key_Return)
-    assert c.session.is_empty()
+    assert c.prompts.is_empty()
     coco = saved_coco(window)
     assert len(coco["annotations"]) == 1
     assert coco["annotations"][0]["samlabel_prompts"]["points"][1][2] == 0
@@ -76,16 +83,16 @@ def test_escape_discards_and_box_drag_prompts(qtbot, window) -> None:
     c = window.controller
     click_image(qtbot, window, 50, 50)
     key(qtbot, window, Qt.Key.Key_Escape)
-    assert c.session.is_empty() and window.canvas.live_mask_view() is None
+    assert c.prompts.is_empty() and window.canvas.live_mask_view() is None
     start = window.canvas.image_to_widget(30, 30).toPoint()
     end = window.canvas.image_to_widget(100, 90).toPoint()
     qtbot.mousePress(window.canvas, Qt.MouseButton.LeftButton, pos=start)
     qtbot.mouseMove(window.canvas, start + (end - start) / 2)
     qtbot.mouseMove(window.canvas, end)
     qtbot.mouseRelease(window.canvas, Qt.MouseButton.LeftButton, pos=end)
-    box = c.session.box
+    box = c.prompts.box
     assert box is not None and abs(box[0] - 30) < 2 and abs(box[3] - 90) < 2
-    assert c.session.points == ()
+    assert c.prompts.points == ()
 
 
 def test_navigation_keys_and_list(qtbot, window) -> None:
@@ -113,9 +120,9 @@ def test_prompts_before_the_embedding_are_kept(qtbot, tmp_path, image_folder) ->
     qtbot.waitUntil(lambda: win.controller.source is not None, timeout=5000)
     assert win.controller.embedding is None
     click_image(qtbot, win, 40, 40)
-    assert win.controller.session.prediction is None
+    assert win.controller.prompts.prediction is None
     assert "Computing the embedding" in win.status.state_label.text()
-    qtbot.waitUntil(lambda: win.controller.session.prediction is not None, timeout=5000)
+    qtbot.waitUntil(lambda: win.controller.prompts.prediction is not None, timeout=5000)
     assert win.canvas.live_mask_view()[0].any()
 
 
@@ -144,8 +151,8 @@ def test_gui_stays_responsive_and_stale_jobs_are_dropped(qtbot, tmp_path, image_
     assert win.controller.row == 2
     # img_000 was running when the user left it; the request for img_001 went stale before
     # it started and was dropped; img_002 (current) and the two after it were encoded.
-    win.controller.worker.wait_until_idle(10)
-    from samlabel.qt.image_source import read_source_image
+    win.controller.runner.wait_until_idle(10)
+    from samlabel.session.source import read_source_image
 
     names = {image_mean(read_source_image(p).display): p.name for p in win.controller.paths}
     encoded = [names[mean] for _, mean in predictor.encoded]
@@ -163,7 +170,7 @@ def test_no_model_window_explains_and_offers_a_checkpoint(qtbot, tmp_path, image
     assert win.folders.open_folder(image_folder)
     wait_ready(qtbot, win)
     click_image(qtbot, win, 40, 40)  # kept as a prompt, explained, no crash
-    assert win.controller.session.points and win.controller.session.prediction is None
+    assert win.controller.prompts.points and win.controller.prompts.prediction is None
     assert win.status.model_label.text() == "No model"
 
 
@@ -205,10 +212,12 @@ def test_categories_layers_brush_and_eraser(qtbot, window) -> None:
     assert c.current_category == c.document.categories[0].id
     click_image(qtbot, window, 50, 50)
     key(qtbot, window, Qt.Key.Key_Return)
+    wait_idle(window)  # the accepted mask is made in the background
     key(qtbot, window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.category_box.currentText() == "tree"
     click_image(qtbot, window, 110, 70)
     key(qtbot, window, Qt.Key.Key_Return)
+    wait_idle(window)  # the accepted mask is made in the background
     layers = c.layers
     assert layers.rowCount() == 2
     top, bottom = layers.annotation_ids()
@@ -307,6 +316,7 @@ def test_menu_entries_run_their_command(qtbot, window) -> None:
     c = window.controller
     click_image(qtbot, window, 80, 60)
     window.actions["accept"].trigger()  # through the action, as the Edit menu does
+    wait_idle(window)  # the accepted mask is made in the background
     assert len(c.document.annotations) == 1
     window.actions["tool_eraser"].trigger()
     assert window.canvas.tool == "eraser" and not window.actions["tool_brush"].isChecked()
@@ -330,11 +340,13 @@ def test_export_runs_in_the_background_on_a_snapshot(qtbot, window, tmp_path) ->
     """The window keeps working while an export writes; edits after it started stay out."""
     click_image(qtbot, window, 80, 60)
     key(qtbot, window, Qt.Key.Key_Return)
+    wait_idle(window)  # the accepted mask is made in the background
     out = tmp_path / "export"
     out.mkdir()
     job = window.exports.export_to("coco-polygons", out)
     click_image(qtbot, window, 40, 30)  # a second object, accepted after the export began
     key(qtbot, window, Qt.Key.Key_Return)
+    wait_idle(window)  # the accepted mask is made in the background
     qtbot.waitUntil(job.done, timeout=60_000)
     assert job.ok, job.message
     exported = __import__("json").loads((out / "annotations_polygons.json").read_text())
@@ -346,6 +358,7 @@ def test_export_runs_in_the_background_on_a_snapshot(qtbot, window, tmp_path) ->
 def test_exports_write_files_a_trainer_can_read(qtbot, window, tmp_path) -> None:
     click_image(qtbot, window, 80, 60)
     key(qtbot, window, Qt.Key.Key_Return)
+    wait_idle(window)  # the accepted mask is made in the background
     out = tmp_path / "export"
     out.mkdir()
     assert _export(qtbot, window, "coco-polygons", out)
@@ -382,16 +395,18 @@ def test_ctrl_click_selects_the_mask_under_the_cursor(qtbot, window) -> None:
     c = window.controller
     click_image(qtbot, window, 40, 40)
     key(qtbot, window, Qt.Key.Key_Return)
+    wait_idle(window)  # the accepted mask is made in the background
     first = c.selected_annotation
     click_image(qtbot, window, 120, 80)
     key(qtbot, window, Qt.Key.Key_Return)
+    wait_idle(window)  # the accepted mask is made in the background
     assert c.selected_annotation != first
     pos = window.canvas.image_to_widget(40, 40).toPoint()
     qtbot.mouseClick(
         window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, pos
     )
     assert c.selected_annotation == first and window.layer_panel.selected == first
-    assert c.session.is_empty()  # Ctrl+click selects; it adds no prompt
+    assert c.prompts.is_empty()  # Ctrl+click selects; it adds no prompt
 
 
 def test_many_annotations_appear_without_freezing_the_window(qtbot, window) -> None:

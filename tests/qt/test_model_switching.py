@@ -64,7 +64,7 @@ def test_real_checkpoint_opened_through_the_dialog_labels_an_image(
     assert win.settings.model_path == checkpoint and win.settings.model_backend == "onnxruntime"
     wait_ready(qtbot, win, timeout=60_000)
     click_image(qtbot, win, 300, 200)
-    assert win.controller.session.prediction is not None
+    assert win.controller.prompts.prediction is not None
     key(qtbot, win, Qt.Key.Key_Return)
     coco = saved_coco(win)
     assert [image["file_name"] for image in coco["images"]] == ["field.png"]
@@ -108,7 +108,7 @@ def test_switching_models_reencodes_keeps_annotations_and_clears_prompts(
     click_image(qtbot, win, 80, 60)
     key(qtbot, win, Qt.Key.Key_Return)
     click_image(qtbot, win, 40, 40)  # a prompt still open when the model changes
-    assert win.controller.session.points
+    assert win.controller.prompts.points
     second = NamedFake("Second")
     win.models.loader = lambda path: second
     win.models.load_model(_fake_file(tmp_path, "second.pth"))
@@ -116,11 +116,11 @@ def test_switching_models_reencodes_keeps_annotations_and_clears_prompts(
     wait_ready(qtbot, win)
     # The on-disk cache held the first model's embedding: the second encodes on its own.
     assert [size for size, _ in second.encoded][:1] == [(120, 160)]
-    assert win.controller.session.is_empty()
+    assert win.controller.prompts.is_empty()
     assert len(saved_coco(win)["annotations"]) == 1
     assert win.status.model_label.text().startswith("Second")
     click_image(qtbot, win, 80, 60)
-    assert second.decode_calls > 0 and win.controller.session.prediction is not None
+    assert second.decode_calls > 0 and win.controller.prompts.prediction is not None
 
 
 def test_failed_load_keeps_the_previous_model_in_use(qtbot, tmp_path, image_folder) -> None:

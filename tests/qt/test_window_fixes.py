@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView
 
 from samlabel.qt.panels import NO_CATEGORIES_HINT
 from tests.qt.fakes import FakePredictor
-from tests.qt.window_helpers import click_image, key, open_window, wait_ready
+from tests.qt.window_helpers import click_image, key, open_window, wait_idle, wait_ready
 
 
 def test_encoding_time_counts_from_when_the_encoding_began(qtbot, tmp_path, image_folder):
@@ -47,6 +47,7 @@ def test_the_folder_reopens_on_its_last_image_and_category(qtbot, tmp_path, imag
     wait_ready(qtbot, again)
     click_image(qtbot, again, 80, 60)
     key(qtbot, again, Qt.Key.Key_Return)
+    wait_idle(again)  # the accepted mask is made in the background
     (accepted,) = c.document.annotations
     assert c.document.category(accepted.category_id).name == "car"
     assert c.document.image(accepted.image_id).file_name == "img_003.png"
@@ -77,6 +78,7 @@ def test_empty_categories_panel_explains_and_the_first_accept_says_where_it_went
     assert panel.hint.isVisible() and panel.hint.text() == NO_CATEGORIES_HINT
     click_image(qtbot, window, 80, 60)
     key(qtbot, window, Qt.Key.Key_Return)
+    wait_idle(window)  # the accepted mask is made in the background
     c = window.controller
     assert [category.name for category in c.document.categories] == ["object"]
     assert not panel.hint.isVisible()
@@ -88,6 +90,7 @@ def test_empty_categories_panel_explains_and_the_first_accept_says_where_it_went
     window.message_bar.dismiss()
     click_image(qtbot, window, 30, 30)
     key(qtbot, window, Qt.Key.Key_Return)
+    wait_idle(window)
     assert window.message_bar.text == ""
 
 

@@ -53,7 +53,7 @@ def test_dragging_the_window_redraws_at_once_and_encodes_once_after_the_burst(
     assert session.panel.window == default
     assert len(predictor.encoded) == 1
     click_image(qtbot, window, 80, 60)
-    assert c.session.prediction is not None
+    assert c.prompts.prediction is not None
     before_display, before_screen = c.source.display.copy(), canvas_pixels(window)
     # A drag: ten slider positions 20 ms apart, narrowing onto the faint square's values.
     slider = session.panel.slider
@@ -72,7 +72,7 @@ def test_dragging_the_window_redraws_at_once_and_encodes_once_after_the_burst(
     qtbot.wait(800)  # a further debounce period: still exactly one re-encode
     assert len(predictor.encoded) == 2
     assert predictor.encoded[1][1] == pytest.approx(image_mean(c.source.display))
-    assert c.session.prediction is not None  # the prompt was decoded again
+    assert c.prompts.prediction is not None  # the prompt was decoded again
     # The window is part of the embedding keys: back to the default is answered from the
     # cache (no encode), another window is encoded.
     session.panel.reset_button.click()

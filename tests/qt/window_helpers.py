@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QCoreApplication, QPoint, Qt
 
 from samlabel.app import create_window
 from samlabel.qt.main_window import MainWindow
@@ -63,7 +64,7 @@ def click_image(
 
 def wait_decoded(qtbot, window: MainWindow, timeout: int = 10000) -> None:
     """Until no mask is being decoded or waits to be (the shown mask is final)."""
-    qtbot.waitUntil(window.controller.decoding.is_idle, timeout=timeout)
+    qtbot.waitUntil(window.controller.is_idle, timeout=timeout)
 
 
 def key(qtbot, window: MainWindow, key_code, modifier=Qt.KeyboardModifier.NoModifier) -> None:
@@ -71,7 +72,19 @@ def key(qtbot, window: MainWindow, key_code, modifier=Qt.KeyboardModifier.NoModi
     qtbot.keyClick(window.canvas, key_code, modifier)
 
 
+def wait_idle(window: MainWindow, timeout: float = 10.0) -> None:
+    """Process events until no mask is being decoded or made (accepts have landed)."""
+    deadline = time.monotonic() + timeout
+    while not window.controller.is_idle():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"masks still on their way after {timeout} s")
+        QCoreApplication.processEvents()
+        time.sleep(0.002)
+
+
 def saved_coco(window: MainWindow) -> dict:
-    """The annotations file on disk after flushing the pending save."""
+    """The annotations file on disk once the accepts on their way have landed and the
+    pending save is flushed."""
+    wait_idle(window)
     window.controller.store.flush()
     return json.loads(Path(window.controller.annotations_path).read_text("utf-8"))

@@ -120,6 +120,26 @@ def check_pixel_count(path: Path, size: tuple[int, int], allow_huge: bool, what:
     )
 
 
+#: Longest side over shortest side SAM can take: it scales the long side to 1024 px, and
+#: beyond 2048:1 the short side rounds to 0 px (nothing left to encode or draw).
+MAX_ASPECT_RATIO = 2048
+
+
+def check_proportions(path: Path, size: tuple[int, int]) -> None:
+    """Refuse an upright ``size = (H, W)`` too elongated for SAM (see :data:`MAX_ASPECT_RATIO`).
+
+    Called with sizes from headers where there is one, so nothing is decoded or encoded.
+    """
+    h, w = int(size[0]), int(size[1])
+    if min(h, w) <= 0 or max(h, w) > MAX_ASPECT_RATIO * min(h, w):
+        raise ImageReadError(
+            f"Cannot use {path}: it is {w} x {h} pixels, more elongated than the "
+            f"{MAX_ASPECT_RATIO}:1 that Segment Anything can take (scaled to 1024 px on its "
+            "long side, the short side would vanish); crop it into shorter pieces.",
+            path,
+        )
+
+
 def validate_region(path: Path, region: Region | None, full_size: tuple[int, int]) -> Region:
     """Clip-free check of a requested region against the upright ``(H, W)``; None = all."""
     h, w = full_size

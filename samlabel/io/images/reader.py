@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -13,7 +14,7 @@ from PIL import Image
 
 from samlabel.core.errors import ImageReadError
 from samlabel.io.images import pil_reader, tiff_reader
-from samlabel.io.images.model import LoadedImage, Region
+from samlabel.io.images.model import LoadedImage, Region, check_proportions
 from samlabel.io.images.sniff import detect_format
 
 _T = TypeVar("_T")
@@ -30,7 +31,7 @@ def _dicom() -> ModuleType:
 def _checked_format(path: Path) -> str:
     """Reject missing, empty and non-image files with a sentence naming the file."""
     try:
-        stat = path.stat()
+        info = path.stat()
     except FileNotFoundError:
         raise ImageReadError(f"Cannot open {path}: the file does not exist.", path) from None
     except OSError as err:
@@ -38,7 +39,11 @@ def _checked_format(path: Path) -> str:
         raise ImageReadError(f"Cannot open {path}: {reason}.", path) from err
     if path.is_dir():
         raise ImageReadError(f"Cannot open {path}: it is a folder, not an image.", path)
-    if stat.st_size == 0:
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageReadError(
+            f"Cannot open {path}: it is a pipe, socket or device, not an image file.", path
+        )
+    if info.st_size == 0:
         raise ImageReadError(f"Cannot open {path}: the file is empty (0 bytes).", path)
     try:
         fmt = detect_format(path)
@@ -98,7 +103,9 @@ def read_image(
 
     Raises:
         ImageReadError: missing, empty, unreadable, not an image, truncated or damaged,
-            bigger than the limit, no such page; the message names the file.
+            bigger than the limit, more elongated than SAM can take
+            (:data:`~samlabel.io.images.model.MAX_ASPECT_RATIO`), no such page; the message
+            names the file.
     """
     file = Path(path)
     fmt = _checked_format(file)
@@ -107,10 +114,13 @@ def read_image(
 
     def decode() -> LoadedImage:
         if fmt == "TIFF":
-            return tiff_reader.read(file, page, region, allow_huge)
-        if fmt == "DICOM":
-            return _dicom().read(file, page, region, allow_huge)
-        return pil_reader.read(file, fmt, page, region, allow_huge)
+            loaded = tiff_reader.read(file, page, region, allow_huge)
+        elif fmt == "DICOM":
+            loaded = _dicom().read(file, page, region, allow_huge)
+        else:
+            loaded = pil_reader.read(file, fmt, page, region, allow_huge)
+        check_proportions(file, loaded.full_size)
+        return loaded
 
     return _guarded(file, fmt, decode)
 
@@ -129,9 +139,12 @@ def read_image_size(path: str | os.PathLike[str], page: int = 0) -> tuple[int, i
 
     def header() -> tuple[int, int]:
         if fmt == "TIFF":
-            return tiff_reader.size_of(file, page)
-        if fmt == "DICOM":
-            return _dicom().size_of(file)
-        return pil_reader.size_of(file, fmt)
+            size = tiff_reader.size_of(file, page)
+        elif fmt == "DICOM":
+            size = _dicom().size_of(file)
+        else:
+            size = pil_reader.size_of(file, fmt)
+        check_proportions(file, size)
+        return size
 
     return _guarded(file, fmt, header)

@@ -85,7 +85,7 @@ def read_source_image(path: str | Path) -> SourceImage:
 
     A huge image (:func:`samlabel.io.images.needs_tiled_view`) comes as an overview of at most
     :data:`OVERVIEW_SIDE` px a side, with ``full_size`` set; labelling happens in crops of it
-    (:mod:`samlabel.qt.crop_mode`).
+    (:mod:`samlabel.session.current_image`).
     """
     full = read_image_size(path)
     if needs_tiled_view(full):

@@ -9,9 +9,9 @@ Feeding back: when a point is added to a prompt set that already produced a mask
 candidate's low-res logits go back in as ``mask_input`` (as SAM's interactive demo does), which
 keeps the mask stable while refining. A box or the first point starts from no mask input.
 
-Decoding happens in a background thread (:mod:`samlabel.qt.decode_worker`), so the newest step
-may wait for its mask for a while; meanwhile :meth:`PromptSession.shown_step` is the latest
-step that has one, which the window keeps showing and the candidate keys act on.
+Decoding is scheduled by :mod:`samlabel.session.decoding` and runs off the GUI thread, so the
+newest step may wait for its mask for a while; meanwhile :meth:`PromptSession.shown_step` is
+the latest step that has one, which the window keeps showing and the candidate keys act on.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from samlabel.inference.api import Box, ImageEmbedding, Point, Prediction, Predictor
+from samlabel.inference.api import Box, Point, Prediction
 
 
 @dataclass
@@ -111,13 +111,6 @@ class PromptSession:
         """Whether there are no prompts."""
         return not self.steps
 
-    def selected_mask(self) -> np.ndarray | None:
-        """``(H, W)`` bool mask of the selected candidate at the original size, or None."""
-        step = self.current
-        if step is None or step.prediction is None:
-            return None
-        return step.prediction.masks[step.selected]
-
     # -- editing -----------------------------------------------------------------------
     def add_point(self, x: float, y: float, label: int) -> PromptStep:
         """Add an include (1) or exclude (0) point at image pixel ``(x, y)``."""
@@ -152,31 +145,4 @@ class PromptSession:
         if not 0 <= index < len(step.prediction.scores):
             return False
         step.selected = index
-        return True
-
-    # -- decoding ----------------------------------------------------------------------
-    def _mask_input_for(self, index: int) -> np.ndarray | None:
-        """The previous step's selected logits when step ``index`` adds a point to it."""
-        return feedback_logits(self.steps[: index + 1])
-
-    def decode_pending(self, predictor: Predictor, embedding: ImageEmbedding) -> bool:
-        """Decode the current step now, on the calling thread, if it has no prediction yet;
-        True when something changed. (The window decodes in the background instead, see
-        :mod:`samlabel.qt.live_decoding`; both feed back the same logits.)
-
-        Earlier undecoded steps stay undecoded until undo reaches them.
-        """
-        step = self.current
-        if step is None or step.prediction is not None:
-            return False
-        index = len(self.steps) - 1
-        mask_input = self._mask_input_for(index)
-        prediction = predictor.decode(
-            embedding,
-            points=list(step.points) or None,
-            box=step.box,
-            mask_input=mask_input,
-            multimask=True,
-        )
-        step.set_prediction(prediction, mask_input)
         return True

@@ -1,0 +1,152 @@
+"""Export a SAM 2 / 2.1 checkpoint to ONNX (called by :func:`onnx_export.ensure_onnx`).
+
+Files, beside a manifest with ``"family": "sam2"``:
+
+- ``encoder.onnx``: image ``(1, 3, 1024, 1024)`` -> image_embeddings ``(1, 256, 64, 64)``
+  (``no_mem_embed`` added), high_res_s0 ``(1, 32, 256, 256)``, high_res_s1
+  ``(1, 64, 128, 128)`` (already through ``conv_s0`` / ``conv_s1``: that per-image work is
+  done once, not per click);
+- ``decoder.onnx``: those three, point_coords ``(B, N, 2)``, point_labels ``(B, N)``,
+  mask_input ``(B, 1, 256, 256)``, has_mask_input ``(B,)`` -> iou_predictions ``(B, 4)``,
+  low_res_masks ``(B, 4, 256, 256)``; ``B`` prompt sets and ``N`` points are dynamic.
+  Upsampling stays out of the graph.
+
+torch is imported only inside the functions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from samlabel.core.errors import InferenceError
+from samlabel.inference.onnx_export import VERIFY_TOLERANCE, ProgressCallback, _export
+from samlabel.inference.onnx_folder import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME
+
+#: The ``family`` a SAM 2 folder's manifest names.
+FAMILY = "sam2"
+
+
+def export_sam2_checkpoint(
+    checkpoint: Path, out_dir: Path, digest: str, report: ProgressCallback
+) -> None:
+    """Load a SAM 2 ``checkpoint``, write the ONNX files and manifest into ``out_dir``, verify."""
+    from samlabel.sam.sam2_checkpoint import load_sam2_model
+
+    report("Loading the model", 0.05)
+    model, info = load_sam2_model(checkpoint)
+    export_sam2_model(
+        model,
+        out_dir,
+        info.name,
+        {
+            "encoder_kind": info.encoder_kind,
+            "checkpoint_sha256": digest,
+            "checkpoint_file": checkpoint.name,
+        },
+        report,
+    )
+
+
+def export_sam2_model(
+    model,
+    out_dir: Path,
+    model_name: str,
+    manifest_extra: dict | None = None,
+    report: ProgressCallback | None = None,
+    verify: bool = True,
+) -> None:
+    """Write the two ONNX graphs of a :class:`~samlabel.sam.sam2_model.Sam2Model` and a manifest.
+
+    Raises:
+        InferenceError: the conversion failed or (``verify``) does not reproduce torch.
+    """
+    import torch
+
+    from samlabel.sam.sam2_onnx_modules import (
+        DECODER_INPUTS,
+        DECODER_OUTPUTS,
+        ENCODER_INPUTS,
+        ENCODER_OUTPUTS,
+        Sam2DecoderForExport,
+        Sam2EncoderForExport,
+        example_sam2_decoder_inputs,
+    )
+
+    report = report or (lambda message, fraction: None)
+    model.eval()
+    report("Converting the image encoder (once per model)", 0.1)
+    _export(
+        Sam2EncoderForExport(model),
+        (torch.zeros(1, 3, 1024, 1024),),
+        out_dir / "encoder.onnx",
+        ENCODER_INPUTS,
+        ENCODER_OUTPUTS,
+        points_axis=None,
+    )
+    report("Converting the mask decoder", 0.5)
+    # Prompt sets (B) and points (N) both vary: name the axes explicitly.
+    _export(
+        Sam2DecoderForExport(model),
+        example_sam2_decoder_inputs(batch=2, num_points=3),
+        out_dir / "decoder.onnx",
+        DECODER_INPUTS,
+        DECODER_OUTPUTS,
+        points_axis={3: 1, 4: 1},
+        batch_axis={3: 0, 4: 0, 5: 0, 6: 0},
+    )
+    if verify:
+        report("Checking the converted model against the original", 0.7)
+        verify_sam2_export(model, out_dir)
+    manifest = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "family": FAMILY,
+        "model_name": model_name,
+        **(manifest_extra or {}),
+        "files": {"encoder": "encoder.onnx", "decoder": "decoder.onnx"},
+    }
+    (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+
+
+def _relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    scale = float(np.abs(expected).max()) or 1.0
+    return float(np.abs(actual - expected).max()) / scale
+
+
+def verify_sam2_export(model, out_dir: Path) -> None:
+    """Run both graphs and the torch model on the same random inputs; raise if they differ.
+
+    The decoder is checked with a batch of three prompt sets of four points, shapes other
+    than the traced ones, so a dynamic axis that was frozen shows here.
+    """
+    import onnxruntime as ort
+    import torch
+
+    from samlabel.sam.sam2_onnx_modules import DECODER_INPUTS, example_sam2_decoder_inputs
+
+    def session(name: str):
+        return ort.InferenceSession(str(out_dir / name), providers=["CPUExecutionProvider"])
+
+    image = torch.randn(1, 3, 1024, 1024, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = [t.numpy() for t in model.encode_image(image)]
+    actual = session("encoder.onnx").run(None, {"image": image.numpy()})
+    checks = [
+        (f"image encoder output {i}", _relative_error(a, e))
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True))
+    ]
+    inputs = example_sam2_decoder_inputs(batch=3, num_points=4, seed=1)
+    with torch.no_grad():
+        ref_masks, ref_iou = model.decode(*inputs)
+    feeds = dict(zip(DECODER_INPUTS, (t.numpy() for t in inputs), strict=True))
+    iou, masks = session("decoder.onnx").run(None, feeds)
+    checks.append(("mask decoder", _relative_error(masks, ref_masks.numpy())))
+    checks.append(("IoU head", _relative_error(iou, ref_iou.numpy())))
+    failed = [f"{name} differs by {err:.2%}" for name, err in checks if err > VERIFY_TOLERANCE]
+    if failed:
+        raise InferenceError(
+            "the converted SAM 2 model does not reproduce the original: " + ", ".join(failed)
+        )

@@ -1,0 +1,150 @@
+"""The saved mask is Meta's, pixel for pixel: ``Prediction.full_mask`` / ``full_mask_rle``.
+
+Compared with Meta's own ``Sam.postprocess_masks`` (segment-anything) on random logits of
+several image shapes, on smooth logits with exact zeros, and with the masks Meta's predictor
+returned for the reference fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+from samlabel.inference import full_mask as full_mask_module
+from samlabel.inference.api import Prediction
+from samlabel.inference.full_mask import encode_column_major, full_size_mask
+from samlabel.inference.transforms import resized_size
+from tests.meta_reference import segment_anything
+
+SIZES = [
+    (1, 1),
+    (2, 3),
+    (101, 57),  # odd, tall, smaller than the 1024 frame
+    (57, 101),
+    (1024, 768),  # the crop is the original size: no second interpolation
+    (864, 1152),  # about 1 MP
+    (4000, 300),  # very tall
+    (300, 4000),  # very wide
+    (3000, 4000),  # 12 MP
+]
+
+
+def meta_masks(low_res: np.ndarray, original_size: tuple[int, int]) -> np.ndarray:
+    """``(K, H, W)`` bool from Meta's ``Sam.postprocess_masks`` (torch) on ``(K, 256, 256)``."""
+    import torch
+
+    sam_module = segment_anything().modeling.sam.Sam
+    input_size = resized_size(original_size)
+
+    class _Frame:  # postprocess_masks reads only image_encoder.img_size from the model
+        image_encoder = type("Encoder", (), {"img_size": 1024})()
+
+    with torch.no_grad():
+        masks = sam_module.postprocess_masks(
+            _Frame(), torch.from_numpy(low_res)[None], input_size, original_size
+        )
+    return (masks[0] > 0).numpy()
+
+
+def smooth_logits(seed: int, with_zeros: bool = False) -> np.ndarray:
+    """Blob-shaped ``(256, 256)`` logits; with_zeros sets a band around the boundary to 0.0."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.standard_normal((12, 12)).astype(np.float32)
+    logits = cv2.resize(coarse, (256, 256), interpolation=cv2.INTER_CUBIC) * 4
+    if with_zeros:
+        logits[np.abs(logits) < 0.5] = 0.0
+    return logits
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_full_size_masks_are_meta_pixels_for_every_shape(size):
+    rng = np.random.default_rng(size[0] * 7919 + size[1])
+    low_res = np.stack(
+        [
+            rng.standard_normal((256, 256)).astype(np.float32),  # boundary everywhere
+            smooth_logits(size[0]),
+            smooth_logits(size[1], with_zeros=True),  # logits exactly at 0
+            # Tenths: many blends land within a rounding of 0, where only torch's order of
+            # operations gives torch's sign (a plain float32 blend misses ~100 pixels at 1 MP).
+            (rng.integers(-9, 10, (256, 256)) / 10).astype(np.float32),
+        ]
+    )
+    expected = meta_masks(low_res, size)
+    prediction = Prediction(np.zeros(4, np.float32), low_res, size, resized_size(size))
+    for i in range(4):
+        got = prediction.full_mask(i)
+        assert got.shape == size
+        mismatched = int((got != expected[i]).sum())
+        assert mismatched == 0, f"candidate {i}: {mismatched} pixels differ from Meta's"
+    assert np.array_equal(prediction.masks, expected)
+
+
+@pytest.mark.parametrize("dense_above", [0.0, 1.01], ids=["whole-image passes", "tiles only"])
+def test_both_ways_of_computing_give_meta_pixels(monkeypatch, dense_above):
+    """Texture-like masks take whole-image passes, object-like ones boundary tiles; each way
+    alone must give Meta's pixels for any mask."""
+    monkeypatch.setattr(full_mask_module, "DENSE_ABOVE", dense_above)
+    size = (1201, 1599)
+    rng = np.random.default_rng(5)
+    low_res = np.stack(
+        [
+            smooth_logits(5, with_zeros=True),
+            (rng.integers(-9, 10, (256, 256)) / 10).astype(np.float32),
+        ]
+    )
+    expected = meta_masks(low_res, size)
+    for i in range(2):
+        assert np.array_equal(full_size_mask(low_res[i], resized_size(size), size), expected[i])
+
+
+def test_all_zero_and_all_positive_logits():
+    size = (333, 517)
+    zeros = np.zeros((256, 256), np.float32)
+    assert not full_size_mask(zeros, resized_size(size), size).any()  # 0 is outside
+    tiny = np.full((256, 256), 1e-38, np.float32)  # positive, yet near underflow
+    assert np.array_equal(
+        full_size_mask(tiny, resized_size(size), size), meta_masks(tiny[None], size)[0]
+    )
+
+
+def test_fixture_masks_are_reproduced_exactly(fixtures_dir):
+    for name in ("sam_vit_random", "mobile_sam_random"):
+        expected = np.load(fixtures_dir / name / "expected.npz")
+        cases = json.loads((fixtures_dir / name / "cases.json").read_text())
+        case_names = [c["name"] for c in cases["cases"]]
+        checked = 0
+        for case in case_names:
+            masks = expected[f"{case}__masks"]
+            low_res = expected[f"{case}__low_res_logits"]
+            size = masks.shape[1:]
+            for i in range(masks.shape[0]):
+                got = full_size_mask(low_res[i], resized_size(size), size)
+                assert np.array_equal(got, masks[i]), f"{name} {case} mask {i}"
+                checked += 1
+        assert checked >= 3
+
+
+def test_rle_of_the_chosen_mask_decodes_to_the_mask():
+    size = (1200, 1601)
+    low_res = np.stack([smooth_logits(3), -smooth_logits(3), np.full((256, 256), 5.0, np.float32)])
+    prediction = Prediction(np.zeros(3, np.float32), low_res, size, resized_size(size))
+    for i in range(3):
+        rle = prediction.full_mask_rle(i)
+        mask = prediction.full_mask(i)
+        coco = rle.to_coco()
+        assert coco["size"] == [1200, 1601]
+        assert np.array_equal(rle.decode(), mask)
+        # The same string pycocotools writes for that mask.
+        assert rle.counts == mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))["counts"]
+    assert prediction.full_mask_rle(2).area == 1200 * 1601  # starts with a foreground run
+
+
+def test_encode_column_major_accepts_row_major_masks():
+    mask = np.zeros((5, 4), bool)
+    mask[1:3, 2] = True
+    rle = encode_column_major(mask)
+    assert np.array_equal(rle.decode(), mask)
