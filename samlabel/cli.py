@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "bench": "bench",
     "export": "export",
     "models": "models",
+    "embed": "embed",
     "auto": "auto",
 }
 

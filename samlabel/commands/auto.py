@@ -91,6 +91,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="decode with the int8 copy of the decoder (ONNX Runtime; faster, masks differ "
         "slightly: see samlabel bench)",
     )
+    from samlabel.commands.embed import add_ray_arguments
+
+    add_ray_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,6 +126,8 @@ def _check_parameters(params: dict[str, Any]) -> None:
 
 
 def _prelabel(store, folder: Path, args: argparse.Namespace, params: dict[str, Any]) -> int:
+    if getattr(args, "ray", None):
+        return _prelabel_on_ray(store, folder, args, params)
     from samlabel.inference.automatic import AutomaticMaskGenerator
 
     document = store.document
@@ -160,6 +165,60 @@ def _prelabel(store, folder: Path, args: argparse.Namespace, params: dict[str, A
         masks_added += added
         seconds = time.perf_counter() - started
         progress.write(f"{path.name}: {added} proposals ({seconds:.1f} s)")
+        progress.update(1)
+    progress.close()
+    print(
+        f"done: {done} images pre-labelled with {masks_added} masks; {already} were done "
+        f"before; {len(unreadable)} skipped (unreadable).",
+        file=sys.stderr,
+    )
+    for line in unreadable:
+        print(f"  skipped {line}", file=sys.stderr)
+    return 0
+
+
+def _prelabel_on_ray(store, folder: Path, args: argparse.Namespace, params: dict) -> int:
+    """As :func:`_prelabel`, the images encoded and segmented on a Ray cluster
+    (:mod:`samlabel.cluster.ray_auto`); the file is written here, through the store, with the
+    same per-image marker, so a result sent twice by a retried worker is added once."""
+    from samlabel.cluster.images import FolderTally
+    from samlabel.cluster.ray_auto import proposals_on_ray
+    from samlabel.cluster.ray_embed import pending_items
+    from samlabel.commands.predict import resolve_model
+    from samlabel.inference.embedding_cache import EmbeddingCache
+
+    document = store.document
+    images, unreadable = _images_in(document, folder, store.path.parent)
+    category = _category(document, args.category)
+    ids = {str(path): image_id for path, image_id in images}
+    todo = [p for p, i in images if AUTO_FIELD not in document.image(i).extra]
+    already = len(images) - len(todo)
+    hashed = FolderTally()
+    items = pending_items(todo, "", None, hashed)
+    unreadable += hashed.failed
+    print(
+        f"{len(images) + len(unreadable)} images in {folder}: {already} pre-labelled before, "
+        f"{len(items)} to do on the Ray cluster {args.ray}",
+        file=sys.stderr,
+    )
+    cache = EmbeddingCache()
+    done = masks_added = 0
+    progress = _progress(len(items))
+    for result in proposals_on_ray(items, resolve_model(args.model), args, params):
+        image_id = ids[str(result.path)]
+        if result.error:
+            unreadable.append(result.error)
+            progress.write(f"skipped {result.error}")
+        elif AUTO_FIELD not in document.image(image_id).extra:
+            cache.put(result.cache_key, result.embedding)
+            record = {**params, "model": result.model_name, "category": args.category}
+            if args.int8_decoder:
+                record["decoder"] = "int8"
+            added = _add_proposals(document, image_id, category, result.masks, record)
+            store.save()
+            done += 1
+            masks_added += added
+            progress.write(f"{result.path.name}: {added} proposals")
         progress.update(1)
     progress.close()
     print(
@@ -229,11 +288,9 @@ def _load(args: argparse.Namespace):
             predictor.use_int8_batch_decoder()
     elif args.int8_decoder:
         raise SamlabelError("--int8-decoder needs the ONNX Runtime backend.")
-    model_id = getattr(predictor, "model_id", None)
-    if model_id is None:
-        stat = model_path.stat()
-        model_id = f"{model_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    return predictor, model_id
+    from samlabel.inference.embedding_cache import model_key
+
+    return predictor, model_key(model_path, getattr(predictor, "precision", "fp32"))
 
 
 def _read(path: Path):

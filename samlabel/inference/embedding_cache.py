@@ -1,10 +1,13 @@
 """An on-disk cache of image embeddings, so going back to an image is instant.
 
-One ``.npz`` file per (model, image file, image version, window) under
-``cache_dir()/embeddings/<model>/``. The key includes the file's modification time and size,
-so an edited image is encoded again; the display window (for 16-bit images) is part of it too
-because it changes what the encoder sees. Files are written to a temporary name and renamed,
-so a crash never leaves a half-written embedding that would be read back later.
+One ``.npz`` file per (model, image content, window, crop) under
+``cache_dir()/embeddings/<model>/``. Keys name only what the embedding depends on: the
+model's sha256 and precision (:func:`model_key`), the sha256 of the image file's bytes (an
+edited image is encoded again), and the preprocessing (the display window of a 16-bit image,
+the crop region of a huge one). No machine path or modification time is part of a key, so a
+cache filled on one machine (``samlabel embed``, a cluster) serves the window on another.
+Files are written to a temporary name and renamed, so a crash never leaves a half-written
+embedding that would be read back later.
 
 Only ``features``, ``original_size`` and ``input_size`` are stored (plus, for SAM 2, the two
 high-resolution maps and the ``stretched`` flag): the backend ``extras`` are optional
@@ -47,11 +50,8 @@ class EmbeddingKey:
     """What an embedding depends on.
 
     Attributes:
-        model_id: identifies the weights (for example the checkpoint's path, size and mtime, or
-            its sha256).
-        image_path: absolute path of the image file.
-        mtime_ns: the image file's modification time in nanoseconds.
-        size: the image file's size in bytes.
+        model_id: identifies the weights and precision (:func:`model_key`).
+        image_sha256: sha256 (hex) of the image file's bytes.
         window: the display window used to turn a 16-bit image into what the encoder saw, or
             None for 8-bit images.
         region: ``(x0, y0, x1, y1)`` of the crop encoded (huge images), None for the whole
@@ -59,9 +59,7 @@ class EmbeddingKey:
     """
 
     model_id: str
-    image_path: str
-    mtime_ns: int
-    size: int
+    image_sha256: str
     window: tuple[float, float] | None = None
     region: tuple[int, int, int, int] | None = None
 
@@ -74,16 +72,75 @@ class EmbeddingKey:
         region: tuple[int, int, int, int] | None = None,
     ) -> EmbeddingKey:
         """The key of ``path`` as it is on disk now (raises OSError when it is missing)."""
-        resolved = Path(path).resolve()
-        stat = resolved.stat()
-        return cls(model_id, str(resolved), stat.st_mtime_ns, stat.st_size, window, region)
+        return cls(model_id, content_sha256(path), window, region)
+
+    @classmethod
+    def for_bytes(
+        cls,
+        model_id: str,
+        data: bytes,
+        window: tuple[float, float] | None = None,
+        region: tuple[int, int, int, int] | None = None,
+    ) -> EmbeddingKey:
+        """The key of an image file whose bytes are ``data`` (read elsewhere, e.g. a cluster)."""
+        return cls(model_id, hashlib.sha256(data).hexdigest(), window, region)
 
     def digest(self) -> str:
         """A file-name-safe hash of the image part of the key."""
-        text = f"{self.image_path}\0{self.mtime_ns}\0{self.size}\0{self.window}"
-        if self.region is not None:  # whole-image keys keep the digests they always had
+        window = None if self.window is None else tuple(float(v) for v in self.window)
+        text = f"{self.image_sha256}\0{window}"
+        if self.region is not None:
             text += f"\0{tuple(int(v) for v in self.region)}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+#: (resolved path, size, mtime_ns) -> sha256 of the file: hash each image version once per
+#: process (a memo of this process only, never part of a key).
+_CONTENT_MEMO: OrderedDict[tuple[str, int, int], str] = OrderedDict()
+_CONTENT_MEMO_ITEMS = 4096
+_CONTENT_MEMO_LOCK = threading.Lock()
+
+
+def content_sha256(path: str | Path) -> str:
+    """sha256 (hex) of the bytes of ``path`` (raises OSError when it cannot be read)."""
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    memo_key = (str(resolved), stat.st_size, stat.st_mtime_ns)
+    with _CONTENT_MEMO_LOCK:
+        known = _CONTENT_MEMO.get(memo_key)
+    if known is not None:
+        return known
+    digest = hashlib.sha256()
+    with open(resolved, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    value = digest.hexdigest()
+    with _CONTENT_MEMO_LOCK:
+        _CONTENT_MEMO[memo_key] = value
+        while len(_CONTENT_MEMO) > _CONTENT_MEMO_ITEMS:
+            _CONTENT_MEMO.popitem(last=False)
+    return value
+
+
+def model_key(model_path: str | Path, precision: str = "fp32") -> str:
+    """The ``model_id`` of embeddings computed by the model at ``model_path``.
+
+    ``sha256:<digest of the checkpoint>`` (for an exported ONNX folder, the digest of the
+    checkpoint it came from, else of its encoder file), plus ``:<precision>`` when not fp32
+    (a bf16 embedding differs from an fp32 one by up to 2% and must not stand in for it).
+    Every program that reads or writes the cache (the window, ``samlabel embed``,
+    ``samlabel auto``, cluster workers) names the model through this function.
+    """
+    from samlabel.inference.onnx_export import checkpoint_sha256
+    from samlabel.inference.onnx_folder import open_onnx_folder
+
+    path = Path(model_path)
+    if path.is_dir():
+        folder = open_onnx_folder(path, check=False)
+        digest = folder.checkpoint_sha256 or content_sha256(folder.files["encoder"])
+    else:
+        digest = checkpoint_sha256(path)
+    return f"sha256:{digest}" if precision == "fp32" else f"sha256:{digest}:{precision}"
 
 
 #: Default size limit of the cache (about 500 embeddings).

@@ -72,7 +72,7 @@ def test_the_decoder_takes_a_batch_of_prompt_sets(onnx_predictor, wide_embedding
 def test_a_cached_embedding_decodes_as_the_fresh_one(onnx_predictor, wide_embedding, tmp_path):
     embedding = wide_embedding
     cache = EmbeddingCache(tmp_path)
-    key = EmbeddingKey(onnx_predictor.model_id, str(tmp_path / "a.png"), 1, 2)
+    key = EmbeddingKey(onnx_predictor.model_id, "a" * 64)
     assert cache.put(key, embedding) is not None
     restored = cache.get(key)
     assert restored is not None and restored.stretched
