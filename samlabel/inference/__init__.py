@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from samlabel.inference.crops import CROP_SIDE, Crop, crop_around, read_crop
     from samlabel.inference.download import DownloadCancelled
-    from samlabel.inference.embedding_cache import EmbeddingCache, EmbeddingKey
+    from samlabel.inference.embedding_cache import EmbeddingCache, EmbeddingKey, model_key
     from samlabel.inference.loader import BACKENDS, torch_available
     from samlabel.inference.model_folder import CHECKPOINT_SUFFIXES
     from samlabel.inference.model_store import ModelEntry, ModelStore
@@ -38,6 +38,7 @@ _LAZY = {
     "DownloadCancelled": "download",
     "EmbeddingCache": "embedding_cache",
     "EmbeddingKey": "embedding_cache",
+    "model_key": "embedding_cache",
     "ModelEntry": "model_store",
     "ModelStore": "model_store",
     "MANIFEST_NAME": "onnx_folder",
@@ -59,6 +60,7 @@ __all__ = [
     "Predictor",
     "crop_around",
     "load_predictor",
+    "model_key",
     "read_crop",
     "torch_available",
 ]

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
-from samlabel.inference import EmbeddingCache, Predictor
+from samlabel.core.errors import SamlabelError
+from samlabel.inference import EmbeddingCache, Predictor, model_key
 from samlabel.qt.model_loading import ModelLoadTask
 
 if TYPE_CHECKING:
@@ -123,13 +124,18 @@ class ModelCommands(QObject):
 
 
 def model_id(path: Path, predictor: Predictor | None = None) -> str:
-    """Identifies what computes embeddings, for the embedding cache: the weights' path, size
-    and modification time, plus the precision when it is not fp32 (a bf16 embedding differs
-    from an fp32 one by up to 2% and must not be served in its place)."""
-    try:
-        stat = path.stat()
-        weights = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-    except OSError:
-        weights = str(path)
+    """Identifies what computes embeddings, for the embedding cache: the weights' content
+    (:func:`samlabel.inference.model_key`, the same name ``samlabel embed`` and ``samlabel
+    auto`` write under, so their embeddings are found here), plus the precision when it is not
+    fp32 (a bf16 embedding differs from an fp32 one by up to 2% and must not stand in for it).
+    """
     precision = getattr(predictor, "precision", "fp32")
-    return weights if precision == "fp32" else f"{weights}:{precision}"
+    try:
+        return model_key(path, precision)
+    except (OSError, SamlabelError):  # unreadable now: a key that at least cannot collide
+        try:
+            stat = path.stat()
+            weights = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+        except OSError:
+            weights = str(path)
+        return weights if precision == "fp32" else f"{weights}:{precision}"
