@@ -10,6 +10,7 @@ on the calling one).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -20,10 +21,10 @@ import numpy as np
 
 from samlabel.core.errors import SamlabelError
 from samlabel.inference.api import ImageEmbedding, Predictor
-from samlabel.inference.embedding_cache import EmbeddingCache, EmbeddingKey
+from samlabel.inference.embedding_cache import EmbeddingCache, EmbeddingKey, content_sha256
 from samlabel.io.images import needs_tiled_view
 from samlabel.session.source import SourceImage, image_size, read_source_image
-from samlabel.session.stack_items import frame_file_key
+from samlabel.session.stack_items import frame_file_key, frame_source
 
 
 def file_key(path: str | Path) -> tuple[str, int, int]:
@@ -59,12 +60,15 @@ def picture_variant(picture: SourceImage | None) -> tuple:
 def _embedding_key(
     model_id: str, path: Path, window: tuple | None, region: tuple | None
 ) -> EmbeddingKey:
-    """The disk-cache key of ``path``; a stack frame's names the file holding it and its
-    place there (a DICOM slice's own file, a TIFF page), so every frame has its own."""
-    frame = frame_file_key(path)
-    if frame is None:
+    """The disk-cache key of ``path``, by content (never a machine path); a stack frame's
+    names the content of the file holding it and its place there (a DICOM slice's own file,
+    a TIFF page, a video frame), so every frame has its own."""
+    source = frame_source(path)
+    if source is None:
         return EmbeddingKey.for_file(model_id, path, window, region)
-    return EmbeddingKey(model_id, frame[0], frame[1], frame[2], window, region)
+    file, place = source
+    frame_id = hashlib.sha256(f"{content_sha256(file)}#{place}".encode()).hexdigest()
+    return EmbeddingKey(model_id, frame_id, window, region)
 
 
 class ImageMemory:

@@ -139,15 +139,26 @@ def read_frame(path: str | os.PathLike[str]) -> tuple[np.ndarray, object] | None
     return np.ascontiguousarray(to_display_rgb(loaded), dtype=np.uint8), loaded
 
 
-def frame_file_key(path: str | os.PathLike[str]) -> tuple[str, int, int] | None:
-    """``(name, mtime_ns, size)`` of the file holding a frame, the name telling frames of
-    one file apart (cache keys); None when ``path`` is not a frame path. Raises OSError."""
+def frame_source(path: str | os.PathLike[str]) -> tuple[Path, object] | None:
+    """``(file, place)``: the file holding a frame and the frame's place in it (a DICOM
+    slice's own file, a TIFF page, a video frame number); None when ``path`` is not a frame
+    path."""
     where = SHELF.split(path)
     if where is None:
         return None
     file, place = SHELF.stack(where[0]).frame_file(where[1])
-    stat = Path(file).stat()
-    return f"{Path(file).resolve()}#{place}", stat.st_mtime_ns, stat.st_size
+    return Path(file), place
+
+
+def frame_file_key(path: str | os.PathLike[str]) -> tuple[str, int, int] | None:
+    """``(name, mtime_ns, size)`` of the file holding a frame, the name telling frames of
+    one file apart (memory keys); None when ``path`` is not a frame path. Raises OSError."""
+    source = frame_source(path)
+    if source is None:
+        return None
+    file, place = source
+    stat = file.stat()
+    return f"{file.resolve()}#{place}", stat.st_mtime_ns, stat.st_size
 
 
 def might_be_stack(path: Path) -> bool:
