@@ -52,6 +52,16 @@ ALWAYS_EXCLUDED = (
     "PySide6.QtMultimedia",
     "PySide6.QtCharts",
     "PySide6.QtPdf",
+    # The cluster extra (samlabel[cluster]) runs on servers, not from the desktop bundle:
+    # without it, --ray says how to install it. Ray and its Arrow data layer are ~250 MB.
+    "ray",
+    "pyarrow",
+    # Meta's reference packages are test dependencies only.
+    "segment_anything",
+    "sam2",
+    "hydra",
+    "omegaconf",
+    "iopath",
 )
 
 #: Left out of the lite variant: torch and what only torch (or its ONNX exporter) uses.
