@@ -88,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     from samlabel.inference.benchmark import run_benchmark
 
     quick = args.quick
-    args.models = args.models or ("vit_b" if quick else "vit_b,vit_t")
+    if args.models is None:  # "" is no model rows (for example with --everything alone)
+        args.models = "vit_b" if quick else "vit_b,vit_t"
     args.clicks = args.clicks or (10 if quick else 30)
     args.repeats = args.repeats or (1 if quick else 2)
     args.precision = args.precision or ("fp32" if quick else ",".join(OPENVINO_PRECISIONS))
@@ -109,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
     if any(p not in ("fp32", "bf16", "fp16") for p in precisions):
         raise SamlabelError(f"--precision takes fp32, bf16, fp16 or none, not {args.precision!r}.")
     print(_machine_line(), flush=True)
+    if not models and not args.everything:
+        raise SamlabelError("--models is empty and --everything is not given: nothing to time.")
     result = run_benchmark(
         models,
         clicks=args.clicks,
