@@ -127,7 +127,7 @@ class FolderSwitching:
             return True
         if self.store is None or self.store.is_saved():
             return False
-        return self.document.revision != getattr(self, "listed_revision", -1)
+        return self.document.revision != self.listed_revision
 
     def close_folder(self) -> None:
         """Add the accepts on their way, save and close the annotations file."""

@@ -87,6 +87,9 @@ class LabellingSession(FolderSwitching):
             self.events, lambda: self.store.store if self.store else None, self._on_replaced
         )
         self.images = FolderImages()
+        #: The document's revision right after listing the folder (records the listing added
+        #: are not the user's work); -1 before a folder is open.
+        self.listed_revision = -1
         self.row = -1
         self.image = CurrentImage(
             runner, self.events, pyramid_of, self._on_new_picture, self._on_embedding
