@@ -1,6 +1,6 @@
 """Opening a folder, all or nothing: the session's part that switches folders (no Qt).
 
-:class:`FolderSwitching` holds the session's methods that open and close a folder and follow
+:class:`FolderSwitching` is the session's part that opens and closes a folder and follows
 the file when its content is replaced (a reload, a merge, save-as). :func:`prepare_folder`
 lists the images and opens the annotations file completely before the session lets go of
 the folder it has open; when anything fails, the new file is released without being
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from samlabel.core.errors import SamlabelError
 from samlabel.session.images import (
@@ -25,6 +26,9 @@ from samlabel.session.images import (
     list_folder,
     opening_warnings,
 )
+
+if TYPE_CHECKING:
+    from samlabel.session.session import LabellingSession
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,11 @@ def prepare_folder(
 
 
 class FolderSwitching:
-    """The folder methods of :class:`~samlabel.session.session.LabellingSession` (a mixin: the
-    attributes are the session's)."""
+    """The part of :class:`~samlabel.session.session.LabellingSession` that opens, closes and
+    re-lists folders; it writes the session's folder state (the session delegates to it)."""
+
+    def __init__(self, session: LabellingSession) -> None:
+        self.session = session
 
     def open_folder(
         self,
@@ -95,60 +102,64 @@ class FolderSwitching:
             SamlabelError: the folder or its annotations file cannot be opened; the folder
                 open before stays as it was (and the annotations file is left untouched).
         """
+        s = self.session
         ready = prepare_folder(
-            folder, annotations, files, self._open_store,
-            lambda text: self._message("error", text),
-            lambda path: self.close_folder() if path == self.annotations_path else None,
+            folder, annotations, files, s._open_store,
+            lambda text: s._message("error", text),
+            lambda path: s.close_folder() if path == s.annotations_path else None,
         )
-        self.close_folder()
-        self._unsubscribe()
-        self.document, self.store, self.images = ready.store.document, ready.store, ready.images
-        self.folder, self.annotations_path = ready.folder, ready.path
-        self._unsubscribe = self.document.subscribe(self._on_document_changed)
-        self.edits.reset()
-        self.listed_revision = self.document.revision  # records added by listing are no work
-        ready.store.attach(self.file.on_outcome, self.file.check)
-        self.events.folder_opened.emit()
-        self.file.opened()
-        for text in opening_warnings(self.images, ready.path):
-            self._message("warning", text)
-        self.events.document_changed.emit()
-        if self.images.paths:
-            self.go_to(0)
+        s.close_folder()
+        s._unsubscribe()
+        s.document, s.store, s.images = ready.store.document, ready.store, ready.images
+        s.folder, s.annotations_path = ready.folder, ready.path
+        s._unsubscribe = s.document.subscribe(s._on_document_changed)
+        s.edits.reset()
+        s.listed_revision = s.document.revision  # records added by listing are no work
+        ready.store.attach(s.file.on_outcome, s.file.check)
+        s.events.folder_opened.emit()
+        s.file.opened()
+        for text in opening_warnings(s.images, ready.path):
+            s._message("warning", text)
+        s.events.document_changed.emit()
+        if s.images.paths:
+            s.go_to(0)
         else:
-            self._message("warning", f"No images found in {ready.folder}.")
-            self.events.image_changed.emit()
+            s._message("warning", f"No images found in {ready.folder}.")
+            s.events.image_changed.emit()
 
     def has_unsaved_work(self) -> bool:
         """Whether closing now would lose something the user did: accepts on their way, or
         changes not on disk (image records the listing added are not counted: the next
         open adds them again)."""
-        if not self.accepts.is_idle():
+        s = self.session
+        if not s.accepts.is_idle():
             return True
-        if self.store is None or self.store.is_saved():
+        if s.store is None or s.store.is_saved():
             return False
-        return self.document.revision != self.listed_revision
+        return s.document.revision != s.listed_revision
 
     def close_folder(self) -> None:
         """Add the accepts on their way, save and close the annotations file."""
-        self.flush_accepts()
-        if self.store is not None:
-            self.store.close()
-            self.store = None
-            self.file.closed()
-        self.row = -1
-        self._leave_image()
+        s = self.session
+        s.flush_accepts()
+        if s.store is not None:
+            s.store.close()
+            s.store = None
+            s.file.closed()
+        s.row = -1
+        s._leave_image()
 
-    def _on_replaced(self) -> None:
+    def on_replaced(self) -> None:
         """The file's content replaced the document's (ids and names may differ): the image
         list is matched again; the current image stays."""
-        if self.store is None:
+        s = self.session
+        if s.store is None:
             return
-        self.annotations_path = Path(self.store.store.path)  # save-as may have moved it
-        self.images = list_folder(self.document, list(self.images.paths), self.annotations_path)
-        self.edits.on_document_changed(True)
-        self.edits.selected_annotation = None  # its id may now name another annotation
-        self.listed_revision = self.document.revision
-        self.events.folder_opened.emit()
-        self.events.image_changed.emit()
-        self.events.document_changed.emit()
+        s.annotations_path = Path(s.store.store.path)  # save-as may have moved it
+        s.images = list_folder(s.document, list(s.images.paths), s.annotations_path)
+        s.edits.on_document_changed(True)
+        s.edits.selected_annotation = None  # its id may now name another annotation
+        s.listed_revision = s.document.revision
+        s.events.folder_opened.emit()
+        s.events.image_changed.emit()
+        s.events.document_changed.emit()

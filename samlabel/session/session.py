@@ -44,7 +44,7 @@ from samlabel.session.work import WorkRunner, full_size_mask
 PREFETCH = 2
 
 
-class LabellingSession(FolderSwitching):
+class LabellingSession:
     """State and operations of one labelling session (see the module docstring).
 
     Args:
@@ -84,8 +84,11 @@ class LabellingSession(FolderSwitching):
         self.annotations_path: Path | None = None
         self.store: AnnotationFile | None = None
         self.file = FileGuard(
-            self.events, lambda: self.store.store if self.store else None, self._on_replaced
+            self.events,
+            lambda: self.store.store if self.store else None,
+            lambda: self.folders.on_replaced(),
         )
+        self.folders = FolderSwitching(self)  # opening and closing folders, all or nothing
         self.images = FolderImages()
         #: The document's revision right after listing the folder (records the listing added
         #: are not the user's work); -1 before a folder is open.
@@ -149,7 +152,24 @@ class LabellingSession(FolderSwitching):
         self.decoding.update(self.image.embedding)
         self.events.prompts_changed.emit()
 
-    # -- folder and images (opening and closing: FolderSwitching) -----------------------
+    # -- folder and images (opening and closing: the FolderSwitching part) ---------------
+    def open_folder(
+        self,
+        folder: str | Path,
+        annotations: str | Path | None = None,
+        files: list[Path] | None = None,
+    ) -> None:
+        """Open a folder all or nothing (:meth:`FolderSwitching.open_folder`)."""
+        self.folders.open_folder(folder, annotations, files)
+
+    def has_unsaved_work(self) -> bool:
+        """Whether closing now would lose something the user did."""
+        return self.folders.has_unsaved_work()
+
+    def close_folder(self) -> None:
+        """Add the accepts on their way, save and close the annotations file."""
+        self.folders.close_folder()
+
     def _leave_image(self) -> None:
         self.image.clear()
         self.prompts.clear()
@@ -320,7 +340,7 @@ class LabellingSession(FolderSwitching):
 
     def _on_document_changed(self, event: DocumentChanged) -> None:
         if event.reason == "reset":  # a reload, merge or save-as (an open has its own events)
-            self._on_replaced()
+            self.folders.on_replaced()
             return
         self.edits.on_document_changed(event.categories_changed)
         if not self._quiet:
