@@ -35,7 +35,7 @@ OFFERS = {
     "save_as": "Save annotations as…",
     "use_theirs": "Use their version",
     "take_lock": "Take it over",
-    "rescale": "Rescale the old masks",
+    "rescale": "Rescale annotations",
     "set_aside": "Set them aside as stale",
 }
 
@@ -172,9 +172,7 @@ class FileGuard:
                     self._message("warning", f"{error} It is read again when it changes.")
                 return
             self._last_warning = ""
-            self._message(
-                "info", f"{store.path.name} was changed by another program; reloaded."
-            )
+            self._message("info", f"{store.path.name} was changed by another program; reloaded.")
             return
         self.on_outcome(store.try_save())  # our unsaved work: merged with theirs now
 

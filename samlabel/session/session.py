@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from samlabel.core.document import Document
-from samlabel.core.errors import SamlabelError
+from samlabel.core.errors import MaskSizeError, SamlabelError
 from samlabel.core.model import ImageRecord
 from samlabel.core.state import DocumentChanged
 from samlabel.inference.api import Predictor
@@ -34,6 +34,7 @@ from samlabel.session.edits import DocumentEdits
 from samlabel.session.events import SessionEvents
 from samlabel.session.file_guard import FileGuard
 from samlabel.session.folder_switch import FolderSwitching
+from samlabel.session.image_size_guard import ImageSizeGuard
 from samlabel.session.images import AnnotationFile, FolderImages, StoreOpener
 from samlabel.session.prompts import PromptSession
 from samlabel.session.proposals import ProposalSession
@@ -99,6 +100,7 @@ class LabellingSession:
         )
         self.proposals = ProposalSession(self)  # segment everything, to review
         self.frames = StackNavigation(self)  # a stack row's frames
+        self.sizes = ImageSizeGuard(self)  # an image file replaced by one of another size
 
     def _message(self, level: str, text: str) -> None:
         self.events.message.emit(level, text)
@@ -175,6 +177,7 @@ class LabellingSession:
         self.prompts.clear()
         self.decoding.update(None)  # a mask still decoding for the image left is dropped
         self.edits.selected_annotation = None
+        self.sizes.left()
 
     def go_to(self, row: int) -> None:
         """Make image ``row`` current: its pixels and embedding are requested from the runner."""
@@ -270,8 +273,13 @@ class LabellingSession:
         if step.prediction is not None and surely_empty(step.prediction, step.selected):
             self._message("warning", "The mask is empty: add an include point.")
             return None
+        if self.sizes.refuses(image_id):  # the file changed size: the user chooses first
+            return None
         job = PendingAccept(
-            image_id, self.edits.ensure_category(), tuple(self.prompts.steps), self.image.embedding,
+            image_id,
+            self.edits.ensure_category(),
+            tuple(self.prompts.steps),
+            self.image.embedding,
             self.image.crop,
         )
         if step.prediction is None:
@@ -317,6 +325,9 @@ class LabellingSession:
         try:
             track = self.frames.track_extra(job.image_id)  # a stack frame's track_id
             annotation = add_accepted(self.document, job, mask, category, track)
+        except MaskSizeError as error:  # the record changed size while the mask was made
+            self._message("error", str(error))
+            return None
         finally:
             self._quiet = False
         if job.image_id == self.image_id:  # an accept may land after an image switch
