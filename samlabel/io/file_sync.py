@@ -37,14 +37,15 @@ Dumps = Callable[[DocumentState, Mapping[str, Any]], bytes]
 
 
 def read_annotations(path: Path) -> tuple[LoadedCoco, FileFingerprint]:
-    """Parse ``path`` and fingerprint the bytes parsed; AnnotationFileError if unreadable."""
+    """Parse ``path`` and fingerprint the bytes parsed; AnnotationFileError if unreadable
+    (an annotation that cannot be read is kept verbatim: see :func:`loads_coco`)."""
     try:
         raw, fingerprint = read_with_fingerprint(path)
     except FileNotFoundError:
         raise AnnotationFileError(f"{path}: no such annotations file.", path) from None
     except OSError as error:
         raise AnnotationFileError(f"{path}: cannot be read ({error.strerror}).", path) from None
-    return loads_coco(raw, path), fingerprint
+    return loads_coco(raw, path, keep_unreadable=True), fingerprint
 
 
 class FileSync:
@@ -158,7 +159,7 @@ class FileSync:
                 self.path,
             ) from None
         try:
-            theirs = loads_coco(raw, self.path)
+            theirs = loads_coco(raw, self.path, keep_unreadable=True)
             version = theirs.schema_version
             if version is not None and version[0] > SCHEMA_MAJOR:
                 raise AnnotationFileError(f"{self.path}: now written by a newer samlabel.")
@@ -171,7 +172,7 @@ class FileSync:
             return self._conflict(state, dumps, merged.describe())
         data = dumps(merged.snapshot.state, merged.snapshot.foreign)
         try:  # a merge is rare: prove it reads back before it replaces their file
-            loads_coco(data, self.path)
+            loads_coco(data, self.path, keep_unreadable=True)
         except AnnotationFileError as error:
             return self._conflict(state, dumps, f"the merged file would not read back: {error}")
         written = atomic_write_bytes(self.path, data, backup=True)  # .bak: theirs, as it was

@@ -47,6 +47,8 @@ class AnnotationStore:
             sentence and ``read_only_kind`` as a word (``try_take_lock`` / ``save_as`` are
             the ways out).
         removed_temp_files: temporary files of a killed earlier save, removed at open.
+        unreadable: why each annotation the file held that cannot be read is kept verbatim
+            (written back at every save; see :mod:`samlabel.io.coco`), as last read.
 
     Another program's edits: every :meth:`save` checks the file first and merges or writes
     ours beside it (the :class:`~samlabel.io.save_outcome.SaveOutcome` says which);
@@ -64,6 +66,7 @@ class AnnotationStore:
     ) -> None:
         self.document = loaded.document
         self.schema_version = loaded.schema_version
+        self.unreadable = loaded.unreadable
         self.read_only_reason = read_only_reason
         self.removed_temp_files: list[Path] = []
         #: Why saving is refused, as a word: "requested", "locked", "not_writable",
@@ -297,7 +300,7 @@ class AnnotationStore:
         with self._save_lock:
             loaded, fingerprint = read_annotations(self.path)
             self.document.reset(loaded.document.state, "Reload")
-            self.schema_version = loaded.schema_version
+            self.schema_version, self.unreadable = loaded.schema_version, loaded.unreadable
             self._sync.loaded(loaded, fingerprint)
             self._saved_revision = self.document.revision
 
@@ -336,4 +339,3 @@ class AnnotationStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-

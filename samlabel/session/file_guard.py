@@ -26,6 +26,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from samlabel.core.errors import AnnotationFileError
+from samlabel.io.coco import UNREADABLE
 from samlabel.io.save_outcome import SaveKind, SaveOutcome
 from samlabel.io.store import AnnotationStore
 from samlabel.session.events import SessionEvents
@@ -49,6 +50,21 @@ def lock_is_free(path: Path) -> bool:
         return False
     probe.release(force=True)
     return True
+
+
+def unreadable_text(store: AnnotationStore) -> str:
+    """Which annotations of the store's file cannot be read ("" when all can)."""
+    reasons = store.unreadable
+    if not reasons:
+        return ""
+    entries = store.foreign.get(UNREADABLE, [])
+    ids = [str(e["id"]) for e in entries if isinstance(e, dict) and isinstance(e.get("id"), int)]
+    which = f" (ids {', '.join(ids[:10])}{', …' if len(ids) > 10 else ''})" if ids else ""
+    count = f"{len(reasons)} annotation{'s' if len(reasons) > 1 else ''}"
+    return (
+        f"{count} of {store.path.name} cannot be read{which}; kept in the file exactly as they "
+        f"are, not shown. The first: {reasons[0].rstrip('.')}."
+    )
 
 
 class FileGuard:
@@ -87,8 +103,19 @@ class FileGuard:
 
     # -- opening and closing -------------------------------------------------------------
     def opened(self) -> None:
-        """A file was opened: a read-only one gets its lasting notice."""
+        """A file was opened: a read-only one, or one with annotations it cannot read, gets
+        its lasting notice."""
         self.refresh_read_only()
+        self.refresh_unreadable()
+
+    def refresh_unreadable(self) -> None:
+        """Say how many annotations of the file cannot be read, and which (kept as they are)."""
+        store = self._store_of()
+        text = unreadable_text(store) if store is not None else ""
+        if text:
+            self.notice("unreadable", "warning", text)
+        else:
+            self.resolve("unreadable")
 
     def closed(self) -> None:
         """The file was closed: its notices go."""
@@ -172,6 +199,7 @@ class FileGuard:
                     self._message("warning", f"{error} It is read again when it changes.")
                 return
             self._last_warning = ""
+            self.refresh_unreadable()
             self._message("info", f"{store.path.name} was changed by another program; reloaded.")
             return
         self.on_outcome(store.try_save())  # our unsaved work: merged with theirs now
@@ -189,6 +217,7 @@ class FileGuard:
             self._message("error", str(error))
             return False
         self._told_conflict = None
+        self.refresh_unreadable()
         where = f"; yours stays in {kept.name}" if kept is not None else ""
         self._message("info", f"Now showing {store.path.name} as the other program left it{where}.")
         return True
