@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.controller = controller
         self.settings = settings
+        self._told_cache_problem = False
         self.folders = FolderCommands(self)
         self.models = ModelCommands(self, model_loader, embedding_cache)
         self.exports = ExportCommands(self)
@@ -291,11 +292,21 @@ class MainWindow(QMainWindow):
             self.status.show_busy(f"Computing the embedding of {name}", time.monotonic())
         elif state == "ready":
             self.status.show_state("Ready: click to include, right click to exclude, drag a box")
+            self._tell_cache_problem()
         elif state == "failed":
             self.status.show_state("The embedding failed; see the message above")
         else:
             self.status.show_state("No model: choose one to get masks")
         self.refresh_model_state()
+
+    def _tell_cache_problem(self) -> None:
+        """Once per window: the embedding cache's folder refused an embedding (it is kept in
+        memory instead, so going back to images is slower until the folder is fixed)."""
+        cache = self.models.embedding_cache
+        if cache is None or cache.problem is None or self._told_cache_problem:
+            return
+        self._told_cache_problem = True
+        self.message_bar.pin("embedding_cache", "warning", cache.problem)
 
     def refresh_model_state(self) -> None:
         predictor = self.controller.predictor
