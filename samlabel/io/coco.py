@@ -8,10 +8,9 @@ kept and written back unchanged. samlabel's own fields are prefixed ``samlabel_`
 ``annotations[].samlabel_score / samlabel_prompts / samlabel_created`` and
 ``info.samlabel_schema_version``.
 
-An unreadable annotation (a segmentation of the wrong type, no ``image_id``, a string
-``bbox``, a duplicate id) fails the file, except with ``keep_unreadable`` (the file open for
-editing): it is kept verbatim in ``foreign[UNREADABLE]``, written back after the others at
-every save, and ``LoadedCoco.unreadable`` says why.
+An unreadable annotation (a segmentation of the wrong type, a string ``bbox``, ...) fails
+the file, except with ``keep_unreadable`` (editing): it is kept verbatim in
+``foreign[UNREADABLE]``, written back at every save; ``LoadedCoco.unreadable`` says why.
 
 Writing stores masks as compressed RLE, or as polygons on request where polygons can
 represent the mask (no holes); ``bbox`` is xywh and ``area`` the mask's pixel count, both
@@ -21,7 +20,7 @@ computed from the mask. The annotations are written in draw order.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,12 +90,14 @@ class LoadedCoco:
             tools.
         unreadable: why each annotation kept verbatim in ``foreign[UNREADABLE]`` could not
             be read, in the same order (read with ``keep_unreadable`` only).
+        encoding: the text encoding of the bytes read (a save writes UTF-8 without a BOM).
     """
 
     document: Document
     foreign: dict[str, Any] = field(default_factory=dict)
     schema_version: tuple[int, int] | None = None
     unreadable: tuple[str, ...] = ()
+    encoding: str = "utf-8"
 
 
 class _Problem(Exception):
@@ -395,4 +396,4 @@ def loads_coco(
             f"{error.msg}); it may be truncated.",
             path,
         ) from None
-    return parse_coco(data, path, keep_unreadable)
+    return replace(parse_coco(data, path, keep_unreadable), encoding=json.detect_encoding(raw))

@@ -25,7 +25,7 @@ from samlabel.io.coco import SCHEMA_MAJOR, LoadedCoco, loads_coco
 from samlabel.io.coco_write import SCHEMA_VERSION
 from samlabel.io.fingerprint import (
     FileFingerprint,
-    file_changed,
+    compare_file,
     fingerprint_written,
     read_with_fingerprint,
 )
@@ -75,7 +75,7 @@ class FileSync:
 
     def check(self, unsaved: bool) -> OutsideChange:
         """Whether the file changed outside; a reload is safe when nothing is ``unsaved``."""
-        if not file_changed(self.path, self._fingerprint):
+        if not self._changed():
             return OutsideChange(False, False)
         if not unsaved and self.conflict_path is None:
             message = f"{self.path} was changed by another program; reloading it loses nothing."
@@ -90,7 +90,16 @@ class FileSync:
         """Whether the next save must merge another program's edit first."""
         if self.conflict_path is not None:
             return False
-        return self._force_merge or file_changed(self.path, self._fingerprint)
+        return self._force_merge or self._changed()
+
+    def _changed(self) -> bool:
+        """Whether the file differs from what we last read or wrote; when it does not, its
+        current ``stat`` is remembered (a touched file is hashed once, not at every look)."""
+        known = self._fingerprint
+        changed, now = compare_file(self.path, known)
+        if not changed and self._fingerprint is known:  # not replaced by a save meanwhile
+            self._fingerprint = now
+        return changed
 
     def loaded(self, loaded: LoadedCoco, fingerprint: FileFingerprint) -> None:
         """The document was (re)loaded from the file: it is the new base; no conflict."""
@@ -136,7 +145,7 @@ class FileSync:
         info["samlabel_schema_version"] = SCHEMA_VERSION  # as coco_dict wrote it
         self.foreign = {**snapshot.foreign, "info": info}
         self._base = CocoSnapshot(snapshot.state, dict(self.foreign))
-        self._fingerprint = fingerprint_written(written, data)
+        self._fingerprint = fingerprint_written(written, data, self.path)
         self._force_merge = False
 
     def _save_merging(self, document: Document, state: DocumentState, dumps: Dumps) -> SaveOutcome:

@@ -67,6 +67,7 @@ class AnnotationStore:
         self.document = loaded.document
         self.schema_version = loaded.schema_version
         self.unreadable = loaded.unreadable
+        self.encoding = loaded.encoding  # of the file as read; saves write UTF-8
         self.read_only_reason = read_only_reason
         self.removed_temp_files: list[Path] = []
         #: Why saving is refused, as a word: "requested", "locked", "not_writable",

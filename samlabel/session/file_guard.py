@@ -41,6 +41,10 @@ OFFERS = {
 }
 
 
+#: How the user is told the text encoding of a file read.
+ENCODINGS = {"utf-8-sig": "UTF-8 with a byte order mark", "utf-16": "UTF-16", "utf-32": "UTF-32"}
+
+
 def lock_is_free(path: Path) -> bool:
     """Whether no process holds ``path``'s lock now (taken and let go at once; no note)."""
     probe = FileLock(path.with_name(path.name + ".lock"), timeout=0)
@@ -107,6 +111,14 @@ class FileGuard:
         its lasting notice."""
         self.refresh_read_only()
         self.refresh_unreadable()
+        store = self._store_of()
+        if store is not None and store.encoding != "utf-8" and not store.read_only:
+            encoding = ENCODINGS.get(store.encoding, store.encoding.upper())
+            self._message(
+                "warning",
+                f"{store.path.name} is {encoding} text: it is saved as plain UTF-8, the text "
+                "encoding JSON files use, with the same content.",
+            )
 
     def refresh_unreadable(self) -> None:
         """Say how many annotations of the file cannot be read, and which (kept as they are)."""
