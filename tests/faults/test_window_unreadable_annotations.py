@@ -59,6 +59,17 @@ def test_the_folder_opens_the_bar_names_them_and_saves_keep_them(qtbot, tmp_path
     coco = on_disk(path)
     assert coco["annotations"][-3:] == BAD
     assert [a["id"] for a in coco["annotations"][:-3]] == [4, 24]
+    for kind, said in (
+        ("png", "3 annotations of the file that cannot be read were not exported"),
+        ("coco-polygons", "3 that cannot be read were copied as they are"),
+    ):
+        out = tmp_path / kind
+        out.mkdir()
+        job = window.exports.export_to(kind, out)
+        qtbot.waitUntil(job.done, timeout=60_000)
+        assert job.ok and said in window.message_bar.text
+    exported = on_disk(tmp_path / "coco-polygons" / "annotations_polygons.json")
+    assert exported["annotations"][-3:] == BAD
     window.controller.close_folder()
     assert "unreadable" not in window.message_bar.pinned_keys
     assert on_disk(path)["annotations"][-3:] == BAD
