@@ -72,6 +72,7 @@ class ImageSizeGuard:
         self.change: ImageSizeChange | None = None
         session.events.image_changed.subscribe(self._on_image_changed)
         session.events.document_changed.subscribe(self.refresh)
+        session.edits.refuses = self.refuses  # a brush stroke would land misplaced too
 
     def _message(self, level: str, text: str) -> None:
         self._session.events.message.emit(level, text)

@@ -72,6 +72,12 @@ def test_the_change_is_told_and_an_accept_is_refused_until_the_user_chooses(imag
     assert warning.startswith("Not added: img_000.png is now 120×160")
     assert _notices(events)  # the choices are offered again with the refusal
     assert session.prompts.points  # the user's prompts are kept for after the choice
+    (old,) = session.document.annotations
+    session.edits.select_annotation(old.id)
+    events.clear()
+    session.edits.brush(np.array([[10.0, 100.0], [20.0, 110.0]]), 4.0, erase=False)
+    assert session.document.annotations == (old,)  # a stroke at new-size pixels: refused
+    assert any(e[0] == "message" and e[2].startswith("Not added") for e in events.seen)
     assert len(session.document.annotations) == 1
     session.store.save()
     assert path.read_bytes() == before  # nothing was saved
