@@ -21,7 +21,7 @@ from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
 from samlabel.core.state import DocumentState
 from samlabel.io.atomic import atomic_write_bytes, write_new_file
-from samlabel.io.coco import SCHEMA_MAJOR, LoadedCoco, loads_coco
+from samlabel.io.coco import SCHEMA_MAJOR, UNREADABLE, LoadedCoco, loads_coco
 from samlabel.io.coco_write import SCHEMA_VERSION
 from samlabel.io.fingerprint import (
     FileFingerprint,
@@ -54,6 +54,8 @@ class FileSync:
     Attributes:
         path: the annotations file.
         foreign: the top-level fields written with the document (``info``, ...).
+        unreadable: why each annotation kept verbatim in ``foreign`` cannot be read (as
+            last read or merged from the file).
         conflict_path: where our version goes while the file conflicts; None normally.
         notice: the conflict message, to keep on screen until resolved; None normally.
     """
@@ -67,6 +69,7 @@ class FileSync:
     ) -> None:
         self.path = path
         self.foreign: dict[str, Any] = dict(foreign)
+        self.unreadable: tuple[str, ...] = ()
         self.conflict_path: Path | None = None
         self.notice: str | None = None
         self._base = CocoSnapshot(state, dict(foreign))
@@ -103,7 +106,7 @@ class FileSync:
 
     def loaded(self, loaded: LoadedCoco, fingerprint: FileFingerprint) -> None:
         """The document was (re)loaded from the file: it is the new base; no conflict."""
-        self.foreign = dict(loaded.foreign)
+        self.foreign, self.unreadable = dict(loaded.foreign), loaded.unreadable
         self._base = CocoSnapshot(loaded.document.state, dict(self.foreign))
         self._fingerprint = fingerprint
         self._force_merge = False
@@ -185,6 +188,8 @@ class FileSync:
         except AnnotationFileError as error:
             return self._conflict(state, dumps, f"the merged file would not read back: {error}")
         written = atomic_write_bytes(self.path, data, backup=True)  # .bak: theirs, as it was
+        if merged.snapshot.foreign.get(UNREADABLE) == theirs.foreign.get(UNREADABLE):
+            self.unreadable = theirs.unreadable  # what the file now keeps verbatim
         if document.state is state:
             document.reset(merged.snapshot.state, "Merge outside changes")
             self._wrote(data, merged.snapshot, written)

@@ -66,7 +66,6 @@ class AnnotationStore:
     ) -> None:
         self.document = loaded.document
         self.schema_version = loaded.schema_version
-        self.unreadable = loaded.unreadable
         self.encoding = loaded.encoding  # of the file as read; saves write UTF-8
         self.read_only_reason = read_only_reason
         self.removed_temp_files: list[Path] = []
@@ -82,6 +81,7 @@ class AnnotationStore:
         self._serializer = CocoSerializer()
         self._saved_revision = self.document.revision
         self._sync = FileSync(path, self.document.state, loaded.foreign, fingerprint)
+        self._sync.unreadable = loaded.unreadable
         self.closed = False
 
     @classmethod
@@ -212,6 +212,11 @@ class AnnotationStore:
         return self._sync.foreign
 
     @property
+    def unreadable(self) -> tuple[str, ...]:
+        """Why each annotation of the file that cannot be read is kept verbatim."""
+        return self._sync.unreadable
+
+    @property
     def conflict_path(self) -> Path | None:
         """Where our version is saved while the file conflicts with an outside edit."""
         return self._sync.conflict_path
@@ -301,7 +306,7 @@ class AnnotationStore:
         with self._save_lock:
             loaded, fingerprint = read_annotations(self.path)
             self.document.reset(loaded.document.state, "Reload")
-            self.schema_version, self.unreadable = loaded.schema_version, loaded.unreadable
+            self.schema_version = loaded.schema_version
             self._sync.loaded(loaded, fingerprint)
             self._saved_revision = self.document.revision
 

@@ -87,6 +87,7 @@ class FileGuard:
         self._keys: set[str] = set()
         self._last_warning = ""
         self._told_conflict: Path | None = None  # a dismissed conflict is not shown again
+        self._unreadable = ""  # the notice about annotations that cannot be read, as told
 
     def _message(self, level: str, text: str) -> None:
         self._events.message.emit(level, text)
@@ -124,10 +125,11 @@ class FileGuard:
         """Say how many annotations of the file cannot be read, and which (kept as they are)."""
         store = self._store_of()
         text = unreadable_text(store) if store is not None else ""
-        if text:
-            self.notice("unreadable", "warning", text)
-        else:
+        if text and ("unreadable" not in self._keys or text != self._unreadable):
+            self.notice("unreadable", "warning", text)  # once per news, not at every save
+        elif not text:
             self.resolve("unreadable")
+        self._unreadable = text
 
     def closed(self) -> None:
         """The file was closed: its notices go."""
@@ -177,6 +179,7 @@ class FileGuard:
                 self.notice("conflict", "warning", outcome.message, ("use_theirs",))
         elif outcome.message:  # MERGED, or SAVED with news (the file had been deleted)
             self._message("info", outcome.message)
+            self.refresh_unreadable()  # a merge may bring annotations that cannot be read
 
     # -- outside changes and the lock ----------------------------------------------------
     def check(self) -> None:

@@ -111,3 +111,21 @@ def test_they_survive_a_reload_a_merge_and_save_as(tmp_path):
     store.save_as(other)
     assert kept_on_disk(other) == BAD
     store.close()
+
+
+def test_an_unreadable_annotation_another_program_adds_is_merged_kept_and_said(tmp_path):
+    path = tmp_path / "annotations.json"
+    data = write_mixed(path)
+    data["annotations"] = [_good(3)]
+    path.write_text(json.dumps(data), "utf-8")
+    store = AnnotationStore.open(path)
+    assert store.unreadable == ()
+    store.document.add_category("ours")  # unsaved here
+    data["annotations"].append(BAD[0])  # theirs: one the reader cannot read
+    time.sleep(0.01)
+    path.write_text(json.dumps(data), "utf-8")
+    assert store.save().kind is SaveKind.MERGED
+    assert kept_on_disk(path) == [BAD[0]]
+    assert len(store.unreadable) == 1 and "annotation 7" in store.unreadable[0]
+    assert [c.name for c in store.document.categories] == ["tree", "ours"]
+    store.close()
