@@ -124,7 +124,9 @@ def test_an_unreadable_annotation_another_program_adds_is_merged_kept_and_said(t
     data["annotations"].append(BAD[0])  # theirs: one the reader cannot read
     time.sleep(0.01)
     path.write_text(json.dumps(data), "utf-8")
-    assert store.save().kind is SaveKind.MERGED
+    outcome = store.save()
+    assert outcome.kind is SaveKind.MERGED
+    assert "changed the annotations samlabel cannot read" in outcome.message
     assert kept_on_disk(path) == [BAD[0]]
     assert len(store.unreadable) == 1 and "annotation 7" in store.unreadable[0]
     assert [c.name for c in store.document.categories] == ["tree", "ours"]
