@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from samlabel.core.errors import CheckpointError
 from samlabel.inference.api import ImageEmbedding
 from samlabel.inference.propagation import Propagator
 from samlabel.inference.propagation_frames import FrameFeatureSource, features_from_embedding
@@ -36,7 +37,14 @@ _models: dict[tuple[str, int, int], Sam2VideoModel] = {}
 def video_model(path: str | os.PathLike[str]) -> Sam2VideoModel:
     """The video model of checkpoint ``path``, loaded once per file version (the last one
     is kept). Raises CheckpointError naming the file."""
-    stat = os.stat(path)
+    try:
+        stat = os.stat(path)
+    except OSError as error:
+        raise CheckpointError(
+            f"{path}: the SAM 2 checkpoint cannot be read any more ({error.strerror}), so its "
+            "memory modules cannot be loaded; choose the model again.",
+            path,
+        ) from None
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     with _lock:
         model = _models.get(key)

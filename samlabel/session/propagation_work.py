@@ -82,7 +82,8 @@ class PropagateRequest:
     @property
     def total(self) -> int:
         """How many frames this run yields."""
-        forward, backward = self.num_frames - self.start, self.start + 1
+        # SAM 2 tracks backward from the start frame only when there is a frame before it.
+        forward, backward = self.num_frames - self.start, (self.start + 1 if self.start else 0)
         return {"forward": forward, "backward": backward}.get(self.direction, forward + backward)
 
     def run(self, predictor: Predictor, on_frame: FrameCallback) -> int:

@@ -54,7 +54,7 @@ class ShiftingEngine:
         passes = []
         if direction in ("forward", "both"):
             passes.append((range(start_frame, self.num_frames), False))
-        if direction in ("backward", "both"):
+        if direction in ("backward", "both") and start_frame > 0:  # as the Propagator does
             passes.append((range(start_frame, -1, -1), True))
         for order, reverse in passes:
             for frame in order:

@@ -144,8 +144,14 @@ def test_several_objects_are_carried_at_once(clip: Path) -> None:
     accept_at(session, runner, 12, 12)
     accept_at(session, runner, 50, 36)  # a second object on the same frame: a new track
     _propagate(session, direction="both")
+    assert session.propagation.progress == (FRAMES, FRAMES)  # nothing before frame 0
     for frame in range(1, FRAMES):
         assert sorted(track_id_of(a) for a in _masks(session, frame)) == [1, 2]
+    session.frames.go_to_frame(2)
+    runner.run()
+    session.propagation.set_direction("both")
+    _propagate(session)  # frames 2..4, then 2..0
+    assert session.propagation.progress == (FRAMES + 1, FRAMES + 1)
 
 
 def test_propagation_resumes_after_reopening(clip: Path) -> None:
