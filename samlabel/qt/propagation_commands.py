@@ -4,9 +4,10 @@ Owned by :class:`samlabel.qt.main_window.MainWindow` as ``window.propagation``. 
 the session's part (:mod:`samlabel.session.propagation`, which decides everything) to the
 window: a background runner, the command (Tools ▸ Propagate Through Frames, Ctrl+P, and a
 toolbar button) with its direction (forward, backward or both: a toolbar chooser and three
-menu entries), progress in the status bar (Esc or Ctrl+P again cancels), and, beside the frame
-slider, whether the frame shown holds propagated masks nobody reviewed yet and how many frames
-do. R confirms the selected mask, or with none selected every unreviewed mask of the frame.
+menu entries), progress in the status bar (Esc or Ctrl+P again cancels), beside the frame
+slider whether the frame shown holds propagated masks nobody reviewed yet and how many frames
+do, and under it a strip with a cell per frame (:mod:`~samlabel.qt.frame_review_strip`).
+R confirms the selected mask, or with none selected every unreviewed mask of the frame.
 
 The command is disabled, its tooltip saying why, without a SAM 2 model or outside a stack.
 """
@@ -19,7 +20,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QComboBox, QLabel
 
-from samlabel.core.stack_frames import unreviewed_frames
+from samlabel.core.document import Document
+from samlabel.core.stack_frames import is_reviewed, unreviewed_frames
+from samlabel.qt.frame_review_strip import FrameReviewStrip
 from samlabel.qt.propagation_runner import QtPropagationRunner
 from samlabel.session.propagation import DIRECTIONS
 from samlabel.session.review import unreviewed_ids
@@ -53,6 +56,9 @@ class PropagationCommands:
         self.marks = QLabel("")
         self.marks.setObjectName("propagationMarks")
         window.frame_slider.layout().addWidget(self.marks)
+        self.strip = FrameReviewStrip()
+        layout = window.canvas.parentWidget().layout()  # under the frame slider
+        layout.insertWidget(layout.indexOf(window.frame_slider) + 1, self.strip)
         self._was_running = False
         self._unsubscribe = self.session.changed.subscribe(self.refresh)
         for signal in (c.imageChanged, c.documentChanged, c.embeddingState):
@@ -123,18 +129,35 @@ class PropagationCommands:
         """Beside the frame slider: the frame shown is unreviewed, and how many are."""
         c = self.window.controller
         stack = c.session.frames.stack
+        self.strip.setVisible(stack is not None)
         if stack is None:
             self.marks.setText("")
             return
+        self.strip.set_states(frame_states(c.document, stack.frame_ids), c.session.frames.frame)
         frames = unreviewed_frames(c.document, stack.uri)
         image_id = c.session.image_id
         here = image_id is not None and bool(unreviewed_ids(c.document, image_id))
         parts = ["<b>propagated, unreviewed</b> (R confirms)"] if here else []
         if frames:
-            parts.append(f"{len(frames)} frames to review")
+            parts.append(f"{len(frames)} frame{'s' if len(frames) > 1 else ''} to review")
         self.marks.setText(" · ".join(parts))
 
     def shutdown(self) -> None:
         """Stop listening and stop the runner (the window closes)."""
         self._unsubscribe()
         self.runner.shutdown()
+
+
+def frame_states(document: Document, frame_ids: tuple[int, ...]) -> list[str]:
+    """Per frame: ``"unreviewed"`` when it holds a propagated mask nobody looked at,
+    ``"reviewed"`` when it holds masks, else ``"none"``."""
+    states = []
+    for image_id in frame_ids:
+        annotations = document.annotations_for_image(image_id)
+        if not annotations:
+            states.append("none")
+        elif all(is_reviewed(a) for a in annotations):
+            states.append("reviewed")
+        else:
+            states.append("unreviewed")
+    return states

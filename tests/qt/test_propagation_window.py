@@ -65,6 +65,7 @@ def test_label_propagate_correct_and_propagate_again(qtbot, tmp_path: Path, sam2
     for frame in range(1, FRAMES):
         assert first_masks[frame].any(), frame  # the object was seen
     assert f"{FRAMES - 1} frames to review" in window.propagation.marks.text()
+    assert window.propagation.strip.states == ["reviewed"] + ["unreviewed"] * (FRAMES - 1)
 
     go_frame(qtbot, window, 2)  # correct frame 2: a click on the disc there, Enter
     assert "unreviewed" in window.propagation.marks.text()
@@ -88,7 +89,10 @@ def test_label_propagate_correct_and_propagate_again(qtbot, tmp_path: Path, sam2
     go_frame(qtbot, window, 3)
     key(qtbot, window, Qt.Key.Key_R)  # nothing selected: confirms the frame shown
     assert summary(c)[3] == [(1, True)]
-    assert "1 frames to review" in window.propagation.marks.text()
+    assert window.propagation.marks.text() == "1 frame to review"  # frame 1
+    strip = window.propagation.strip
+    assert strip.states == ["reviewed", "unreviewed", "reviewed", "reviewed"]
+    assert strip.current == 3 and strip.isVisible()
 
 
 def test_propagate_is_disabled_without_sam2_or_a_stack(qtbot, tmp_path: Path) -> None:
