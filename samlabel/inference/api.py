@@ -263,6 +263,10 @@ class Predictor(abc.ABC):
                 f"Propagation needs the SAM 2 checkpoint file (.pt) of {name}, which holds its "
                 "memory modules; this model was opened from an exported folder."
             )
+        from samlabel.inference.loader import torch_available
+
+        if not torch_available():
+            return "Propagation runs SAM 2's memory in PyTorch, which this build leaves out."
         return None
 
     def propagation_engine(

@@ -34,3 +34,12 @@ def test_a_sam2_folder_needs_its_checkpoint(tmp_path: Path) -> None:
     assert predictor.propagation_unavailable() is None
     with pytest.raises(CheckpointError, match="gone.pt: the SAM 2 checkpoint cannot be read"):
         predictor.propagation_engine(3, (24, 32), lambda frame: None)
+
+
+def test_a_build_without_torch_cannot_propagate(monkeypatch) -> None:
+    import samlabel.inference.loader as loader
+
+    predictor = Sam2Folder()
+    predictor.source_checkpoint = "sam2.1_hiera_tiny.pt"
+    monkeypatch.setattr(loader, "torch_available", lambda: False)
+    assert "PyTorch" in predictor.propagation_unavailable()
