@@ -14,7 +14,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from samlabel.inference.api import Predictor
-from samlabel.qt.background import Lane
+from samlabel.qt.background import Lane, submit_cancellable
 from samlabel.session.propagation import PropagationSession
 from samlabel.session.propagation_work import PropagateRequest, PropagationCancelled
 
@@ -47,20 +47,14 @@ class QtPropagationRunner(QObject):
             self.part.on_failed(number, "no model is loaded")
             return
         emit = self.frameDone.emit
-
-        def run() -> int | None:
-            try:
-                return request.run(predictor, lambda f, masks, rec: emit(number, f, masks, rec))
-            except PropagationCancelled:
-                return None
-
-        def done(frames: int | None) -> None:
-            if frames is None:
-                self.part.on_cancelled(number)
-            else:
-                self.part.on_finished(number, frames)
-
-        self.lane.submit(run, done, lambda text: self.part.on_failed(number, text))
+        submit_cancellable(
+            self.lane,
+            lambda: request.run(predictor, lambda f, masks, rec: emit(number, f, masks, rec)),
+            PropagationCancelled,
+            lambda frames: self.part.on_finished(number, frames),
+            lambda: self.part.on_cancelled(number),
+            lambda text: self.part.on_failed(number, text),
+        )
 
     def shutdown(self) -> None:
         """Stop: a run in flight is cancelled at its next frame and waited for."""
