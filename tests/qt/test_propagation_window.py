@@ -120,3 +120,30 @@ def test_propagate_is_disabled_outside_a_stack(qtbot, tmp_path: Path) -> None:
     c.go_to(1)  # the photo
     wait_ready(qtbot, window)
     assert not action.isEnabled() and "stack" in action.toolTip()
+
+
+def test_masks_show_as_they_arrive_and_esc_cancels(qtbot, tmp_path: Path) -> None:
+    study = write_clip(tmp_path / "study", frames=5)
+    predictor = PropagatingPredictor(frame_delay=0.4)  # a slow model: time to look and cancel
+    window = open_window(qtbot, tmp_path / "settings.ini", predictor)
+    assert window.folders.open_folder(study)
+    wait_ready(qtbot, window)
+    c, part = window.controller, window.controller.session.propagation
+    click_image(qtbot, window, *disc_centre(0))
+    key(qtbot, window, Qt.Key.Key_Return)
+    wait_idle(window)
+    go_frame(qtbot, window, 1)
+    assert c.layers.rowCount() == 0
+
+    key(qtbot, window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: c.layers.rowCount() == 1, timeout=10000)  # frame 1's mask, shown
+    assert part.is_running()
+    assert window.status.state_label.text().startswith("Propagating: frame")
+    assert window.status.progress.isVisible()
+    key(qtbot, window, Qt.Key.Key_Escape)
+    assert not part.is_running()
+    assert window.propagation.runner.lane.wait_until_idle(10)
+    qtbot.wait(50)  # the last answers are delivered (and ignored)
+    arrived = [bool(frame_masks(c, f)) for f in range(5)]
+    assert arrived[:2] == [True, True] and arrived[4] is False  # stopped between frames
+    assert not window.status.progress.isVisible()

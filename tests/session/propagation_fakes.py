@@ -9,6 +9,7 @@ driven by the window tests (tests/qt/test_propagation_window.py).
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -32,8 +33,11 @@ class FrameResult:
 class ShiftingEngine:
     """See the module docstring; counts what it was given in ``prompts`` and ``tracked``."""
 
-    def __init__(self, num_frames: int, frame_size: tuple[int, int], embed) -> None:
+    def __init__(
+        self, num_frames: int, frame_size: tuple[int, int], embed, frame_delay: float = 0.0
+    ) -> None:
         self.num_frames, self.frame_size, self.embed = num_frames, frame_size, embed
+        self.frame_delay = frame_delay  # seconds of sleep per frame tracked (a slow model)
         self.model = SimpleNamespace(video=SimpleNamespace(num_maskmem=7))  # SAM 2.1's memory
         self.cond: dict[int, dict[int, np.ndarray]] = {}  # object -> frame -> mask
         self.memories: dict[tuple[int, int], np.ndarray] = {}  # (object, frame) -> mask
@@ -59,6 +63,7 @@ class ShiftingEngine:
         for order, reverse in passes:
             for frame in order:
                 self.embed(frame)
+                time.sleep(self.frame_delay)
                 yield (
                     frame,
                     {obj: FrameResult(self._carry(obj, frame, reverse)) for obj in self.cond},
@@ -88,9 +93,10 @@ class PropagatingPredictor(FakePredictor):
     family = "sam2"
     model_name = "Fake SAM 2"
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, frame_delay: float = 0.0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.source_checkpoint = "fake.pt"
+        self.frame_delay = frame_delay
         self.engines: list[ShiftingEngine] = []
 
     def propagation_engine(self, num_frames, frame_size, embed) -> ShiftingEngine:
@@ -99,5 +105,5 @@ class PropagatingPredictor(FakePredictor):
             assert embedding.original_size == tuple(frame_size)
             return embedding
 
-        self.engines.append(ShiftingEngine(num_frames, frame_size, checked))
+        self.engines.append(ShiftingEngine(num_frames, frame_size, checked, self.frame_delay))
         return self.engines[-1]
