@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from samlabel.core.paths import cache_dir
 from samlabel.inference import load_predictor
 from tests.qt.fakes import FakePredictor
 from tests.qt.images import write_images
@@ -65,6 +66,8 @@ def test_label_propagate_correct_and_propagate_again(qtbot, tmp_path: Path, sam2
     for frame in range(1, FRAMES):
         assert first_masks[frame].any(), frame  # the object was seen
     assert f"{FRAMES - 1} frames to review" in window.propagation.marks.text()
+    # Every frame propagated has its embedding in the disk cache, as an image would.
+    assert len(list(cache_dir().rglob("*.npz"))) == FRAMES
     assert window.propagation.strip.states == ["reviewed"] + ["unreviewed"] * (FRAMES - 1)
 
     go_frame(qtbot, window, 2)  # correct frame 2: a click on the disc there, Enter
