@@ -106,12 +106,8 @@ class PropagationSession:
         self._model, self._encoder = (model_id, cache), None
 
     # -- state -------------------------------------------------------------------------
-    @property
-    def running(self) -> PropagateRequest | None:
-        """The run in flight, or None."""
-        return self._run.request if self._run is not None else None
-
     def is_running(self) -> bool:
+        """Whether a run is in flight."""
         return self._run is not None
 
     def unavailable(self) -> str | None:
@@ -148,7 +144,8 @@ class PropagationSession:
         session = self._session
         session.flush_accepts()  # the mask just accepted is a prompt of this run
         stack = session.frames.stack
-        assert stack is not None  # unavailable() said so
+        if stack is None:  # the accepts flushed just now cannot change the row; for typing
+            return False
         conditioning, categories = self._conditioning(stack)
         if not conditioning:
             self._message("info", "Accept a mask of the object on a frame, then propagate.")
