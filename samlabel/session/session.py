@@ -17,6 +17,7 @@ its part :class:`~samlabel.session.current_image.CurrentImage`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ from samlabel.session.file_guard import FileGuard
 from samlabel.session.folder_switch import FolderSwitching
 from samlabel.session.images import AnnotationFile, FolderImages, StoreOpener
 from samlabel.session.prompts import PromptSession
+from samlabel.session.propagation import PropagationSession
 from samlabel.session.proposals import ProposalSession
 from samlabel.session.stack_navigation import StackNavigation
 from samlabel.session.work import WorkRunner, full_size_mask
@@ -99,6 +101,7 @@ class LabellingSession:
         )
         self.proposals = ProposalSession(self)  # segment everything, to review
         self.frames = StackNavigation(self)  # a stack row's frames
+        self.propagation = PropagationSession(self)  # SAM 2 carries masks through a stack
 
     def _message(self, level: str, text: str) -> None:
         self.events.message.emit(level, text)
@@ -132,6 +135,7 @@ class LabellingSession:
         self.flush_accepts()
         model_id = model_id or (predictor.describe() if predictor is not None else "")
         self.runner.set_predictor(predictor, model_id, cache)
+        self.propagation.set_model(model_id, cache)
         self.decoding.set_enabled(predictor is not None)
         self.predictor = predictor
         if self.row >= 0:
@@ -271,7 +275,10 @@ class LabellingSession:
             self._message("warning", "The mask is empty: add an include point.")
             return None
         job = PendingAccept(
-            image_id, self.edits.ensure_category(), tuple(self.prompts.steps), self.image.embedding,
+            image_id,
+            self.edits.ensure_category(),
+            tuple(self.prompts.steps),
+            self.image.embedding,
             self.image.crop,
         )
         if step.prediction is None:
@@ -316,7 +323,10 @@ class LabellingSession:
         self._quiet = True  # one document_changed, after the selection below
         try:
             track = self.frames.track_extra(job.image_id)  # a stack frame's track_id
-            annotation = add_accepted(self.document, job, mask, category, track)
+            stale = self.propagation.stale_masks(job.image_id, track)  # a correction
+            with self.document.group("Correct propagated mask") if stale else nullcontext():
+                annotation = add_accepted(self.document, job, mask, category, track)
+                self.document.delete_annotations(stale)
         finally:
             self._quiet = False
         if job.image_id == self.image_id:  # an accept may land after an image switch
