@@ -53,6 +53,7 @@ class OnnxPredictor(Predictor):
         """
         self.folder = folder
         self.model_name = folder.model_name
+        self.family = folder.family
         self.model_id = folder.model_id
         self.device = "cpu"
         threads = threads or int(os.environ.get("SAMLABEL_THREADS", "0")) or None

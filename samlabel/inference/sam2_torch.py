@@ -27,6 +27,7 @@ class Sam2TorchPredictor(Predictor):
     """:class:`Predictor` running a :class:`Sam2Model` in torch."""
 
     backend = "torch"
+    family = "sam2"
 
     def __init__(
         self, model: Sam2Model, info: ModelInfo | None = None, device: str = "cpu"

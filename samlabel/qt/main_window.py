@@ -46,6 +46,7 @@ from samlabel.qt.live_mask import LiveMaskFeed
 from samlabel.qt.message_bar import MessageBar
 from samlabel.qt.model_commands import ModelCommands, ModelLoader
 from samlabel.qt.panels import CategoryPanel, LayerPanel
+from samlabel.qt.propagation_commands import PropagationCommands
 from samlabel.qt.proposal_commands import ProposalCommands
 from samlabel.qt.settings import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, SettingsStore
 from samlabel.qt.status_bar import LabelStatusBar
@@ -88,13 +89,16 @@ class MainWindow(QMainWindow):
         self.crop_mode = install_crop_mode(self)  # huge images: overview, then crops
         self.proposals = ProposalCommands(self)  # segment everything, to review
         self.frame_slider = install_frame_navigation(self)  # stacks: frames under the canvas
+        self.propagation = PropagationCommands(self)  # SAM 2 carries masks through a stack
         self.bindings = self._bindings()
         self.actions = build_actions(self, self.bindings)
+        self.propagation.attach(self.actions)
         self.menus = build_menus(self.menuBar(), self.actions)
         self._build_tool_widgets()
         tool_widgets = {
             "|category": ("Category", self.category_box),
             "|radius": ("Radius", self.radius_slider),
+            "|direction": ("", self.propagation.direction_box),
         }
         self.toolbar = build_toolbar(self, self.actions, tool_widgets)
         self.overlays = LayerOverlays(controller, self.canvas)
@@ -175,6 +179,7 @@ class MainWindow(QMainWindow):
             **self.view.bindings(),
         }
         bindings = self.proposals.wrap(bindings)  # Esc/Tab/Enter on shown proposals
+        bindings = self.propagation.wrap(bindings)  # Esc cancels a run, R confirms a frame
         unbound = {spec.name for spec in ACTIONS} ^ set(bindings)
         if unbound:
             raise RuntimeError(f"actions without exactly one binding: {sorted(unbound)}")
@@ -377,5 +382,6 @@ class MainWindow(QMainWindow):
         self._timer.stop()
         self.exports.wait()
         self.proposals.shutdown()
+        self.propagation.shutdown()
         self.controller.shutdown()
         super().closeEvent(event)

@@ -134,8 +134,7 @@ class FileGuard:
     def closed(self) -> None:
         """The file was closed: its notices go."""
         for key in list(self._keys):
-            if key != "image_size":
-                self.resolve(key)
+            self.resolve(key)
 
     def refresh_read_only(self) -> None:
         """Show (or clear) why the open file cannot be saved, with the ways out."""

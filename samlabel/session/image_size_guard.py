@@ -77,11 +77,6 @@ class ImageSizeGuard:
     def _message(self, level: str, text: str) -> None:
         self._session.events.message.emit(level, text)
 
-    def left(self) -> None:
-        """The image was left (another comes, or the folder closes): its notice goes."""
-        self._on_disk = None
-        self.refresh()
-
     def _on_image_changed(self) -> None:
         """Another image (or the same after a reload) is current: read its header."""
         s = self._session
