@@ -147,7 +147,7 @@ class Prediction:
         Returns:
             ``(h, w)`` float32 logits; > 0 is inside the mask.
         """
-        from samlabel.inference.postprocess import logits_for_view
+        from samlabel.inference.view_logits import logits_for_view
 
         return logits_for_view(
             self.low_res_logits[index], self.input_size, self.original_size, view_size, region
