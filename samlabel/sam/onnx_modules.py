@@ -233,12 +233,7 @@ def _reordered_layer(layer, queries, keys, tokens, key_pe, image_kv=None):
     """One two-way block, its image-token attentions in the order of :func:`_token_to_image`
     and :func:`_image_to_token`. Same inputs and value as ``layer(queries, keys, tokens,
     key_pe, image_kv)``; shapes queries/tokens ``(1, N, C)``, keys/key_pe ``(1, HW, C)``."""
-    if layer.skip_first_layer_pe:
-        queries = layer.self_attn(queries, queries, queries)
-    else:
-        q = queries + tokens
-        queries = queries + layer.self_attn(q, q, queries)
-    queries = layer.norm1(queries)
+    queries = layer.self_attend(queries, tokens)
     q = queries + tokens
     if image_kv is not None:  # projected once per image (DecoderImageSide)
         attended = layer.cross_attn_token_to_image.attend(q, *image_kv)
