@@ -194,6 +194,12 @@ class Predictor(abc.ABC):
             multimask: three candidates (True) or one (False), as in Meta's predictor.
         """
 
+    def prepare(self, embedding: ImageEmbedding) -> None:
+        """Do the decoder's prompt-independent work for ``embedding`` now (stored in its
+        ``extras``), so the first click does not pay it. Embeddings read back from a disk
+        cache arrive without it. Nothing to do for backends without such a part."""
+        del embedding  # by default nothing is precomputed
+
     def decode_batch(
         self, embedding: ImageEmbedding, points: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
