@@ -148,7 +148,7 @@ class Prediction:
         Returns:
             ``(h, w)`` float32 logits; > 0 is inside the mask.
         """
-        from samlabel.inference.postprocess import logits_for_view
+        from samlabel.inference.view_logits import logits_for_view
 
         return logits_for_view(
             self.low_res_logits[index], self.input_size, self.original_size, view_size, region
@@ -224,6 +224,12 @@ class Predictor(abc.ABC):
                 :class:`Prediction`.
             multimask: three candidates (True) or one (False), as in Meta's predictor.
         """
+
+    def prepare(self, embedding: ImageEmbedding) -> None:
+        """Do the decoder's prompt-independent work for ``embedding`` now (stored in its
+        ``extras``), so the first click does not pay it. Embeddings read back from a disk
+        cache arrive without it. Nothing to do for backends without such a part."""
+        del embedding  # by default nothing is precomputed
 
     def decode_batch(
         self, embedding: ImageEmbedding, points: np.ndarray
