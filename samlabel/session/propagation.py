@@ -34,7 +34,12 @@ from typing import TYPE_CHECKING, Any
 
 from samlabel.core.errors import SamlabelError
 from samlabel.core.masks import Rle
-from samlabel.core.stack_frames import add_frame_annotation, is_reviewed, track_id_of
+from samlabel.core.stack_frames import (
+    add_frame_annotation,
+    is_reviewed,
+    track_id_of,
+    unreviewed_frames,
+)
 from samlabel.core.state import DocumentState
 from samlabel.inference.api import ImageEmbedding, Predictor
 from samlabel.inference.propagation_record import PropagationRecord
@@ -129,6 +134,15 @@ class PropagationSession:
             return "Propagation carries masks through a stack: choose a volume, video or frames."
         return None
 
+    def progress_text(self) -> str:
+        """What the run in flight does, e.g. ``"Propagating forward from frame 12: 3 of 40
+        frames"`` (frames counted from 1, as the slider does); empty when none runs."""
+        if self._run is None:
+            return ""
+        request, (done, total) = self._run.request, self.progress
+        way = {"both": "both ways"}.get(request.direction, request.direction)
+        return f"Propagating {way} from frame {request.start + 1}: {done} of {total} frames"
+
     def set_direction(self, direction: str) -> None:
         """``"forward"``, ``"backward"`` or ``"both"`` for the next run."""
         if direction not in DIRECTIONS:
@@ -215,13 +229,18 @@ class PropagationSession:
         self.changed.emit()
 
     def on_finished(self, number: int, done: int) -> None:
-        if self._answer(number) is not None:
+        run = self._answer(number)
+        if run is not None:
             self._run = None
-            self._message(
-                "info",
-                f"Propagated through {done} frames: their new masks are unreviewed until "
-                "you look (R confirms a frame, or correct it and propagate again).",
-            )
+            count = len(unreviewed_frames(self._session.document, run.stack.uri))
+            if count:
+                text = (
+                    f"Propagation done: {count} frame{'s' if count > 1 else ''} to review "
+                    "(orange under the slider): R confirms a frame."
+                )
+            else:
+                text = "Propagation done: the model did not find the objects on other frames."
+            self._message("info", text)
             self.changed.emit()
 
     def on_cancelled(self, number: int) -> None:

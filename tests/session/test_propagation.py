@@ -256,3 +256,22 @@ def test_undo_while_a_run_adds_frames_stops_it_and_takes_them_back(clip: Path) -
     assert "stopped" in seen[-1]
     session.redo()
     assert [len(_masks(session, f)) for f in range(FRAMES)] == [1, 1, 1, 0, 0]
+
+
+def test_the_run_says_where_it_goes_and_how_many_frames_wait_for_review(clip: Path) -> None:
+    session, runner = _started(clip)
+    seen = []
+    session.events.message.subscribe(lambda level, text: seen.append(text))
+    session.frames.go_to_frame(1)
+    runner.run()
+    accept_at(session, runner, 20, 24)
+    texts = []
+    session.propagation.changed.subscribe(lambda: texts.append(session.propagation.progress_text()))
+    _propagate(session, direction="both")  # frames 1..4, then 1..0
+    assert texts[:3] == [
+        "Propagating both ways from frame 2: 0 of 6 frames",
+        "Propagating both ways from frame 2: 1 of 6 frames",
+        "Propagating both ways from frame 2: 2 of 6 frames",
+    ]
+    assert texts[-1] == "" and session.propagation.progress_text() == ""
+    assert seen[-1].startswith("Propagation done: 4 frames to review")
