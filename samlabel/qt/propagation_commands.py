@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QComboBox, QLabel, QToolBar, QToolButton
 
@@ -64,8 +64,15 @@ class PropagationCommands:
         layout.insertWidget(layout.indexOf(window.frame_slider) + 1, self.strip)
         self._was_running = False
         self._unsubscribe = self.session.changed.subscribe(self.refresh)
-        for signal in (c.imageChanged, c.documentChanged, c.embeddingState):
+        for signal in (c.imageChanged, c.documentChanged):
             signal.connect(self.refresh)
+        c.embeddingState.connect(self._on_embedding_state)
+
+    def _on_embedding_state(self, _state: str) -> None:
+        """The window shows the embedding's state in the status bar, where a run in flight
+        shows its progress: show the progress again after it (a frame looked at meanwhile)."""
+        if self.session.is_running():
+            QTimer.singleShot(0, self.window, self.refresh)
 
     def bindings(self) -> dict[str, Callable[[], None]]:
         """Action name -> command."""

@@ -146,6 +146,11 @@ def test_masks_show_as_they_arrive_and_esc_cancels(qtbot, tmp_path: Path) -> Non
     status = window.status.state_label.text()
     assert status.startswith("Propagating forward from frame 2: ") and "Esc stops" in status
     assert window.status.progress.isVisible()
+    go_frame(qtbot, window, 3)  # looking at another frame meanwhile keeps the progress shown
+    c.session.events.embedding_state.emit("ready")  # as when its embedding was computed
+    qtbot.wait(20)  # not long enough for the next frame to arrive and show it again
+    assert window.status.state_label.text().startswith("Propagating")
+    assert window.status.progress.isVisible() and part.is_running()
     action = window.actions["propagate"]
     button = window.toolbar.widgetForAction(action)
     assert action.isEnabled() and button.text() == "Stop" and "Stop" in action.toolTip()
