@@ -186,6 +186,9 @@ class ImageListView(QListView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("imageList")
+        # Wide enough for a row's second line ("12 of 240 frames to review") beside wide
+        # right-hand panels, which otherwise squeeze the list to a few letters.
+        self.setMinimumWidth(180)
         self.setUniformItemSizes(True)
         self.setIconSize(QSize(12, 12))
         self.setSpacing(1)

@@ -150,7 +150,7 @@ class PropagationCommands:
         text, normal_icon = self._labels
         action.setText("Stop &Propagating" if running else text)
         action.setIconText("Stop" if running else "Propagate")
-        action.setIcon(icon("discard") if running else normal_icon)
+        action.setIcon(icon("stop") if running else normal_icon)
         for name in DIRECTION_ACTIONS.values():
             actions[name].setEnabled(not running)
         actions[DIRECTION_ACTIONS[s.direction]].setChecked(True)
