@@ -157,7 +157,7 @@ class ImageListModel(QAbstractListModel):
             if row in self._frames:  # a stack: its name and frame count, not the frame's
                 name, frames = path.name.rpartition("#")[0], self._frames[row]
                 if self._review.get(row):  # first, where a narrow list still shows it
-                    return f"{name}\n{self._review[row]} of {frames} frames to review"
+                    return f"{name}\n{self._review[row]} of {frames} to review"
                 return f"{name}\n{size_text} · {frames} frames · {count} {noun}"
             return f"{path.name}\n{size_text} · {count} {noun}"
         if role == Qt.ItemDataRole.DecorationRole:
@@ -186,9 +186,9 @@ class ImageListView(QListView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("imageList")
-        # Wide enough for a row's second line ("12 of 240 frames to review") beside wide
-        # right-hand panels, which otherwise squeeze the list to a few letters.
-        self.setMinimumWidth(180)
+        # Wide enough for a stack row's "12 of 240 to review" beside wide right-hand panels,
+        # which otherwise squeeze the list to a few letters (the window still fits 1280 px).
+        self.setMinimumWidth(160)
         self.setUniformItemSizes(True)
         self.setIconSize(QSize(12, 12))
         self.setSpacing(1)

@@ -58,6 +58,7 @@ class PropagationCommands:
         self.direction_box.activated.connect(lambda i: self.session.set_direction(DIRECTIONS[i]))
         self.marks = QLabel("")
         self.marks.setObjectName("propagationMarks")
+        self.marks.setMinimumWidth(1)  # the slider gives way; the window never grows for it
         window.frame_slider.layout().addWidget(self.marks)
         self.strip = FrameReviewStrip()
         layout = window.canvas.parentWidget().layout()  # under the frame slider

@@ -160,7 +160,7 @@ def test_masks_show_as_they_arrive_and_esc_cancels(qtbot, tmp_path: Path) -> Non
     assert not part.is_running()
     assert button.text() == "Propagate" and window.propagation.direction_box.isEnabled()
     row = c.images.data(c.images.index(0))
-    assert re.search(r"\n\d of 5 frames to review$", row), row  # the list says so too
+    assert re.search(r"\n\d of 5 to review$", row), row  # the list says so too
     assert window.propagation.runner.lane.wait_until_idle(10)
     qtbot.wait(50)  # the last answers are delivered (and ignored)
     arrived = [bool(frame_masks(c, f)) for f in range(5)]
