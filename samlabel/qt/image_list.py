@@ -186,9 +186,6 @@ class ImageListView(QListView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("imageList")
-        # Wide enough for a stack row's "12 of 240 to review" beside wide right-hand panels,
-        # which otherwise squeeze the list to a few letters (the window still fits 1280 px).
-        self.setMinimumWidth(160)
         self.setUniformItemSizes(True)
         self.setIconSize(QSize(12, 12))
         self.setSpacing(1)
