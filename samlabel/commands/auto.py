@@ -35,9 +35,8 @@ from typing import Any
 import numpy as np
 
 from samlabel.core.errors import SamlabelError
+from samlabel.core.model import REVIEWED_FIELD
 
-#: Annotation field that marks a proposal not yet reviewed.
-REVIEWED_FIELD = "samlabel_reviewed"
 #: Image field recording that ``samlabel auto`` ran on the image, and how.
 AUTO_FIELD = "samlabel_auto"
 #: A proposal overlapping reviewed work more than this (mask IoU) is left out.

@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
             "|direction": ("", self.propagation.direction_box),
         }
         self.toolbar = build_toolbar(self, self.actions, tool_widgets)
+        self.propagation.attach_toolbar(self.toolbar)
         self.overlays = LayerOverlays(controller, self.canvas)
         self._connect()
         self._typing_guard = TypingGuard(self)

@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QComboBox, QLabel
+from PySide6.QtWidgets import QComboBox, QLabel, QToolBar, QToolButton
 
 from samlabel.core.document import Document
 from samlabel.core.stack_frames import is_reviewed, unreviewed_frames
+from samlabel.qt.assets import icon
 from samlabel.qt.frame_review_strip import FrameReviewStrip
 from samlabel.qt.propagation_runner import QtPropagationRunner
 from samlabel.session.propagation import DIRECTIONS
@@ -37,6 +39,7 @@ DIRECTION_ACTIONS = {
     "both": "propagate_both",
 }
 _TIP = "Carry this stack's accepted masks through its frames with SAM 2 (Ctrl+P; Esc cancels)"
+_STOP_TIP = "Stop propagating (Esc or Ctrl+P); the frames done so far stay"
 
 
 class PropagationCommands:
@@ -55,14 +58,22 @@ class PropagationCommands:
         self.direction_box.activated.connect(lambda i: self.session.set_direction(DIRECTIONS[i]))
         self.marks = QLabel("")
         self.marks.setObjectName("propagationMarks")
+        self.marks.setMinimumWidth(1)  # the slider gives way; the window never grows for it
         window.frame_slider.layout().addWidget(self.marks)
         self.strip = FrameReviewStrip()
         layout = window.canvas.parentWidget().layout()  # under the frame slider
         layout.insertWidget(layout.indexOf(window.frame_slider) + 1, self.strip)
         self._was_running = False
         self._unsubscribe = self.session.changed.subscribe(self.refresh)
-        for signal in (c.imageChanged, c.documentChanged, c.embeddingState):
+        for signal in (c.imageChanged, c.documentChanged):
             signal.connect(self.refresh)
+        c.embeddingState.connect(self._on_embedding_state)
+
+    def _on_embedding_state(self, _state: str) -> None:
+        """The window shows the embedding's state in the status bar, where a run in flight
+        shows its progress: show the progress again after it (a frame looked at meanwhile)."""
+        if self.session.is_running():
+            QTimer.singleShot(0, self.window, self.refresh)
 
     def bindings(self) -> dict[str, Callable[[], None]]:
         """Action name -> command."""
@@ -95,6 +106,15 @@ class PropagationCommands:
         self.group.setExclusive(True)
         for name in DIRECTION_ACTIONS.values():
             self.group.addAction(actions[name])
+        self._labels = (actions["propagate"].text(), actions["propagate"].icon())
+        self.refresh()
+
+    def attach_toolbar(self, toolbar: QToolBar) -> None:
+        """Name the toolbar's Propagate button beside its icon ("Propagate", "Stop" while a
+        run is in flight), so the direction chooser after it reads as its direction."""
+        button = toolbar.widgetForAction(self.actions["propagate"])
+        if isinstance(button, QToolButton):
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.refresh()
 
     # -- commands ----------------------------------------------------------------------
@@ -108,22 +128,33 @@ class PropagationCommands:
         s, w = self.session, self.window
         actions = getattr(self, "actions", None)
         if actions is not None:
-            reason = None if s.is_running() else s.unavailable()
-            action = actions["propagate"]
-            action.setEnabled(reason is None)
-            action.setToolTip(reason or _TIP)
-            action.setStatusTip(reason or _TIP)
-            actions[DIRECTION_ACTIONS[s.direction]].setChecked(True)
+            self._refresh_action(actions)
         self.direction_box.setCurrentIndex(DIRECTIONS.index(s.direction))
+        self.direction_box.setEnabled(not s.is_running())  # it is the next run's direction
         if s.is_running():
             done, total = s.progress
-            w.status.show_progress(
-                f"Propagating: frame {done} of {total} (Esc cancels)", done / total if total else 0
-            )
+            w.status.show_progress(f"{s.progress_text()} (Esc stops)", done / total if total else 0)
         elif self._was_running:
             w.show_embedding_state(w.controller.embedding_status)
         self._was_running = s.is_running()
         self._refresh_marks()
+
+    def _refresh_action(self, actions: dict[str, QAction]) -> None:
+        """Propagate, or Stop while a run is in flight; disabled where it cannot run."""
+        s, action = self.session, actions["propagate"]
+        running = s.is_running()
+        reason = None if running else s.unavailable()
+        action.setEnabled(reason is None)
+        tip = _STOP_TIP if running else reason or _TIP
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        text, normal_icon = self._labels
+        action.setText("Stop &Propagating" if running else text)
+        action.setIconText("Stop" if running else "Propagate")
+        action.setIcon(icon("stop") if running else normal_icon)
+        for name in DIRECTION_ACTIONS.values():
+            actions[name].setEnabled(not running)
+        actions[DIRECTION_ACTIONS[s.direction]].setChecked(True)
 
     def _refresh_marks(self) -> None:
         """Beside the frame slider: the frame shown is unreviewed, and how many are."""

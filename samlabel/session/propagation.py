@@ -6,9 +6,12 @@ frame (accepted, corrected, or confirmed with R) is a conditioning frame of SAM 
 given as that mask (Meta's ``add_new_mask``: what the person accepted is exactly what the
 memory holds, brush edits included). "Propagate" runs from the frame shown, forward,
 backward or both, in the background (:mod:`samlabel.session.propagation_work`); each
-frame's masks become annotations as they arrive: one per object, with its track id and
-``"samlabel_reviewed": false``, replacing that object's earlier unreviewed mask on the frame
-but never a reviewed one. Cancelling stops between frames; what arrived stays.
+frame's masks become annotations as they arrive (shown and saved at once): one per object,
+with its track id and ``"samlabel_reviewed": false``, replacing that object's earlier
+unreviewed mask on the frame but never a reviewed one. Cancelling stops between frames; what
+arrived stays. A run is one undo step, however many frames it brought (the frames join one
+step, :meth:`~samlabel.core.document.Document.group` with a key of the run); an edit made
+while it runs splits it there, and undoing the run's step while it runs stops it first.
 
 Correcting a frame (clicks and Enter on a frame holding a propagated mask) replaces that
 object's unreviewed mask by the accepted one (:meth:`PropagationSession.stale_masks`), which
@@ -25,13 +28,19 @@ from __future__ import annotations
 
 import json
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from samlabel.core.errors import SamlabelError
 from samlabel.core.masks import Rle
-from samlabel.core.stack_frames import add_frame_annotation, is_reviewed, track_id_of
+from samlabel.core.stack_frames import (
+    add_frame_annotation,
+    is_reviewed,
+    track_id_of,
+    unreviewed_frames,
+)
+from samlabel.core.state import DocumentState
 from samlabel.inference.api import ImageEmbedding, Predictor
 from samlabel.inference.propagation_record import PropagationRecord
 from samlabel.io.atomic import atomic_write_bytes
@@ -60,13 +69,16 @@ def record_path(annotations: Path) -> Path:
     return annotations.with_name(annotations.stem + ".propagation.json")
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class _Run:
-    """The stack and the categories of the run in flight."""
+    """The stack and the categories of the run in flight; ``step`` keys its undo step,
+    ``last_state`` is the document as the run's last change left it."""
 
     request: PropagateRequest
     stack: StackRow
     categories: dict[int, int]  # track -> category of its propagated masks
+    step: object = field(default_factory=object)
+    last_state: DocumentState | None = None
 
 
 class PropagationSession:
@@ -122,6 +134,15 @@ class PropagationSession:
             return "Propagation carries masks through a stack: choose a volume, video or frames."
         return None
 
+    def progress_text(self) -> str:
+        """What the run in flight does, e.g. ``"Propagating forward from frame 12: 3 of 40
+        frames"`` (frames counted from 1, as the slider does); empty when none runs."""
+        if self._run is None:
+            return ""
+        request, (done, total) = self._run.request, self.progress
+        way = {"both": "both ways"}.get(request.direction, request.direction)
+        return f"Propagating {way} from frame {request.start + 1}: {done} of {total} frames"
+
     def set_direction(self, direction: str) -> None:
         """``"forward"``, ``"backward"`` or ``"both"`` for the next run."""
         if direction not in DIRECTIONS:
@@ -171,6 +192,14 @@ class PropagationSession:
         self.changed.emit()
         return True
 
+    def stop_before_undo(self) -> None:
+        """Stop the run in flight when the undo about to happen takes back its frames (the
+        document's last step is the run's: nothing changed since its last frame arrived)."""
+        run = self._run
+        if run is not None and run.last_state is self._session.document.state:
+            self.cancel(quiet=True)
+            self._message("info", "Propagation stopped; the frames it added are undone.")
+
     def cancel(self, quiet: bool = False) -> None:
         """Stop the run in flight between frames; the frames done stay."""
         if self._run is None:
@@ -190,20 +219,28 @@ class PropagationSession:
         run = self._answer(number)
         if run is None:
             return
+        before = self._session.document.state
         self._add_frame(run, frame, masks)
+        if self._session.document.state is not before:
+            run.last_state = self._session.document.state
         self._records[run.stack.uri] = json.loads(record)
         self._save_records()
         self.progress = (self.progress[0] + 1, self.progress[1])
         self.changed.emit()
 
     def on_finished(self, number: int, done: int) -> None:
-        if self._answer(number) is not None:
+        run = self._answer(number)
+        if run is not None:
             self._run = None
-            self._message(
-                "info",
-                f"Propagated through {done} frames: their new masks are unreviewed until "
-                "you look (R confirms a frame, or correct it and propagate again).",
-            )
+            count = len(unreviewed_frames(self._session.document, run.stack.uri))
+            if count:
+                text = (
+                    f"Propagation done: {count} frame{'s' if count > 1 else ''} to review "
+                    "(orange under the slider): R confirms a frame."
+                )
+            else:
+                text = "Propagation done: the model did not find the objects on other frames."
+            self._message("info", text)
             self.changed.emit()
 
     def on_cancelled(self, number: int) -> None:
@@ -236,13 +273,14 @@ class PropagationSession:
         return masks, {track: category for track, (_d, category) in nearest.items()}
 
     def _add_frame(self, run: _Run, frame: int, masks: dict[int, Any]) -> None:
-        """One undo step: each object's new mask on ``frame`` (unreviewed), in place of its
-        earlier unreviewed one; a frame where a person reviewed the object is left alone."""
+        """Each object's new mask on ``frame`` (unreviewed), in place of its earlier
+        unreviewed one; a frame where a person reviewed the object is left alone. Part of
+        the run's one undo step."""
         document = self._session.document
         image_id = run.stack.frame_ids[frame]
         if image_id not in document.state.image_index:
             return
-        with document.group(f"Propagate to frame {frame + 1}"):
+        with document.group("Propagate", join=run.step):
             for track, mask in masks.items():
                 mine = [
                     a for a in document.annotations_for_image(image_id) if track_id_of(a) == track

@@ -337,10 +337,11 @@ class LabellingSession:
 
     # -- undo --------------------------------------------------------------------------
     def undo(self) -> None:
-        """Remove the last prompt; without prompts, undo the last document change."""
+        """Remove the last prompt, else undo the last document change (stops a run it undoes)."""
         if self.prompts.undo():
             self._prompts_changed()
             return
+        self.propagation.stop_before_undo()
         if not self.document.undo():
             self._message("info", "Nothing to undo.")
 

@@ -5,6 +5,7 @@ Without a SAM 2 model, or outside a stack, the command is disabled and says why.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,7 @@ def test_propagate_is_disabled_without_sam2_or_a_stack(qtbot, tmp_path: Path) ->
     action = window.actions["propagate"]
     assert not action.isEnabled()
     assert "needs a SAM 2 model" in action.toolTip()
+    assert window.toolbar.widgetForAction(action).text() == "Propagate"  # beside its icon
     assert window.actions["propagate_forward"].isChecked()
     window.actions["propagate_both"].trigger()
     assert window.controller.session.propagation.direction == "both"
@@ -141,10 +143,24 @@ def test_masks_show_as_they_arrive_and_esc_cancels(qtbot, tmp_path: Path) -> Non
     key(qtbot, window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: c.layers.rowCount() == 1, timeout=10000)  # frame 1's mask, shown
     assert part.is_running()
-    assert window.status.state_label.text().startswith("Propagating: frame")
+    status = window.status.state_label.text()
+    assert status.startswith("Propagating forward from frame 2: ") and "Esc stops" in status
     assert window.status.progress.isVisible()
+    go_frame(qtbot, window, 3)  # looking at another frame meanwhile keeps the progress shown
+    c.session.events.embedding_state.emit("ready")  # as when its embedding was computed
+    qtbot.wait(20)  # not long enough for the next frame to arrive and show it again
+    assert window.status.state_label.text().startswith("Propagating")
+    assert window.status.progress.isVisible() and part.is_running()
+    action = window.actions["propagate"]
+    button = window.toolbar.widgetForAction(action)
+    assert action.isEnabled() and button.text() == "Stop" and "Stop" in action.toolTip()
+    assert not window.propagation.direction_box.isEnabled()  # the next run's direction
+    assert not window.actions["propagate_backward"].isEnabled()
     key(qtbot, window, Qt.Key.Key_Escape)
     assert not part.is_running()
+    assert button.text() == "Propagate" and window.propagation.direction_box.isEnabled()
+    row = c.images.data(c.images.index(0))
+    assert re.search(r"\n\d of 5 to review$", row), row  # the list says so too
     assert window.propagation.runner.lane.wait_until_idle(10)
     qtbot.wait(50)  # the last answers are delivered (and ignored)
     arrived = [bool(frame_masks(c, f)) for f in range(5)]

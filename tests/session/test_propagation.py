@@ -187,3 +187,91 @@ def test_propagate_says_why_it_cannot_run(clip: Path) -> None:
     session.go_to(1)  # the photo
     runner.run()
     assert "stack" in session.propagation.unavailable()
+
+
+def _saved_masks(clip: Path) -> int:
+    return len(json.loads((clip / "annotations.json").read_text("utf-8"))["annotations"])
+
+
+def test_a_run_is_one_undo_step_while_its_frames_are_saved_as_they_arrive(clip: Path) -> None:
+    session, runner = _started(clip)
+    accept_at(session, runner, 20, 24)
+    steps = len(session.document.history)
+    saved = []
+
+    def save_while_running() -> None:  # what the autosave does after each change
+        if session.propagation.is_running():
+            session.store.save()  # False when nothing changed (frame 0 keeps its mask)
+            saved.append(_saved_masks(clip))
+
+    session.propagation.changed.subscribe(save_while_running)
+    _propagate(session)
+    assert saved == [1, 1, 2, 3, 4, 5]  # started, then frames 0 (the accepted one) to 4
+    assert len(session.document.history) == steps + 1
+    propagated = session.document.state
+
+    session.undo()
+    assert [len(_masks(session, f)) for f in range(FRAMES)] == [1, 0, 0, 0, 0]
+    assert is_reviewed(_masks(session, 0)[0])
+    session.redo()
+    assert session.document.state is propagated
+    assert unreviewed_frames(session.document, "clip") == [1, 2, 3, 4]
+
+
+def test_undo_after_a_cancelled_run_removes_only_what_that_run_added(clip: Path) -> None:
+    session, runner = _started(clip)
+    accept_at(session, runner, 20, 24)
+    _propagate(session)
+    first_run = {f: _masks(session, f)[0].id for f in range(FRAMES)}
+    session.frames.go_to_frame(2)
+    runner.run()
+    accept_at(session, runner, 40, 30)  # a correction on frame 2
+    corrected = _masks(session, 2)
+
+    _propagate(session, stop_after=3)  # frames 2 (reviewed: left alone), 3 and 4; Esc
+    assert [_masks(session, f)[0].id != first_run[f] for f in (3, 4)] == [True, True]
+    session.undo()
+    assert {f: _masks(session, f)[0].id for f in (0, 1, 3, 4)} == {
+        f: first_run[f] for f in (0, 1, 3, 4)
+    }
+    assert _masks(session, 2) == corrected  # the correction is an undo step of its own
+    session.undo()
+    assert _masks(session, 2)[0].id == first_run[2]
+
+
+def test_undo_while_a_run_adds_frames_stops_it_and_takes_them_back(clip: Path) -> None:
+    session, runner = _started(clip)
+    seen = []
+    session.events.message.subscribe(lambda level, text: seen.append(text))
+    accept_at(session, runner, 20, 24)
+
+    def undo_at_frame_3() -> None:
+        if session.propagation.is_running() and session.propagation.progress[0] == 3:
+            session.undo()
+
+    session.propagation.changed.subscribe(undo_at_frame_3)
+    _propagate(session)
+    assert not session.propagation.is_running()
+    assert [len(_masks(session, f)) for f in range(FRAMES)] == [1, 0, 0, 0, 0]
+    assert "stopped" in seen[-1]
+    session.redo()
+    assert [len(_masks(session, f)) for f in range(FRAMES)] == [1, 1, 1, 0, 0]
+
+
+def test_the_run_says_where_it_goes_and_how_many_frames_wait_for_review(clip: Path) -> None:
+    session, runner = _started(clip)
+    seen = []
+    session.events.message.subscribe(lambda level, text: seen.append(text))
+    session.frames.go_to_frame(1)
+    runner.run()
+    accept_at(session, runner, 20, 24)
+    texts = []
+    session.propagation.changed.subscribe(lambda: texts.append(session.propagation.progress_text()))
+    _propagate(session, direction="both")  # frames 1..4, then 1..0
+    assert texts[:3] == [
+        "Propagating both ways from frame 2: 0 of 6 frames",
+        "Propagating both ways from frame 2: 1 of 6 frames",
+        "Propagating both ways from frame 2: 2 of 6 frames",
+    ]
+    assert texts[-1] == "" and session.propagation.progress_text() == ""
+    assert seen[-1].startswith("Propagation done: 4 frames to review")
