@@ -202,10 +202,14 @@ def memory_rows(count: int, propagate: int, keep: int, log: Callable[[str], None
             x, y = disc_centre(0, (VIDEO_SIDE, VIDEO_SIDE))
             propagator.add_prompts(0, 1, [(x, y, 1)])
             log(f"propagating over {propagate} frames")
-            for _ in propagator.propagate(max_frames=propagate):
-                pass
-            label = f"{propagate} frames propagated (memory kept for {keep})"
-            rows.append((label, rss_mb(), propagator.memory_bytes()))
+            # RSS after the first tracked frames, once the memory window is full, and at
+            # the end: growth after the window fills would be a leak, not a peak.
+            marks = {2, model.video.num_maskmem + 1, propagate // 2, propagate}
+            for done, _ in enumerate(propagator.propagate(max_frames=propagate), start=0):
+                if done in marks:
+                    label = f"{done} frames propagated (memory kept for {keep})"
+                    rows.append((label, rss_mb(), propagator.memory_bytes()))
+                    log(label)
     return rows
 
 
