@@ -12,16 +12,24 @@ by hand so the object is judged visible (as :mod:`tests.sam2.test_video_propagat
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from samlabel.core.errors import InferenceError
 from samlabel.inference.embedding_cache import EmbeddingCache
-from samlabel.inference.propagation_backend import PropagationEngine, predictor_encoder
+from samlabel.inference.propagation_backend import (
+    PropagationEngine,
+    open_propagation_engine,
+    predictor_encoder,
+)
 from samlabel.inference.propagation_frames import preprocess_video_frame
 from samlabel.inference.sam2_transforms import preprocess_sam2
 from samlabel.io.stacks import open_stack
+from samlabel.sam.checkpoint import file_sha256
 from tests.meta_reference import sam2
 from tests.sam2.video_reference import (
     disc_centre,
@@ -120,3 +128,29 @@ def test_a_sam1_predictor_cannot_encode_frames_for_propagation():
         predictor_encoder(Sam1Predictor())
     assert "\n" not in str(error.value)
     assert predictor_encoder(None) == (None, "torch")
+
+
+@pytest.mark.slow
+def test_the_engine_encodes_with_the_predictor_exported_from_its_own_checkpoint(model, tmp_path):
+    checkpoint = tmp_path / "sam2.1_hiera_tiny_light.pt"
+    torch.save({"model": model.state_dict()}, checkpoint)
+
+    class Exported:
+        """A predictor of an exported folder, as ``load_predictor`` returns it on a CPU."""
+
+        backend = "onnxruntime"
+        model_name = "SAM 2.1 Hiera-T"
+
+        def __init__(self, digest: str) -> None:
+            self.folder = SimpleNamespace(family="sam2", checkpoint_sha256=digest)
+
+        def run_encoder(self, tensor):
+            raise AssertionError("only called while propagating")
+
+    own = Exported(file_sha256(checkpoint))
+    engine = open_propagation_engine(checkpoint, own)
+    assert engine.encoder_backend == "onnxruntime"
+    assert engine.run_encoder == own.run_encoder
+    # An export of other weights would give features the memory was not trained with.
+    other = open_propagation_engine(checkpoint, Exported("0" * 64))
+    assert (other.encoder_backend, other.run_encoder) == ("torch", None)
