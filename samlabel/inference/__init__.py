@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from samlabel.inference.model_folder import CHECKPOINT_SUFFIXES
     from samlabel.inference.model_store import ModelEntry, ModelStore
     from samlabel.inference.onnx_folder import MANIFEST_NAME
+    from samlabel.inference.propagation_backend import PropagationEngine
 
 #: Facade name -> the module that defines it (imported when the name is first used).
 _LAZY = {
@@ -61,6 +62,7 @@ __all__ = [
     "crop_around",
     "load_predictor",
     "model_key",
+    "propagation_engine",
     "read_crop",
     "torch_available",
 ]
@@ -81,3 +83,23 @@ def load_predictor(path: str | Path, backend: str = "auto", **options) -> Predic
     from samlabel.inference.loader import load_predictor as _load
 
     return _load(path, backend=backend, **options)
+
+
+def propagation_engine(
+    checkpoint: str | Path,
+    predictor: Predictor | None = None,
+    cache: EmbeddingCache | None = None,
+) -> PropagationEngine:
+    """SAM 2 propagation for the stacks of a folder: the checkpoint's video model (memory
+    in torch) with frames encoded by ``predictor``'s backend (the predictor
+    ``load_predictor(checkpoint)`` returned: ONNX Runtime or OpenVINO on a CPU) and kept in
+    ``cache``. Then ``engine.stack_propagator(stack)`` or ``engine.propagator(...)`` per
+    stack. Takes seconds (loads the checkpoint): call it off the GUI thread.
+
+    See :func:`samlabel.inference.propagation_backend.open_propagation_engine` (raises
+    CheckpointError for a file without SAM 2's video modules, InferenceError for a SAM 1
+    predictor).
+    """
+    from samlabel.inference.propagation_backend import open_propagation_engine
+
+    return open_propagation_engine(checkpoint, predictor, cache)

@@ -76,6 +76,16 @@ class OnnxPredictor(Predictor):
         self.prepare(embedding)
         return embedding
 
+    def run_encoder(self, tensor: np.ndarray) -> list[np.ndarray]:
+        """The encoder graph on an already preprocessed ``(1, 3, 1024, 1024)`` float32 input.
+
+        For callers with a preprocessing of their own (SAM 2 propagation resizes video
+        frames as Meta's video predictor does). SAM 2: ``[embedding (1, 256, 64, 64) with
+        no_mem_embed, high_res_s0 (1, 32, 256, 256), high_res_s1 (1, 64, 128, 128)]``.
+        """
+        feeds = {"image": np.ascontiguousarray(tensor, dtype=np.float32)}
+        return [np.asarray(a) for a in self._encoder.run(None, feeds)]
+
     def prepare(self, embedding: ImageEmbedding) -> None:
         """Compute the decoder's per-image work (once; cheap, but better off the GUI thread).
 

@@ -21,11 +21,13 @@ from samlabel.core.errors import SamlabelError
 from samlabel.session.images import (
     AnnotationFile,
     FolderImages,
+    FolderListing,
     StoreOpener,
-    folder_paths,
     list_folder,
     opening_warnings,
+    read_folder,
 )
+from samlabel.session.work import ListRequest
 
 if TYPE_CHECKING:
     from samlabel.session.session import LabellingSession
@@ -55,26 +57,27 @@ def prepare_folder(
     open_store: StoreOpener,
     on_error: Callable[[str], None],
     release_same_file: Callable[[Path], None],
+    listing: FolderListing | None = None,
 ) -> PreparedFolder:
     """List ``folder`` (or ``files``) and open its annotations file (default
     ``folder/annotations.json``), changing nothing of the open folder.
 
     ``release_same_file(path)`` is called before ``path`` is opened (the session closes it
-    when it is its own file: its own lock would make it read-only).
+    when it is its own file: its own lock would make it read-only). ``listing``: the
+    folder's files and stack headers read beforehand in the runner's work
+    (:func:`~samlabel.session.images.read_folder`); None reads them now.
 
     Raises:
         SamlabelError: one sentence naming the folder or file; nothing was opened.
     """
-    folder = Path(folder).resolve()
+    if listing is None:
+        listing = read_folder(folder, files)
+    folder = listing.folder
     path = (Path(annotations) if annotations else folder / "annotations.json").resolve()
-    try:
-        paths = folder_paths(folder, files)
-    except OSError as error:
-        raise SamlabelError(f"Cannot list the images of {folder}: {error}") from error
     release_same_file(path)
     store = open_store(path, on_error)
     try:
-        images = list_folder(store.document, paths, path)
+        images = list_folder(store.document, list(listing.paths), path, listing.stacks)
     except (SamlabelError, OSError) as error:
         store.discard()  # nothing of the failed switch is written
         raise SamlabelError(f"Cannot open {folder}: {error}") from error
@@ -87,16 +90,64 @@ class FolderSwitching:
 
     def __init__(self, session: LabellingSession) -> None:
         self.session = session
+        self._listing: ListRequest | None = None  # the folder being read in the background
+        self._number = 0
+
+    def start_opening(
+        self,
+        folder: str | Path,
+        annotations: str | Path | None = None,
+        files: list[Path] | None = None,
+    ) -> int:
+        """Open ``folder`` as :meth:`open_folder` does, its files listed and its stacks'
+        headers read in the runner's work (seconds for long DICOM series), so the caller's
+        thread does not wait; the folder opens when the listing comes back
+        (:meth:`on_listed`). A newer request supersedes this one. Returns its number."""
+        self._number += 1
+        request = ListRequest(
+            self._number,
+            Path(folder),
+            None if annotations is None else Path(annotations),
+            None if files is None else tuple(Path(f) for f in files),
+        )
+        self._listing = request
+        self.session.runner.list_folder(request)
+        return request.number
+
+    def is_opening(self) -> bool:
+        """Whether a folder is being read in the background (:meth:`start_opening`)."""
+        return self._listing is not None
+
+    def on_listed(self, number: int, listing: FolderListing) -> None:
+        """The runner read the folder of request ``number``: open it (a failure is a
+        message; the folder open before stays)."""
+        request = self._listing
+        if request is None or request.number != number:
+            return  # superseded by a newer request
+        self._listing = None
+        files = None if request.files is None else list(request.files)
+        try:
+            self.open_folder(listing.folder, request.annotations, files, listing)
+        except SamlabelError as error:
+            self.session._message("error", str(error))
+
+    def on_list_failed(self, number: int, text: str) -> None:
+        """The folder of request ``number`` could not be listed: say so."""
+        if self._listing is not None and self._listing.number == number:
+            self._listing = None
+            self.session._message("error", text)
 
     def open_folder(
         self,
         folder: str | Path,
         annotations: str | Path | None = None,
         files: list[Path] | None = None,
+        listing: FolderListing | None = None,
     ) -> None:
         """Open the images of ``folder`` (or just ``files``) with their annotations file, all
         or nothing (:mod:`samlabel.session.folder_switch`); unreadable images are listed as
-        broken entries.
+        broken entries. ``listing``: the folder already read (:meth:`start_opening`); None
+        reads it now, on this thread.
 
         Raises:
             SamlabelError: the folder or its annotations file cannot be opened; the folder
@@ -104,9 +155,13 @@ class FolderSwitching:
         """
         s = self.session
         ready = prepare_folder(
-            folder, annotations, files, s._open_store,
+            folder,
+            annotations,
+            files,
+            s._open_store,
             lambda text: s._message("error", text),
             lambda path: s.close_folder() if path == s.annotations_path else None,
+            listing,
         )
         s.close_folder()
         s._unsubscribe()

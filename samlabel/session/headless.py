@@ -20,7 +20,13 @@ from samlabel.io.store import AnnotationStore
 from samlabel.session.decoding import describe_error
 from samlabel.session.encoding import Encoder
 from samlabel.session.source import SourceImage, read_source_image
-from samlabel.session.work import DecodeRequest, EncodeRequest, LoadRequest, MaskRequest
+from samlabel.session.work import (
+    DecodeRequest,
+    EncodeRequest,
+    ListRequest,
+    LoadRequest,
+    MaskRequest,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -110,6 +116,10 @@ class SyncRunner:
         self._queue = deque(r for r in self._queue if not isinstance(r, LoadRequest))
         self._queue.append(request)
 
+    def list_folder(self, request: ListRequest) -> None:
+        self._queue = deque(r for r in self._queue if not isinstance(r, ListRequest))
+        self._queue.append(request)
+
     def encode(self, request: EncodeRequest) -> None:
         self._queue = deque(r for r in self._queue if not isinstance(r, EncodeRequest))
         self._queue.append(request)
@@ -157,6 +167,13 @@ class SyncRunner:
                 session.image.on_load_failed(request.number, describe_error(error))
             else:
                 session.image.on_loaded(request.number, image, [])
+        elif isinstance(request, ListRequest):
+            try:
+                listing = request.run()
+            except Exception as error:
+                session.folders.on_list_failed(request.number, describe_error(error))
+            else:
+                session.folders.on_listed(request.number, listing)
         elif isinstance(request, EncodeRequest):
             self._encode(session, request)
         elif isinstance(request, DecodeRequest):

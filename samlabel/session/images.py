@@ -20,7 +20,7 @@ from samlabel.io.save_outcome import SaveOutcome
 from samlabel.io.stacks import list_items
 from samlabel.io.store import AnnotationStore
 from samlabel.session.source import image_size
-from samlabel.session.stack_items import StackRow, list_rows
+from samlabel.session.stack_items import StackHeader, StackRow, list_rows, read_stack_headers
 
 
 class AnnotationFile(Protocol):
@@ -90,14 +90,52 @@ def folder_paths(folder: Path, files: list[Path] | None) -> list[Path]:
     return [Path(p).resolve() for p in files] if files else [p for p, _ in list_items(folder)]
 
 
-def list_folder(document: Document, paths: list[Path], annotations_path: Path) -> FolderImages:
+@dataclass(frozen=True, eq=False)
+class FolderListing:
+    """What opening a folder reads from disk before its annotations file is touched: the
+    files to label and the headers of the stacks among them (seconds for a long DICOM
+    series). Made by :func:`read_folder` in the runner's work (any thread), then used on
+    the session's thread by :func:`~samlabel.session.folder_switch.prepare_folder`.
+
+    Attributes:
+        folder: the folder (resolved).
+        paths: the files and stacks to list, in order (absolute).
+        stacks: the stacks among ``paths`` with their headers.
+    """
+
+    folder: Path
+    paths: tuple[Path, ...]
+    stacks: Mapping[Path, StackHeader]
+
+
+def read_folder(folder: str | Path, files: list[Path] | None = None) -> FolderListing:
+    """List ``folder`` (or ``files``) and read its stacks' headers; changes nothing.
+
+    Raises:
+        SamlabelError: the folder cannot be listed (one sentence naming it).
+    """
+    folder = Path(folder).resolve()
+    try:
+        paths = folder_paths(folder, files)
+    except OSError as error:
+        raise SamlabelError(f"Cannot list the images of {folder}: {error}") from error
+    return FolderListing(folder, tuple(paths), read_stack_headers(paths))
+
+
+def list_folder(
+    document: Document,
+    paths: list[Path],
+    annotations_path: Path,
+    stack_headers: Mapping[Path, StackHeader] | None = None,
+) -> FolderImages:
     """Match ``paths`` with ``document``'s image records (names relative to the annotations
     file's folder); images new to the document are added with the size read from their
     header. A stack is one row showing its first frame, each frame with its own record. A
     new file whose header cannot be read (empty, truncated, not an image) is a broken entry:
-    listed, without a record, so the folder still opens."""
+    listed, without a record, so the folder still opens. ``stack_headers``: read
+    beforehand (:func:`read_folder`); None reads them now."""
     root = annotations_path.parent
-    plain, stacks = list_rows(document, paths, root)
+    plain, stacks = list_rows(document, paths, root, stack_headers)
     names = [relative_name(path, root) for path in plain]
     known = {image.file_name for image in document.images}
     sizes: dict[str, tuple[int, int]] = {}

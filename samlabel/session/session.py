@@ -164,6 +164,16 @@ class LabellingSession:
         """Open a folder all or nothing (:meth:`FolderSwitching.open_folder`)."""
         self.folders.open_folder(folder, annotations, files)
 
+    def start_opening_folder(
+        self,
+        folder: str | Path,
+        annotations: str | Path | None = None,
+        files: list[Path] | None = None,
+    ) -> int:
+        """Open a folder with its listing and stack headers read in the runner's work
+        (:meth:`FolderSwitching.start_opening`); failures arrive as messages."""
+        return self.folders.start_opening(folder, annotations, files)
+
     def has_unsaved_work(self) -> bool:
         """Whether closing now would lose something the user did."""
         return self.folders.has_unsaved_work()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,9 +105,14 @@ class StackShelf:
                 self._open.move_to_end(path)
                 return stack
             kind = self._known.get(path)
-        stack = open_stack(path, budget_bytes=self._budget, kind=kind)
+        return self.adopt(path, open_stack(path, budget_bytes=self._budget, kind=kind))
+
+    def adopt(self, path: Path, stack: Stack) -> Stack:
+        """Keep ``stack``, opened elsewhere (headers read in the runner's work), as the open
+        stack of ``path``; returns it."""
         with self._lock:
-            self._open[path] = stack
+            self._open[Path(path)] = stack
+            self._open.move_to_end(Path(path))
             while len(self._open) > self._open_items:
                 # Only the decoded frames go: a reader still holding it can read again.
                 self._open.popitem(last=False)[1].cache.clear()
@@ -164,33 +169,76 @@ def frame_file_key(path: str | os.PathLike[str]) -> tuple[str, int, int] | None:
 def might_be_stack(path: Path) -> bool:
     """Whether ``path`` needs a look at its headers to know if it is a stack."""
     suffix = path.suffix.lower()
-    return path.is_dir() or suffix in (".tif", ".tiff", ".nii", ".gz") or suffix in {
-        ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".ts", ".mts"
-    }
+    return (
+        path.is_dir()
+        or suffix in (".tif", ".tiff", ".nii", ".gz")
+        or suffix
+        in {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".ts", ".mts"}
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class StackHeader:
+    """A stack found among a folder's files, its headers read (:func:`read_stack_headers`).
+
+    Attributes:
+        path: the stack's file or folder.
+        kind: what :func:`~samlabel.io.stacks.stack_kind` said it is.
+        stack: the stack, open (headers only); None when it cannot be opened (it is then
+            listed as an image, whose reading names the problem).
+    """
+
+    path: Path
+    kind: str
+    stack: Stack | None
+
+
+def read_stack_headers(paths: Iterable[Path]) -> dict[Path, StackHeader]:
+    """Find the stacks among ``paths`` and read their headers: the slow part of listing a
+    folder (a 1,000-slice DICOM series: every slice's header, seconds). Touches neither the
+    shelf nor a document, so it runs in the runner's work while the open folder stays as
+    it is."""
+    headers: dict[Path, StackHeader] = {}
+    for path in paths:
+        kind = stack_kind(path) if might_be_stack(path) else None
+        if kind is None:
+            continue
+        try:
+            stack: Stack | None = open_stack(path, budget_bytes=FRAME_BUDGET, kind=kind)
+        except Exception:  # a damaged stack: opening it as an image names the problem
+            stack = None
+        headers[path] = StackHeader(path, kind, stack)
+    return headers
 
 
 def list_rows(
-    document: Document, paths: list[Path], root: Path
+    document: Document,
+    paths: list[Path],
+    root: Path,
+    headers: Mapping[Path, StackHeader] | None = None,
 ) -> tuple[list[Path], dict[int, StackRow]]:
     """Register the stacks among ``paths`` and make sure each frame has its record.
 
-    Returns the plain images (in order) and ``{index in paths: StackRow}``. A stack that
-    cannot be opened is left to be listed (and reported) as an image.
+    ``headers``: the stacks' headers read beforehand (:func:`read_stack_headers`, in the
+    runner's work); None reads them now. Returns the plain images (in order) and
+    ``{index in paths: StackRow}``. A stack that cannot be opened is left to be listed
+    (and reported) as an image.
     """
+    if headers is None:
+        headers = read_stack_headers(paths)
     SHELF.reset()
     plain: list[Path] = []
     rows: dict[int, StackRow] = {}
     for index, path in enumerate(paths):
-        kind = stack_kind(path) if might_be_stack(path) else None
-        if kind is None:
+        header = headers.get(path)
+        if header is None:
             plain.append(path)
             continue
-        SHELF.register(path, kind)
-        try:
-            stack = SHELF.stack(path)
-        except Exception:  # a damaged stack: opening it as an image names the problem
+        SHELF.register(path, header.kind)
+        if header.stack is None:
             plain.append(path)
             continue
+        stack = SHELF.adopt(path, header.stack)
         uri = Path(os.path.relpath(path, root)).as_posix()
         height, width = stack.frame_size
         records = add_stack_frames(document, uri, len(stack), height, width)

@@ -19,6 +19,7 @@ import numpy as np
 
 from samlabel.inference.api import Box, ImageEmbedding, Point, Prediction, Predictor
 from samlabel.inference.crops import Crop
+from samlabel.session.images import FolderListing, read_folder
 from samlabel.session.source import SourceImage
 
 
@@ -29,6 +30,28 @@ class LoadRequest:
 
     number: int
     path: Path
+
+
+@dataclass(frozen=True, eq=False)
+class ListRequest:
+    """List a folder to open and read its stacks' headers
+    (:func:`~samlabel.session.images.read_folder`): the slow part of opening a folder.
+
+    Attributes:
+        number: request number, carried by the answer.
+        folder: the folder to open.
+        annotations: its annotations file (None: ``folder/annotations.json``).
+        files: only these files of the folder (None: all its images and stacks).
+    """
+
+    number: int
+    folder: Path
+    annotations: Path | None = None
+    files: tuple[Path, ...] | None = None
+
+    def run(self) -> FolderListing:
+        """The folder's listing (any thread; raises SamlabelError naming the folder)."""
+        return read_folder(self.folder, None if self.files is None else list(self.files))
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,6 +159,10 @@ class WorkRunner(Protocol):
 
     def load(self, request: LoadRequest) -> None:
         """Read an image; answers ``on_image_loaded`` or ``on_image_failed``."""
+
+    def list_folder(self, request: ListRequest) -> None:
+        """Run ``request`` (the folder's files and stack headers); answers
+        ``session.folders.on_listed`` or ``session.folders.on_list_failed``."""
 
     def encode(self, request: EncodeRequest) -> None:
         """Compute an embedding (replacing a waiting encode); answers ``on_encode_started``

@@ -76,3 +76,12 @@ def tiny_meta(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
 def tiny_reference(tiny_meta, tmp_path_factory: pytest.TempPathFactory) -> Sam2Reference:
     """Hiera-T (SAM 2.1 config), Meta's results on two images."""
     return make_reference("tiny", tiny_meta[1].parent, list(IMAGES), built=tiny_meta)
+
+
+@pytest.fixture(scope="session")
+def video_case(tmp_path_factory: pytest.TempPathFactory):
+    """Meta's video predictor and our torch propagator on the 8-frame scenario
+    (:mod:`tests.sam2.video_case`), run once for every parity test."""
+    from tests.sam2.video_case import build_video_case
+
+    return build_video_case(tmp_path_factory.mktemp("sam2_video"))

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from samlabel.inference.propagation import Propagator
 from samlabel.inference.propagation_frames import FrameFeatures, FrameFeatureSource
 from samlabel.inference.propagation_record import PropagationRecord, restore
-from samlabel.sam.sam2_model import HIERA_CONFIGS, Sam2Config
-from samlabel.sam.sam2_video import VideoConfig, build_sam2_video
-from tests.sam2.video_reference import disc_centre, make_frames
+from tests.sam2.video_reference import disc_centre, light_video_model, make_frames
 
 NUM_FRAMES = 5
 
@@ -28,12 +25,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def stack():
     """``(new_propagator, frames)``; features are computed once per frame for the module."""
-    torch.manual_seed(0)
-    model = build_sam2_video(
-        Sam2Config("tiny", HIERA_CONFIGS["tiny"]), VideoConfig(num_maskmem=3, attention_layers=1)
-    ).eval()
-    with torch.no_grad():
-        model.sam_mask_decoder.pred_obj_score_head.layers[2].bias.add_(6.0)
+    model = light_video_model()
     frames = make_frames(NUM_FRAMES)
     size = frames[0].shape[:2]
     plain = FrameFeatureSource(model, lambda i: frames[i], NUM_FRAMES, size)

@@ -59,6 +59,21 @@ def build_video_reference(size: str, seed: int = 0, light: bool = True):
     return predictor
 
 
+def light_video_model():
+    """Our SAM 2.1 tiny video model with seeded random weights, the light memory (3 frames,
+    one attention layer) and the object-score bias set by hand (eval mode)."""
+    from samlabel.sam.sam2_model import HIERA_CONFIGS, Sam2Config
+    from samlabel.sam.sam2_video import VideoConfig, build_sam2_video
+
+    torch.manual_seed(0)
+    model = build_sam2_video(
+        Sam2Config("tiny", HIERA_CONFIGS["tiny"]), VideoConfig(num_maskmem=3, attention_layers=1)
+    ).eval()
+    with torch.no_grad():
+        model.sam_mask_decoder.pred_obj_score_head.layers[2].bias.add_(OBJECT_SCORE_BIAS)
+    return model
+
+
 def disc_centre(index: int) -> tuple[float, float]:
     """Where the moving disc is on frame ``index`` (it drifts right and down)."""
     return 100.0 + 14.0 * index, 130.0 + 4.0 * index
