@@ -293,7 +293,7 @@ class Predictor(abc.ABC):
         reason = self.propagation_unavailable()
         if reason is not None:
             raise InferenceError(reason)
-        from samlabel.inference.propagation_engine import new_engine
+        from samlabel.inference.stack_propagation import new_engine
 
         return new_engine(self.source_checkpoint, num_frames, frame_size, embed)
 

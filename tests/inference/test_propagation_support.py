@@ -43,3 +43,12 @@ def test_a_build_without_torch_cannot_propagate(monkeypatch) -> None:
     predictor.source_checkpoint = "sam2.1_hiera_tiny.pt"
     monkeypatch.setattr(loader, "torch_available", lambda: False)
     assert "PyTorch" in predictor.propagation_unavailable()
+
+
+def test_the_facade_function_stays_a_function_after_the_window_engine_is_imported() -> None:
+    """A submodule named like a function of its package replaces that function on import."""
+    import samlabel.inference as inference
+    import samlabel.inference.stack_propagation  # noqa: F401  (what the window's path imports)
+
+    assert callable(inference.propagation_engine)
+    assert inference.propagation_engine.__module__ == "samlabel.inference"
