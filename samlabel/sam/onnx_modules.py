@@ -40,11 +40,23 @@ class FullDecoder(nn.Module):
 
 def _image_tokens_without_mask(model: SamModel, image_embeddings: torch.Tensor):
     """Flattened ``(1, 4096, 256)`` image tokens plus no-mask embedding, and their pe."""
-    prompt_encoder = model.prompt_encoder
+    return image_tokens_without_mask(model.prompt_encoder, image_embeddings)
+
+
+def image_tokens_without_mask(prompt_encoder, image_embeddings: torch.Tensor):
+    """``(image_embeddings + no_mask_embed (1, C, 64, 64), dense pe (1, C, 64, 64))``: the
+    decoder's image side when no mask is given (SAM 1 and SAM 2 alike)."""
     no_mask = prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
-    src = image_embeddings + no_mask
-    pe = prompt_encoder.get_dense_pe()
-    return src, pe
+    return image_embeddings + no_mask, prompt_encoder.get_dense_pe()
+
+
+def layer0_image_kv(prompt_encoder, transformer, image_embeddings: torch.Tensor):
+    """The first two-way layer's projected image keys and values without a mask input, each
+    ``(1, heads, 4096, head_dim)``: prompt-independent, so computed once per image."""
+    src, pe = image_tokens_without_mask(prompt_encoder, image_embeddings)
+    keys = src.flatten(2).permute(0, 2, 1)
+    key_pe = pe.flatten(2).permute(0, 2, 1)
+    return transformer.layers[0].image_kv(keys, key_pe)
 
 
 class DecoderImageSide(nn.Module):
@@ -56,10 +68,10 @@ class DecoderImageSide(nn.Module):
         self.model = model
 
     def forward(self, image_embeddings: torch.Tensor):
-        src, pe = _image_tokens_without_mask(self.model, image_embeddings)
-        keys = src.flatten(2).permute(0, 2, 1)
-        key_pe = pe.flatten(2).permute(0, 2, 1)
-        return self.model.mask_decoder.transformer.layers[0].image_kv(keys, key_pe)
+        model = self.model
+        return layer0_image_kv(
+            model.prompt_encoder, model.mask_decoder.transformer, image_embeddings
+        )
 
 
 class DecoderPromptSide(nn.Module):
@@ -206,28 +218,57 @@ class DecoderPromptBatch(nn.Module):
         output = decoder.output_tokens(1).expand(sparse.shape[0], -1, -1)
         tokens = torch.cat([output, sparse], dim=1)
         src, pe = _image_tokens_without_mask(self.model, image_embeddings)
-        keys = src.flatten(2).permute(0, 2, 1)
-        key_pe = pe.flatten(2).permute(0, 2, 1)
-        queries = tokens
-        for i, layer in enumerate(transformer.layers):
-            if i == 0:
-                queries, keys = layer(
-                    queries, keys, tokens, key_pe, image_kv=(layer0_keys, layer0_values)
-                )
-                continue
-            q = queries + tokens
-            queries = layer.norm1(queries + layer.self_attn(q, q, queries))
-            q = queries + tokens
-            attended = _token_to_image(layer.cross_attn_token_to_image, q, keys + key_pe, keys)
-            queries = layer.norm2(queries + attended)
-            queries = layer.norm3(queries + layer.mlp(queries))
-            q = queries + tokens
-            attended = _image_to_token(layer.cross_attn_image_to_token, keys + key_pe, q, queries)
-            keys = layer.norm4(keys + attended)
-        final = transformer.final_attn_token_to_image
-        q = queries + tokens
-        queries = transformer.norm_final_attn(
-            queries + _token_to_image(final, q, keys + key_pe, keys)
+        queries, keys = two_way_reordered(
+            transformer, tokens, src, pe, (layer0_keys, layer0_values)
         )
         masks, iou = decoder.predict_from_tokens(queries, keys, tuple(src.shape[-2:]))
         return iou, masks
+
+
+def two_way_reordered(
+    transformer,
+    tokens: torch.Tensor,
+    src: torch.Tensor,
+    pe: torch.Tensor,
+    layer0_kv: tuple[torch.Tensor, torch.Tensor] | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two-way transformer's value, computed in the cheaper order of
+    :class:`DecoderPromptBatch`: no attention projects the 4096 image tokens, except the
+    first layer's keys and values when they come precomputed.
+
+    Args:
+        transformer: a :class:`~samlabel.sam.transformer.TwoWayTransformer`.
+        tokens: ``(B, N, C)`` output tokens then prompt tokens.
+        src, pe: ``(1 or B, C, 64, 64)`` image side (embedding plus dense prompt) and its
+            positional encoding ``(1, C, 64, 64)``.
+        layer0_kv: the first layer's keys and values from :func:`layer0_image_kv` (only
+            without a mask input), or None.
+
+    Returns:
+        ``(tokens (B, N, C), image tokens (B, 4096, C))``, as ``transformer`` returns them.
+    """
+    keys = src.flatten(2).permute(0, 2, 1)
+    key_pe = pe.flatten(2).permute(0, 2, 1)
+    queries = tokens
+    for i, layer in enumerate(transformer.layers):
+        if layer.skip_first_layer_pe:
+            queries = layer.norm1(layer.self_attn(queries, queries, queries))
+        else:
+            q = queries + tokens
+            queries = layer.norm1(queries + layer.self_attn(q, q, queries))
+        q = queries + tokens
+        image = (keys + key_pe).expand(q.shape[0], -1, -1)
+        if i == 0 and layer0_kv is not None:  # a few queries against precomputed heads
+            attended = layer.cross_attn_token_to_image.attend(q, *layer0_kv)
+        else:
+            token_to_image = layer.cross_attn_token_to_image
+            attended = _token_to_image(token_to_image, q, image, keys.expand_as(image))
+        queries = layer.norm2(queries + attended)
+        queries = layer.norm3(queries + layer.mlp(queries))
+        q = queries + tokens
+        attended = _image_to_token(layer.cross_attn_image_to_token, image, q, queries)
+        keys = layer.norm4(keys + attended)
+    final = transformer.final_attn_token_to_image
+    q = queries + tokens
+    queries = transformer.norm_final_attn(queries + _token_to_image(final, q, keys + key_pe, keys))
+    return queries, keys

@@ -10,6 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from samlabel.sam.onnx_modules import (
+    image_tokens_without_mask,
+    layer0_image_kv,
+    two_way_reordered,
+)
 from samlabel.sam.sam2_model import Sam2Model
 
 ENCODER_INPUTS = ["image"]
@@ -24,6 +29,16 @@ DECODER_INPUTS = [
     "has_mask_input",
 ]
 DECODER_OUTPUTS = ["iou_predictions", "low_res_masks"]
+DECODER_IMAGE_OUTPUTS = ["layer0_keys", "layer0_values"]
+DECODER_PROMPT_INPUTS = [
+    "image_embeddings",
+    "high_res_s0",
+    "high_res_s1",
+    "layer0_keys",
+    "layer0_values",
+    "point_coords",
+    "point_labels",
+]
 
 
 class Sam2EncoderForExport(nn.Module):
@@ -47,32 +62,75 @@ class Sam2DecoderForExport(nn.Module):
 
     Inputs: the three encoder outputs (batch 1), ``point_coords (B, N, 2)``,
     ``point_labels (B, N)``, ``mask_input (B, 1, 256, 256)``, ``has_mask_input (B,)``.
+
+    :meth:`Sam2Model.decode`'s value with the two-way transformer computed in the cheaper
+    order of :func:`~samlabel.sam.onnx_modules.two_way_reordered` (same up to rounding).
     """
 
     def __init__(self, model: Sam2Model) -> None:
         super().__init__()
         self.model = model
 
-    def forward(
-        self,
-        image_embeddings,
-        high_res_s0,
-        high_res_s1,
-        point_coords,
-        point_labels,
-        mask_input,
-        has_mask_input,
-    ):
-        masks, iou = self.model.decode(
-            image_embeddings,
-            high_res_s0,
-            high_res_s1,
-            point_coords,
-            point_labels,
-            mask_input,
-            has_mask_input,
+    def forward(self, image_embeddings, s0, s1, coords, labels, mask_input, has_mask_input):
+        prompt_encoder = self.model.sam_prompt_encoder
+        sparse, dense = prompt_encoder(coords, labels, mask_input, has_mask_input)
+        return _decode_tokens(self.model, sparse, image_embeddings + dense, s0, s1, None)
+
+
+class Sam2DecoderImageSide(nn.Module):
+    """The decoder's per-image work without a mask input: image_embeddings
+    ``(1, 256, 64, 64)`` -> the first two-way layer's projected image keys and values, each
+    ``(1, 8, 4096, 16)``.
+
+    What else is prompt-independent is already outside the per-click graph: ``conv_s0`` /
+    ``conv_s1`` and ``no_mem_embed`` run in the encoder graph, and the dense positional
+    encoding is a constant of the weights that the exporter folds.
+    """
+
+    def __init__(self, model: Sam2Model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image_embeddings: torch.Tensor):
+        model = self.model
+        return layer0_image_kv(
+            model.sam_prompt_encoder, model.sam_mask_decoder.transformer, image_embeddings
         )
-        return iou, masks
+
+
+class Sam2DecoderPromptSide(nn.Module):
+    """The per-click decoder without a mask input, given :class:`Sam2DecoderImageSide`'s output.
+
+    Inputs (:data:`DECODER_PROMPT_INPUTS`): the three encoder outputs (batch 1), layer0_keys
+    and layer0_values, ``point_coords (B, N, 2)``, ``point_labels (B, N)``. Returns
+    ``(iou (B, 4), low_res_masks (B, 4, 256, 256))`` as :class:`Sam2DecoderForExport`.
+    """
+
+    def __init__(self, model: Sam2Model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image_embeddings, s0, s1, layer0_keys, layer0_values, coords, labels):
+        prompt_encoder = self.model.sam_prompt_encoder
+        sparse = prompt_encoder.embed_points(coords, labels)
+        src, _ = image_tokens_without_mask(prompt_encoder, image_embeddings)
+        kv = (layer0_keys, layer0_values)
+        return _decode_tokens(self.model, sparse, src, s0, s1, kv)
+
+
+def _decode_tokens(model: Sam2Model, sparse, src, high_res_s0, high_res_s1, layer0_kv):
+    """``(iou (B, 4), masks (B, 4, 256, 256))`` from prompt tokens ``sparse (B, N, C)`` and the
+    image side ``src (1 or B, C, 64, 64)`` (embedding plus dense prompt), through the
+    reordered transformer; ``layer0_kv``: :class:`Sam2DecoderImageSide`'s output or None."""
+    decoder = model.sam_mask_decoder
+    tokens = torch.cat([decoder.output_tokens(sparse.shape[0]), sparse], dim=1)
+    pe = model.sam_prompt_encoder.get_dense_pe()
+    hs, image_tokens = two_way_reordered(decoder.transformer, tokens, src, pe, layer0_kv)
+    grid_hw = (src.shape[-2], src.shape[-1])
+    masks, iou, _, _ = decoder.predict_from_tokens(
+        hs, image_tokens, grid_hw, high_res_s0, high_res_s1
+    )
+    return iou, masks
 
 
 def example_sam2_decoder_inputs(batch: int = 1, num_points: int = 3, seed: int = 0):
