@@ -21,13 +21,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-#: The shared fixture's configuration of ``sam_vit_random`` (Meta's ``Sam`` hyperparameters).
-SAM_VIT_CONFIG: dict = {
-    "encoder_embed_dim": 96,
-    "encoder_depth": 3,
-    "encoder_num_heads": 3,
-    "encoder_global_attn_indexes": [1],
-    "window_size": 14,
+#: SAM 1's fixed hyperparameters beside the ViT encoder's (Meta's ``build_sam`` uses these for
+#: every size): patch and image size, the prompt encoder and mask decoder, pixel statistics.
+SAM_FIXED_CONFIG: dict = {
     "patch_size": 16,
     "image_size": 1024,
     "prompt_embed_dim": 256,
@@ -40,6 +36,16 @@ SAM_VIT_CONFIG: dict = {
     "iou_head_hidden_dim": 256,
     "pixel_mean": [123.675, 116.28, 103.53],
     "pixel_std": [58.395, 57.12, 57.375],
+}
+
+#: The shared fixture's configuration of ``sam_vit_random`` (Meta's ``Sam`` hyperparameters).
+SAM_VIT_CONFIG: dict = {
+    "encoder_embed_dim": 96,
+    "encoder_depth": 3,
+    "encoder_num_heads": 3,
+    "encoder_global_attn_indexes": [1],
+    "window_size": 14,
+    **SAM_FIXED_CONFIG,
 }
 
 #: MobileSAM's ``vit_t`` (the shared fixture's ``config.json``).

@@ -164,3 +164,29 @@ def test_killed_run_resumes_where_it_stopped_without_duplicates(tmp_path, checkp
         if image["file_name"] in done_before:
             assert image["samlabel_auto"] == done_before[image["file_name"]]
     _check_no_duplicates(data)
+
+
+def test_a_16_bit_image_prelabelled_here_is_a_cache_hit_in_the_window(tmp_path, monkeypatch):
+    """The window looks a 16-bit image up with its own window/level ("no window" in the key);
+    ``auto`` used to key the same picture by the window's numbers, so the window encoded it
+    again after a whole pre-labelling run."""
+    from samlabel.inference import load_predictor
+    from samlabel.inference.embedding_cache import EmbeddingCache, model_key
+    from samlabel.session.encoding import Encoder
+    from tests.inference.tiny_models import write_tiny_checkpoint
+
+    # A model whose embedding has SAM's 256 channels (the cache checks them).
+    checkpoint = write_tiny_checkpoint(tmp_path / "tiny.pth")
+    monkeypatch.setenv("SAMLABEL_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    rng = np.random.default_rng(4)
+    scan = (rng.random((48, 64)) * 3000 + 20000).astype(np.uint16)
+    Image.fromarray(scan).save(folder / "scan.png")
+    assert main(["auto", str(folder), "--model", str(checkpoint), *FAST]) == 0
+
+    predictor = load_predictor(checkpoint, backend="torch")
+    encoder = Encoder(predictor, model_key(checkpoint, "fp32"), cache=EmbeddingCache())
+    started: list[int] = []
+    encoder.encode(folder / "scan.png", on_started=lambda: started.append(1))
+    assert not started, "the window encoded an image that auto had just encoded"

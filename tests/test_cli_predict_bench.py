@@ -151,6 +151,7 @@ def test_bench_prints_a_table_with_every_path(monkeypatch, capsys):
         "x Meta's torch",
         "Meta: full-size masks in the graph (3)",
         "ours, mask on screen",
+        "ours, mask on screen, refining click",
         "ours: decode + chosen full-size mask to RLE",
         "chosen mask only: Meta's postprocess_masks (torch)",
         "full-size masks, Meta's graph vs ours (p50)",

@@ -35,9 +35,8 @@ from typing import Any
 import numpy as np
 
 from samlabel.core.errors import SamlabelError
+from samlabel.core.model import REVIEWED_FIELD
 
-#: Annotation field that marks a proposal not yet reviewed.
-REVIEWED_FIELD = "samlabel_reviewed"
 #: Image field recording that ``samlabel auto`` ran on the image, and how.
 AUTO_FIELD = "samlabel_auto"
 #: A proposal overlapping reviewed work more than this (mask IoU) is left out.
@@ -151,13 +150,13 @@ def _prelabel(store, folder: Path, args: argparse.Namespace, params: dict[str, A
     for path, image_id in todo:
         started = time.perf_counter()
         try:
-            rgb, window = _read(path)
+            rgb = _read(path)
         except SamlabelError as error:
             unreadable.append(f"{path.name}: {error}")
             progress.write(f"skipped {path.name}: {error}")
             progress.update(1)
             continue
-        encode = _cached_encoder(predictor, model_id, path, window, rgb.shape[:2])
+        encode = _cached_encoder(predictor, model_id, path, rgb.shape[:2])
         found = generator.generate_masks(rgb, encode=encode)
         added = _add_proposals(document, image_id, category, found, record_params)
         store.save()
@@ -293,18 +292,17 @@ def _load(args: argparse.Namespace):
     return predictor, model_key(model_path, getattr(predictor, "precision", "fp32"))
 
 
-def _read(path: Path):
-    """``(H, W, 3)`` uint8 RGB as SAM sees it, and the window used (None for 8-bit)."""
+def _read(path: Path) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB as the window hands it to SAM: the file's own window/level for
+    16-bit and float images, which the window's cache lookup keys as "no window" (None)."""
     from samlabel.io.images import read_image, to_display_rgb
 
-    loaded = read_image(path)
-    window = loaded.default_window
-    rgb = np.ascontiguousarray(to_display_rgb(loaded, window), dtype=np.uint8)
-    return rgb, None if window is None else (float(window.low), float(window.high))
+    return np.ascontiguousarray(to_display_rgb(read_image(path)), dtype=np.uint8)
 
 
-def _cached_encoder(predictor, model_id: str, path: Path, window, size: tuple[int, int]):
-    """An ``encode(crop, crop_box)`` for the generator that reads and fills the cache."""
+def _cached_encoder(predictor, model_id: str, path: Path, size: tuple[int, int]):
+    """An ``encode(crop, crop_box)`` for the generator that reads and fills the cache, under the
+    keys the window looks up (the file's own window/level: ``window`` None)."""
     from samlabel.inference.embedding_cache import EmbeddingCache, EmbeddingKey
 
     cache = EmbeddingCache()
@@ -313,7 +311,7 @@ def _cached_encoder(predictor, model_id: str, path: Path, window, size: tuple[in
     def encode(crop: np.ndarray, box: tuple[int, int, int, int]):
         region = None if tuple(box) == (0, 0, width, height) else tuple(int(v) for v in box)
         try:
-            key = EmbeddingKey.for_file(model_id, path, window, region)
+            key = EmbeddingKey.for_file(model_id, path, None, region)
         except OSError:
             return predictor.encode(crop)
         embedding = cache.get(key)

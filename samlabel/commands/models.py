@@ -171,10 +171,20 @@ def _download(store: ModelStore, name: str, force: bool) -> int:
 
 
 def _import(store: ModelStore, path: str, name: str | None, export_onnx: bool) -> int:
+    from samlabel.core.errors import InferenceError
+
     print(f"Checking that {path} is a SAM checkpoint...", file=sys.stderr)
-    result = store.import_checkpoint(
-        path, name=name, export_onnx=export_onnx, progress=_StepPrinter(sys.stderr)
-    )
+    try:
+        result = store.import_checkpoint(
+            path, name=name, export_onnx=export_onnx, progress=_StepPrinter(sys.stderr)
+        )
+    except InferenceError as error:  # the export (in its own process) failed or crashed
+        print(
+            f"The checkpoint is imported, but converting it to ONNX failed: {error}\n"
+            "It will be converted again when the model is first used.",
+            file=sys.stderr,
+        )
+        return 1
     what = f"{result.model_name} " if result.model_name else ""
     if result.copied:
         print(f"Imported {what}as '{result.entry.name}': {result.entry.path}")

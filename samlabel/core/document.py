@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -137,10 +137,12 @@ class Document:
         """Replace the whole content (not undoable: the history is cleared)."""
         self._core.reset(state, label)
 
-    def group(self, label: str) -> contextlib.AbstractContextManager[None]:
-        """Make every operation inside the ``with`` block one undo step named ``label``
-        (see :meth:`DocumentCore.group`)."""
-        return self._core.group(label)
+    def group(
+        self, label: str, join: Hashable | None = None
+    ) -> contextlib.AbstractContextManager[None]:
+        """Make every operation inside the ``with`` block one undo step named ``label``;
+        consecutive groups of one ``join`` key make one step (see :meth:`DocumentCore.group`)."""
+        return self._core.group(label, join)
 
     # ------------------------------------------- categories (CategoryEdits')
     def add_category(

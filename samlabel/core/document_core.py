@@ -10,7 +10,7 @@ makes its edits through :meth:`DocumentCore.commit`, as its category part
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -50,15 +50,22 @@ def annotation_from_rle(
 
 
 class _StateChange:
-    """The command every operation records: the snapshots before and after."""
+    """The command every operation records: the snapshots before and after; ``join`` names
+    the run of groups it gathers (see :meth:`DocumentCore.group`), None for others."""
 
     def __init__(
-        self, document: DocumentCore, label: str, before: DocumentState, after: DocumentState
+        self,
+        document: DocumentCore,
+        label: str,
+        before: DocumentState,
+        after: DocumentState,
+        join: Hashable | None = None,
     ):
         self.document = document
         self.label = label
         self.before = before
         self.after = after
+        self.join = join
 
     def undo(self) -> None:
         self.document._set_state(self.before, "undo", self.label)
@@ -202,11 +209,16 @@ class DocumentCore:
             listener(event)
 
     @contextlib.contextmanager
-    def group(self, label: str) -> Iterator[None]:
+    def group(self, label: str, join: Hashable | None = None) -> Iterator[None]:
         """Make every operation inside the ``with`` block one undo step named ``label``.
 
         E.g. accepting a mask and marking the image done. If the block raises, what it did
         so far still becomes one undoable step. Groups nest (the outermost one counts).
+
+        Groups given the same ``join`` key one after another become one undo step, even when
+        the event loop ran between them (a background run adding its results as they arrive):
+        the step is extended only while it is the last one and nothing changed the document
+        since; after another edit, an undo or a reload, the next group starts a new step.
         """
         if self._group_depth == 0:
             self._group_before = self._state
@@ -218,7 +230,25 @@ class DocumentCore:
             if self._group_depth == 0:
                 before, self._group_before = self._group_before, None
                 if before is not None and before is not self._state:
-                    self.history.push(_StateChange(self, label, before, self._state))
+                    self._record_group(label, before, join)
+
+    def _record_group(self, label: str, before: DocumentState, join: Hashable | None) -> None:
+        """Push the group's step, or extend the last step of the same ``join`` with it."""
+        after = self._state
+
+        def extend(command: object) -> bool:
+            if not (
+                join is not None
+                and isinstance(command, _StateChange)
+                and command.join == join
+                and command.after is before  # nothing happened in between
+            ):
+                return False
+            command.after, command.label = after, label
+            return True
+
+        if not self.history.extend_last(extend):
+            self.history.push(_StateChange(self, label, before, after, join))
 
     def amend_snapshots(self, change: Callable[[DocumentState], DocumentState]) -> None:
         """Apply ``change`` to every snapshot undo/redo or an open group may restore (for

@@ -8,6 +8,7 @@ The oldest commands fall off once ``max_depth`` is reached.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -52,6 +53,18 @@ class History:
         """Record a command that has just been applied."""
         self._undo.append(command)
         self._redo.clear()
+
+    def extend_last(self, extend: Callable[[Command], bool]) -> bool:
+        """Let the last undoable command take in a change that was just applied.
+
+        ``extend(command)`` changes the command in place so that it also covers the change
+        and returns True, or returns False to refuse (then nothing changes). On success the
+        redo stack is dropped, as by :meth:`push`. False when there is nothing to extend.
+        """
+        if not self._undo or not extend(self._undo[-1]):
+            return False
+        self._redo.clear()
+        return True
 
     def undo(self) -> bool:
         """Undo the last command; False when there is nothing to undo."""

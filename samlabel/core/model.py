@@ -18,6 +18,10 @@ from samlabel.core.masks import Rle
 
 _COLOR = re.compile(r"^#[0-9a-f]{6}$")
 
+#: Annotation field set to false on a mask the model added that no person has looked at yet
+#: (a proposal of ``samlabel auto``, a propagated mask); absent or true means reviewed work.
+REVIEWED_FIELD = "samlabel_reviewed"
+
 
 class ImageStatus(str, Enum):
     """How far the labelling of one image has got."""

@@ -22,11 +22,10 @@ from typing import Any
 import numpy as np
 
 from samlabel.core.document import Document
-from samlabel.core.model import Annotation, ImageRecord
+from samlabel.core.model import REVIEWED_FIELD, Annotation, ImageRecord
 
 STACK_FIELD = "samlabel_stack"
 TRACK_FIELD = "track_id"
-REVIEWED_FIELD = "samlabel_reviewed"
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,14 @@ torch or onnxruntime. Conventions (as in Meta's ``SamPredictor``):
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from samlabel.core.errors import InferenceError
 from samlabel.core.masks import Rle
 
 #: Side of the square the image encoder sees.
@@ -147,11 +148,35 @@ class Prediction:
         Returns:
             ``(h, w)`` float32 logits; > 0 is inside the mask.
         """
-        from samlabel.inference.postprocess import logits_for_view
+        from samlabel.inference.view_logits import logits_for_view
 
         return logits_for_view(
             self.low_res_logits[index], self.input_size, self.original_size, view_size, region
         )
+
+
+class PropagationEngine(Protocol):
+    """SAM 2's memory over one stack: what :meth:`Predictor.propagation_engine` returns (a
+    :class:`samlabel.inference.propagation.Propagator`). Frames are 0-based; masks ``(H, W)``
+    bool in frame pixels; points ``(x, y, label)`` and boxes XYXY in frame pixels. Not
+    thread-safe: one worker thread at a time uses an engine."""
+
+    @property
+    def num_frames(self) -> int: ...
+
+    def add_prompts(self, frame: int, object_id: int, *, mask: np.ndarray) -> Any:
+        """Give ``object_id``'s mask on ``frame``: a conditioning frame (Meta's
+        ``add_new_mask``)."""
+
+    def add_tracked_mask(self, frame: int, object_id: int, mask: np.ndarray, reverse: bool) -> None:
+        """Put a mask in memory as an ordinary tracked frame (resuming after a crash)."""
+
+    def propagate(self, start_frame: int, direction: str) -> Iterator[tuple[int, dict[int, Any]]]:
+        """``(frame, {object_id: result})`` frame by frame from ``start_frame``; each result
+        has ``mask`` (``(H, W)`` bool) and ``visible``. Closing it stops between frames."""
+
+    def record(self) -> Any:
+        """The small JSON-able state to resume after a crash (``.to_json()``)."""
 
 
 class Predictor(abc.ABC):
@@ -169,6 +194,12 @@ class Predictor(abc.ABC):
     model_name: str = ""
     #: How the backend was picked, for example ``"chosen by measurement"`` ("" if asked for).
     selection: str = ""
+    #: ``"sam"`` (SAM 1, MobileSAM) or ``"sam2"`` (SAM 2 / 2.1); only SAM 2 carries masks
+    #: through the frames of a stack.
+    family: str = "sam"
+    #: The checkpoint file the model was loaded from (set by ``load_predictor``), or None
+    #: (an exported folder): propagation builds SAM 2's memory modules from it.
+    source_checkpoint: str | None = None
 
     @abc.abstractmethod
     def encode(self, image: np.ndarray) -> ImageEmbedding:
@@ -193,6 +224,12 @@ class Predictor(abc.ABC):
                 :class:`Prediction`.
             multimask: three candidates (True) or one (False), as in Meta's predictor.
         """
+
+    def prepare(self, embedding: ImageEmbedding) -> None:
+        """Do the decoder's prompt-independent work for ``embedding`` now (stored in its
+        ``extras``), so the first click does not pay it. Embeddings read back from a disk
+        cache arrive without it. Nothing to do for backends without such a part."""
+        del embedding  # by default nothing is precomputed
 
     def decode_batch(
         self, embedding: ImageEmbedding, points: np.ndarray
@@ -221,6 +258,44 @@ class Predictor(abc.ABC):
             logits[i] = prediction.low_res_logits
             scores[i] = prediction.scores
         return logits, scores
+
+    def propagation_unavailable(self) -> str | None:
+        """Why this model cannot carry masks through a stack (one sentence), None when it can."""
+        name = self.model_name or "this model"
+        if self.family != "sam2":
+            return f"Propagation needs a SAM 2 model; {name} is not one."
+        if not self.source_checkpoint:
+            return (
+                f"Propagation needs the SAM 2 checkpoint file (.pt) of {name}, which holds its "
+                "memory modules; this model was opened from an exported folder."
+            )
+        from samlabel.inference.loader import torch_available
+
+        if not torch_available():
+            return "Propagation runs SAM 2's memory in PyTorch, which this build leaves out."
+        return None
+
+    def propagation_engine(
+        self,
+        num_frames: int,
+        frame_size: tuple[int, int],
+        embed: Callable[[int], ImageEmbedding],
+    ) -> PropagationEngine:
+        """A new propagation engine for a stack of ``num_frames`` frames of ``frame_size``
+        ``(H, W)``; ``embed(frame)`` gives a frame's embedding by this predictor (from a cache
+        when it can), which the engine's memory model reuses. Slow the first time (loads the
+        memory modules): call it off the GUI thread.
+
+        Raises:
+            InferenceError: :meth:`propagation_unavailable` says why not.
+            CheckpointError: the checkpoint lacks the memory modules or changed since.
+        """
+        reason = self.propagation_unavailable()
+        if reason is not None:
+            raise InferenceError(reason)
+        from samlabel.inference.propagation_engine import new_engine
+
+        return new_engine(self.source_checkpoint, num_frames, frame_size, embed)
 
     def describe(self) -> str:
         """One line for the status bar: model, backend and device."""

@@ -4,8 +4,12 @@ Paths (one include and one exclude point at random places, the same for every pa
 
 - ``Meta`` (or ``naive`` without segment-anything): the decoder graph with upsampling inside,
   three masks at the original size, thresholded;
-- ``ours, mask on screen``: the split decoder and the best mask resampled from the low-res
-  logits straight to the on-screen size;
+- ``ours, mask on screen``: what a person waits for after a first click: the split decoder,
+  the best mask resampled from the low-res logits straight to the on-screen size and
+  outlined into the pixels the canvas draws (:func:`samlabel.core.mask_outline`); only
+  wrapping them in a QImage and painting are left out;
+- ``ours, mask on screen, refining click``: the same for a click that refines the mask: the
+  include point's selected logits fed back as the mask input (the decoder with a mask);
 - ``ours: decode + chosen full-size mask to RLE``: what accepting a mask costs;
 - ``chosen mask only``: the full-size mask of the chosen candidate from logits already
   decoded: ours (exact, boundary-only), ours to RLE, Meta's ``postprocess_masks`` in torch;
@@ -18,6 +22,7 @@ import statistics
 
 import numpy as np
 
+from samlabel.core.mask_outline import outlined_mask_pixels
 from samlabel.inference.api import ImageEmbedding
 from samlabel.inference.bench_common import (
     IMAGE_SIZES,
@@ -33,6 +38,9 @@ from samlabel.inference.transforms import resized_size
 NAIVE = "full-size masks in the graph (3)"
 SAVE_RLE = "ours: decode + chosen full-size mask to RLE"
 SCREEN = "ours, mask on screen"
+REFINE = "ours, mask on screen, refining click"
+#: Premultiplied ARGB of the live mask's fill and line (the window's blue at its alpha).
+_FILL, _LINE = 0x87225387, 0xFF409CFF
 
 
 def click_rows(
@@ -74,9 +82,16 @@ def click_rows(
         )
         return outputs[mask_output] > 0
 
-    def screen_click(p, points, e=emb):
-        prediction = p.decode(e, points)
-        return prediction.mask_logits_for_view(prediction.best_index(), view) > 0
+    def screen_click(p, points, e=emb, mask_input=None):
+        prediction = p.decode(e, points, mask_input=mask_input)
+        mask = prediction.mask_logits_for_view(prediction.best_index(), view) > 0
+        return outlined_mask_pixels(mask, _FILL, _LINE)
+
+    # The logits a refining click feeds back: the include point alone, decoded before.
+    first_logits = {}
+    for points in prompts:
+        alone = predictor.decode(emb, points[:1])
+        first_logits[id(points)] = alone.low_res_logits[alone.best_index()]
 
     def save_click(points):
         prediction = predictor.decode(emb, points)
@@ -89,6 +104,7 @@ def click_rows(
     paths = {
         naive_label: naive_click,
         SCREEN: lambda points: screen_click(predictor, points),
+        REFINE: lambda pts: screen_click(predictor, pts, mask_input=first_logits[id(pts)]),
         SAVE_RLE: save_click,
         "chosen mask only: ours, full size": lambda pts: _full(*chosen(pts)),
         "chosen mask only: ours, full size to RLE": lambda pts: _rle(*chosen(pts)),

@@ -161,10 +161,11 @@ def _meta_paths(result: BenchResult, model, title: str, log):
 def _onnx_rows(result, model, title, image, clicks, encode_repeats, log, options) -> None:
     import torch
 
-    from samlabel.inference.onnx_backend import OnnxPredictor, _session
+    from samlabel.inference.onnx_backend import OnnxPredictor
     from samlabel.inference.onnx_convert import convert_to_onnx as _export
     from samlabel.inference.onnx_export import export_model
     from samlabel.inference.onnx_folder import open_onnx_folder
+    from samlabel.inference.ort_sessions import open_session
     from samlabel.sam.onnx_modules import DecoderWithUpsampling, example_decoder_inputs
 
     with tempfile.TemporaryDirectory(prefix="samlabel-bench-") as tmp:
@@ -229,7 +230,7 @@ def _onnx_rows(result, model, title, image, clicks, encode_repeats, log, options
             result.add(title, f"encode, {name}", text)
         quantised = OnnxPredictor(onnx_folder, decoder_precision="int8") if include_int8 else None
         others = {name: (p, embeddings[name]) for name, p in encoders.items() if name in openvino}
-        naive = _session(folder / "naive.onnx", None)  # same options as the product's sessions
+        naive = open_session(folder / "naive.onnx", None)  # as the product's per-click graphs
         for label, size in IMAGE_SIZES.items():
             log(f"{title}: clicks on a {label} image")
             reference_embedding = embeddings["ONNX Runtime"]

@@ -90,6 +90,21 @@ def load_predictor(
         InferenceError: the backend could not load or run the model, or the precision is not
             available for it.
     """
+    predictor = _load(path, backend, device, progress, threads, precision, calibrate)
+    if not Path(path).is_dir():  # propagation loads SAM 2's memory modules from the file
+        predictor.source_checkpoint = str(Path(path).resolve())
+    return predictor
+
+
+def _load(
+    path: str | Path,
+    backend: str,
+    device: str | None,
+    progress: ProgressCallback | None,
+    threads: int | None,
+    precision: str | None,
+    calibrate: bool,
+) -> Predictor:
     path = Path(path)
     _check_path(path)
     if path.is_dir() and not (path / "manifest.json").is_file():

@@ -390,7 +390,11 @@ class ModelStore:
 
 
 def _export_onnx(checkpoint: Path, progress: OnnxProgress | None) -> Path:
-    """Export (or find cached) ONNX files for ``checkpoint``; the exporter imports torch."""
-    from samlabel.inference.onnx_export import ensure_onnx
+    """Export (or find cached) ONNX files for ``checkpoint``.
 
-    return Path(ensure_onnx(checkpoint, progress=progress))
+    A first export runs in a child process (a crash of the exporter raises
+    :class:`InferenceError` instead of ending this process); a cached one costs no child.
+    """
+    from samlabel.inference.export_in_child import ensure_onnx_in_child
+
+    return Path(ensure_onnx_in_child(checkpoint, progress=progress))

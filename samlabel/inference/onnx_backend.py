@@ -10,22 +10,10 @@ import numpy as np
 from samlabel.core.errors import InferenceError
 from samlabel.inference.api import Box, ImageEmbedding, Point, Prediction, Predictor
 from samlabel.inference.onnx_folder import OnnxModelFolder
+from samlabel.inference.ort_sessions import open_session
 from samlabel.inference.prompts import build_prompt_arrays, decoder_mask_input, select_outputs
 from samlabel.inference.sam2_graphs import decode_sam2, encode_sam2
 from samlabel.inference.transforms import preprocess
-
-
-def _session(path, threads: int | None):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as error:  # ORT raises its own exception types per failure
-        raise InferenceError(f"ONNX Runtime could not load {path}: {error}", path) from None
 
 
 class OnnxPredictor(Predictor):
@@ -53,16 +41,17 @@ class OnnxPredictor(Predictor):
         """
         self.folder = folder
         self.model_name = folder.model_name
+        self.family = folder.family
         self.model_id = folder.model_id
         self.device = "cpu"
         threads = threads or int(os.environ.get("SAMLABEL_THREADS", "0")) or None
-        self._encoder = _session(folder.files["encoder"], threads)
-        self._decoder = _session(folder.files["decoder"], threads)
+        self._encoder = open_session(folder.files["encoder"], threads, "encoder")
+        self._decoder = open_session(folder.files["decoder"], threads, "per_click")
         # The split decoder: prompt-independent work once per image, the rest per click.
         self._decoder_image = None
         self._decoder_prompt = None
         if "decoder_image" in folder.files and "decoder_prompt" in folder.files:
-            self._decoder_image = _session(folder.files["decoder_image"], threads)
+            self._decoder_image = open_session(folder.files["decoder_image"], threads, "per_image")
             prompt_path = folder.files["decoder_prompt"]
             if decoder_precision == "int8":
                 from samlabel.inference.quantize import ensure_int8_decoder
@@ -70,7 +59,7 @@ class OnnxPredictor(Predictor):
                 prompt_path = ensure_int8_decoder(prompt_path)
             elif decoder_precision != "fp32":
                 raise InferenceError(f"unknown decoder precision {decoder_precision!r}")
-            self._decoder_prompt = _session(prompt_path, threads)
+            self._decoder_prompt = open_session(prompt_path, threads, "per_click")
         self.decoder_precision = decoder_precision
 
     def encode(self, image: np.ndarray) -> ImageEmbedding:
@@ -195,7 +184,8 @@ class OnnxPredictor(Predictor):
         return self._decoder_batch
 
     def _open_batch_graph(self, path):
-        return _session(path, int(os.environ.get("SAMLABEL_THREADS", "0")) or None)
+        threads = int(os.environ.get("SAMLABEL_THREADS", "0")) or None
+        return open_session(path, threads, "per_click")
 
     def use_int8_batch_decoder(self, enabled: bool = True) -> None:
         """Decode batches with the int8 copy of the batch graph (faster, slightly different)."""

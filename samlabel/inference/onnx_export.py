@@ -12,6 +12,11 @@ does not export again, and a changed checkpoint (new digest) is exported anew. F
   two-way layer's image keys and values, computed once per image).
 - ``decoder_prompt.onnx``: the decoder without a mask input, taking those keys and values.
 
+The two per-click graphs compute the attentions between the prompt tokens and the 4096 image
+tokens in the reordered form of :mod:`samlabel.sam.onnx_modules` (the few tokens are
+projected, not the image tokens): the same values, about 1.4x less time per click. Folders
+exported before keep their earlier graphs (same inputs and outputs) until exported again.
+
 torch is imported only inside the functions (here, in :mod:`samlabel.inference.onnx_convert`
 and in the torch backend).
 """

@@ -27,6 +27,7 @@ class Sam2TorchPredictor(TorchModelPredictor):
     :class:`~samlabel.inference.torch_backend.TorchModelPredictor` for devices and dtypes)."""
 
     default_name = "SAM 2"
+    family = "sam2"
 
     def __init__(
         self, model: Sam2Model, info: ModelInfo | None = None, device: str = "cpu"

@@ -8,6 +8,10 @@ kept and written back unchanged. samlabel's own fields are prefixed ``samlabel_`
 ``annotations[].samlabel_score / samlabel_prompts / samlabel_created`` and
 ``info.samlabel_schema_version``.
 
+An unreadable annotation (a segmentation of the wrong type, a string ``bbox``, ...) fails
+the file, except with ``keep_unreadable`` (editing): it is kept verbatim in
+``foreign[UNREADABLE]``, written back at every save; ``LoadedCoco.unreadable`` says why.
+
 Writing stores masks as compressed RLE, or as polygons on request where polygons can
 represent the mask (no holes); ``bbox`` is xywh and ``area`` the mask's pixel count, both
 computed from the mask. The annotations are written in draw order.
@@ -16,7 +20,7 @@ computed from the mask. The annotations are written in draw order.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +40,7 @@ from samlabel.io.coco_write import (
     _SECTIONS,
     SCHEMA_MAJOR,
     SCHEMA_VERSION,
+    UNREADABLE,
     CocoSerializer,
     coco_dict,
     dumps_coco,
@@ -46,6 +51,7 @@ from samlabel.io.polygons import polygons_to_rle
 __all__ = [
     "SCHEMA_MAJOR",
     "SCHEMA_VERSION",
+    "UNREADABLE",
     "CocoSerializer",
     "LoadedCoco",
     "coco_dict",
@@ -82,11 +88,16 @@ class LoadedCoco:
             ``licenses``, ...), to be written back.
         schema_version: ``(major, minor)`` recorded in the file, None for files from other
             tools.
+        unreadable: why each annotation kept verbatim in ``foreign[UNREADABLE]`` could not
+            be read, in the same order (read with ``keep_unreadable`` only).
+        encoding: the text encoding of the bytes read (a save writes UTF-8 without a BOM).
     """
 
     document: Document
     foreign: dict[str, Any] = field(default_factory=dict)
     schema_version: tuple[int, int] | None = None
+    unreadable: tuple[str, ...] = ()
+    encoding: str = "utf-8"
 
 
 class _Problem(Exception):
@@ -127,15 +138,19 @@ def _parse_schema_version(info: Any) -> tuple[int, int] | None:
     return (major, minor)
 
 
+def _unique_id(entry: Any, kind: str, section: str, n: int, seen: set[int]) -> tuple[int, str]:
+    """The id of ``section[n]`` (added to ``seen``) and how errors name the entry."""
+    record_id = _get(entry, "id", _is_int, "an integer", f"{section}[{n}]")
+    if record_id in seen:
+        raise _Problem(f"{kind} id {record_id} appears more than once")
+    seen.add(record_id)
+    return record_id, f"{kind} {record_id} ({section}[{n}])"
+
+
 def _parse_images(entries: list) -> tuple[ImageRecord, ...]:
     images, seen = [], set()
     for n, entry in enumerate(entries):
-        where = f"images[{n}]"
-        image_id = _get(entry, "id", _is_int, "an integer", where)
-        where = f"image {image_id} (images[{n}])"
-        if image_id in seen:
-            raise _Problem(f"image id {image_id} appears more than once")
-        seen.add(image_id)
+        image_id, where = _unique_id(entry, "image", "images", n, seen)
         file_name = _get(entry, "file_name", lambda v: isinstance(v, str) and v, "a name", where)
         width = _get(entry, "width", lambda v: _is_int(v) and v > 0, "a positive integer", where)
         height = _get(entry, "height", lambda v: _is_int(v) and v > 0, "a positive integer", where)
@@ -212,68 +227,100 @@ def _parse_segmentation(seg: Any, image: ImageRecord, where: str) -> Rle:
     raise _Problem(f"{where} has no usable segmentation (RLE or polygons)")
 
 
+def _bbox_problem(entry: dict, where: str) -> None:
+    """A ``bbox`` or ``area`` that is there but not numbers: the entry is not what it says."""
+    bbox, area = entry.get("bbox"), entry.get("area")
+    if bbox is not None and not (
+        isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)
+    ):
+        raise _Problem(f"{where} has a bbox {bbox!r} that is not four numbers")
+    if area is not None and not _is_number(area):
+        raise _Problem(f"{where} has an area {area!r} that is not a number")
+
+
+def _parse_annotation(
+    entry: Any,
+    n: int,
+    images: dict[int, ImageRecord],
+    categories: dict[int, Category],
+    seen: set[int],
+) -> tuple[Rle, str, dict[str, Any]]:
+    """The RLE, where it is named in errors, and the other fields of ``annotations[n]``."""
+    annotation_id, where = _unique_id(entry, "annotation", "annotations", n, seen)
+    image_id = _get(entry, "image_id", _is_int, "an integer", where)
+    category_id = _get(entry, "category_id", _is_int, "an integer", where)
+    if image_id not in images:
+        raise _Problem(f"{where} points at image id {image_id}, which is not in 'images'")
+    if category_id not in categories:
+        raise _Problem(f"{where} points at category id {category_id}, which is not in 'categories'")
+    rle = _parse_segmentation(entry.get("segmentation"), images[image_id], where)
+    iscrowd = entry.get("iscrowd", 0)
+    if iscrowd not in (0, 1) or isinstance(iscrowd, float):
+        raise _Problem(f"{where} has iscrowd = {iscrowd!r}; it must be 0 or 1")
+    _bbox_problem(entry, where)
+    score = entry.get("samlabel_score")
+    if score is not None and not (_is_number(score) and abs(score) < float("inf")):
+        raise _Problem(f"{where} has a samlabel_score that is not a finite number")
+    prompts = entry.get("samlabel_prompts")
+    if prompts is not None and not isinstance(prompts, dict):
+        raise _Problem(f"{where} has samlabel_prompts that are not an object")
+    created = entry.get("samlabel_created")
+    fields = {
+        "id": annotation_id,
+        "image_id": image_id,
+        "category_id": category_id,
+        "score": None if score is None else float(score),
+        "prompts": prompts,
+        "created": created if isinstance(created, str) else None,
+        "iscrowd": bool(iscrowd),
+        "extra": _extra(entry, _ANNOTATION_KEYS),
+    }
+    return rle, where, fields
+
+
 def _parse_annotations(
-    entries: list, images: dict[int, ImageRecord], categories: dict[int, Category]
-) -> tuple[Annotation, ...]:
+    entries: list,
+    images: dict[int, ImageRecord],
+    categories: dict[int, Category],
+    keep_unreadable: bool,
+) -> tuple[tuple[Annotation, ...], list[tuple[Any, str]]]:
+    """The annotations read, and (with ``keep_unreadable``) each entry that could not be
+    read with why, in file order; without it the first defect raises."""
     seen: set[int] = set()
-    rles: list[Rle] = []
-    places: list[str] = []
-    fields: list[dict[str, Any]] = []
+    read: list[tuple[Any, Rle, str, dict[str, Any]]] = []
+    unreadable: list[tuple[int, Any, str]] = []
     for n, entry in enumerate(entries):
-        where = f"annotations[{n}]"
-        annotation_id = _get(entry, "id", _is_int, "an integer", where)
-        where = f"annotation {annotation_id} (annotations[{n}])"
-        if annotation_id in seen:
-            raise _Problem(f"annotation id {annotation_id} appears more than once")
-        seen.add(annotation_id)
-        image_id = _get(entry, "image_id", _is_int, "an integer", where)
-        category_id = _get(entry, "category_id", _is_int, "an integer", where)
-        if image_id not in images:
-            raise _Problem(f"{where} points at image id {image_id}, which is not in 'images'")
-        if category_id not in categories:
-            raise _Problem(
-                f"{where} points at category id {category_id}, which is not in 'categories'"
-            )
-        rle = _parse_segmentation(entry.get("segmentation"), images[image_id], where)
-        iscrowd = entry.get("iscrowd", 0)
-        if iscrowd not in (0, 1) or isinstance(iscrowd, float):
-            raise _Problem(f"{where} has iscrowd = {iscrowd!r}; it must be 0 or 1")
-        score = entry.get("samlabel_score")
-        if score is not None and not (_is_number(score) and abs(score) < float("inf")):
-            raise _Problem(f"{where} has a samlabel_score that is not a finite number")
-        prompts = entry.get("samlabel_prompts")
-        if prompts is not None and not isinstance(prompts, dict):
-            raise _Problem(f"{where} has samlabel_prompts that are not an object")
-        created = entry.get("samlabel_created")
-        rles.append(rle)
-        places.append(where)
-        fields.append(
-            {
-                "id": annotation_id,
-                "image_id": image_id,
-                "category_id": category_id,
-                "score": None if score is None else float(score),
-                "prompts": prompts,
-                "created": created if isinstance(created, str) else None,
-                "iscrowd": bool(iscrowd),
-                "extra": _extra(entry, _ANNOTATION_KEYS),
-            }
-        )
-    scan = scan_rles(rles)
-    if scan.invalid:
-        first = scan.invalid[0]
-        height, width = rles[first].size
-        raise _Problem(
-            f"{places[first]} has a broken RLE: its counts do not describe a {height}x{width} mask"
-        )
-    return tuple(
+        try:
+            read.append((n, *_parse_annotation(entry, n, images, categories, seen)))
+        except _Problem as problem:
+            if not keep_unreadable:
+                raise
+            unreadable.append((n, entry, str(problem)))
+    scan = scan_rles([rle for _, rle, _, _ in read])
+    broken = set(scan.invalid)
+    for k in scan.invalid:
+        n, rle, where, _ = read[k]
+        height, width = rle.size
+        problem = f"{where} has a broken RLE: its counts do not describe a {height}x{width} mask"
+        if not keep_unreadable:
+            raise _Problem(problem)
+        unreadable.append((n, entries[n], problem))
+    annotations = tuple(
         Annotation(rle=rle, area=area, bbox=box, **f)
-        for rle, area, box, f in zip(rles, scan.areas, scan.bboxes, fields, strict=True)
+        for k, ((_, rle, _, f), area, box) in enumerate(
+            zip(read, scan.areas, scan.bboxes, strict=True)
+        )
+        if k not in broken
     )
+    return annotations, [(entry, why) for _, entry, why in sorted(unreadable, key=lambda u: u[0])]
 
 
-def parse_coco(data: Any, path: str | Path = "<memory>") -> LoadedCoco:
-    """Build a document from parsed COCO JSON; AnnotationFileError names any defect."""
+def parse_coco(
+    data: Any, path: str | Path = "<memory>", keep_unreadable: bool = False
+) -> LoadedCoco:
+    """Build a document from parsed COCO JSON; AnnotationFileError names any defect (with
+    ``keep_unreadable`` an unreadable annotation is kept verbatim instead, see the module
+    docstring)."""
     try:
         if not isinstance(data, dict):
             raise _Problem("the top level is not a JSON object")
@@ -285,24 +332,29 @@ def parse_coco(data: Any, path: str | Path = "<memory>") -> LoadedCoco:
             sections[key] = value
         images = _parse_images(sections["images"])
         categories = _parse_categories(sections["categories"])
-        annotations = _parse_annotations(
+        annotations, unreadable = _parse_annotations(
             sections["annotations"],
             {i.id: i for i in images},
             {c.id: c for c in categories},
+            keep_unreadable,
         )
         foreign = {k: v for k, v in data.items() if k not in _SECTIONS}
         version = _parse_schema_version(foreign.get("info"))
     except _Problem as problem:
         raise AnnotationFileError(f"{path}: {problem}.", path) from None
+    if unreadable:
+        foreign[UNREADABLE] = [entry for entry, _ in unreadable]
+    # New annotations never take an id an unreadable one still has in the file.
+    kept_ids = [e["id"] for e, _ in unreadable if isinstance(e, dict) and _is_int(e.get("id"))]
     state = DocumentState(
         images=images,
         categories=categories,
         annotations=annotations,
         next_image_id=max((i.id for i in images), default=0) + 1,
         next_category_id=max((c.id for c in categories), default=0) + 1,
-        next_annotation_id=max((a.id for a in annotations), default=0) + 1,
+        next_annotation_id=max([*(a.id for a in annotations), *kept_ids], default=0) + 1,
     )
-    return LoadedCoco(Document(state), foreign, version)
+    return LoadedCoco(Document(state), foreign, version, tuple(why for _, why in unreadable))
 
 
 def _reject_constant(token: str) -> Any:
@@ -323,8 +375,11 @@ def load_coco(path: str | Path) -> LoadedCoco:
     return loads_coco(raw, path)
 
 
-def loads_coco(raw: bytes, path: str | Path = "<memory>") -> LoadedCoco:
-    """Parse the bytes of an annotations file read from ``path`` (named in errors)."""
+def loads_coco(
+    raw: bytes, path: str | Path = "<memory>", keep_unreadable: bool = False
+) -> LoadedCoco:
+    """Parse the bytes of an annotations file read from ``path`` (named in errors;
+    ``keep_unreadable``: see :func:`parse_coco`)."""
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except _Problem as problem:
@@ -341,4 +396,4 @@ def loads_coco(raw: bytes, path: str | Path = "<memory>") -> LoadedCoco:
             f"{error.msg}); it may be truncated.",
             path,
         ) from None
-    return parse_coco(data, path)
+    return replace(parse_coco(data, path, keep_unreadable), encoding=json.detect_encoding(raw))

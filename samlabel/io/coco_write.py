@@ -30,6 +30,11 @@ SCHEMA_MAJOR = 1
 
 _SECTIONS = ("images", "categories", "annotations")
 
+#: The key of ``foreign`` holding the annotations the file had that samlabel cannot read,
+#: verbatim; they are written back after the others (a name no other top-level field of
+#: ``foreign`` can have, since the file's own "annotations" are the document's).
+UNREADABLE = "annotations"
+
 
 def _segmentation(annotation: Annotation, polygons: bool) -> Any:
     if polygons and not annotation.iscrowd:
@@ -74,6 +79,7 @@ def coco_dict(
         for c in state.categories
     ]
     data["annotations"] = [annotation_entry(a, polygons) for a in state.annotations]
+    data["annotations"] += (foreign or {}).get(UNREADABLE, [])  # kept verbatim, after ours
     return data
 
 
@@ -131,6 +137,8 @@ class CocoSerializer:
         path: str | Path = "<memory>",
     ) -> bytes:
         """The same bytes as ``dumps_coco(coco_dict(state, foreign))`` (RLE masks)."""
+        foreign = dict(foreign or {})
+        kept = foreign.pop(UNREADABLE, [])
         head = _checked_dumps(coco_dict(replace(state, annotations=()), foreign), "", path)
         tail = '"annotations":[]}'
         if not head.endswith(tail):  # coco_dict puts the annotations last
@@ -148,6 +156,8 @@ class CocoSerializer:
             cache[id(annotation)] = (annotation, text)  # holding it keeps its id unique
             parts.append(text)
         self._cache = cache
+        n = len(state.annotations)
+        parts += (_checked_dumps(e, f"annotations[{n + k}]", path) for k, e in enumerate(kept))
         body = head[: -len(tail)] + '"annotations":[' + ",".join(parts) + "]}"
         return body.encode()
 

@@ -21,11 +21,11 @@ from samlabel.core.document import Document
 from samlabel.core.errors import AnnotationFileError
 from samlabel.core.state import DocumentState
 from samlabel.io.atomic import atomic_write_bytes, write_new_file
-from samlabel.io.coco import SCHEMA_MAJOR, LoadedCoco, loads_coco
+from samlabel.io.coco import SCHEMA_MAJOR, UNREADABLE, LoadedCoco, loads_coco
 from samlabel.io.coco_write import SCHEMA_VERSION
 from samlabel.io.fingerprint import (
     FileFingerprint,
-    file_changed,
+    compare_file,
     fingerprint_written,
     read_with_fingerprint,
 )
@@ -37,14 +37,15 @@ Dumps = Callable[[DocumentState, Mapping[str, Any]], bytes]
 
 
 def read_annotations(path: Path) -> tuple[LoadedCoco, FileFingerprint]:
-    """Parse ``path`` and fingerprint the bytes parsed; AnnotationFileError if unreadable."""
+    """Parse ``path`` and fingerprint the bytes parsed; AnnotationFileError if unreadable
+    (an annotation that cannot be read is kept verbatim: see :func:`loads_coco`)."""
     try:
         raw, fingerprint = read_with_fingerprint(path)
     except FileNotFoundError:
         raise AnnotationFileError(f"{path}: no such annotations file.", path) from None
     except OSError as error:
         raise AnnotationFileError(f"{path}: cannot be read ({error.strerror}).", path) from None
-    return loads_coco(raw, path), fingerprint
+    return loads_coco(raw, path, keep_unreadable=True), fingerprint
 
 
 class FileSync:
@@ -53,6 +54,8 @@ class FileSync:
     Attributes:
         path: the annotations file.
         foreign: the top-level fields written with the document (``info``, ...).
+        unreadable: why each annotation kept verbatim in ``foreign`` cannot be read (as
+            last read or merged from the file).
         conflict_path: where our version goes while the file conflicts; None normally.
         notice: the conflict message, to keep on screen until resolved; None normally.
     """
@@ -66,6 +69,7 @@ class FileSync:
     ) -> None:
         self.path = path
         self.foreign: dict[str, Any] = dict(foreign)
+        self.unreadable: tuple[str, ...] = ()
         self.conflict_path: Path | None = None
         self.notice: str | None = None
         self._base = CocoSnapshot(state, dict(foreign))
@@ -74,7 +78,7 @@ class FileSync:
 
     def check(self, unsaved: bool) -> OutsideChange:
         """Whether the file changed outside; a reload is safe when nothing is ``unsaved``."""
-        if not file_changed(self.path, self._fingerprint):
+        if not self._changed():
             return OutsideChange(False, False)
         if not unsaved and self.conflict_path is None:
             message = f"{self.path} was changed by another program; reloading it loses nothing."
@@ -89,11 +93,20 @@ class FileSync:
         """Whether the next save must merge another program's edit first."""
         if self.conflict_path is not None:
             return False
-        return self._force_merge or file_changed(self.path, self._fingerprint)
+        return self._force_merge or self._changed()
+
+    def _changed(self) -> bool:
+        """Whether the file differs from what we last read or wrote; when it does not, its
+        current ``stat`` is remembered (a touched file is hashed once, not at every look)."""
+        known = self._fingerprint
+        changed, now = compare_file(self.path, known)
+        if not changed and self._fingerprint is known:  # not replaced by a save meanwhile
+            self._fingerprint = now
+        return changed
 
     def loaded(self, loaded: LoadedCoco, fingerprint: FileFingerprint) -> None:
         """The document was (re)loaded from the file: it is the new base; no conflict."""
-        self.foreign = dict(loaded.foreign)
+        self.foreign, self.unreadable = dict(loaded.foreign), loaded.unreadable
         self._base = CocoSnapshot(loaded.document.state, dict(self.foreign))
         self._fingerprint = fingerprint
         self._force_merge = False
@@ -135,7 +148,7 @@ class FileSync:
         info["samlabel_schema_version"] = SCHEMA_VERSION  # as coco_dict wrote it
         self.foreign = {**snapshot.foreign, "info": info}
         self._base = CocoSnapshot(snapshot.state, dict(self.foreign))
-        self._fingerprint = fingerprint_written(written, data)
+        self._fingerprint = fingerprint_written(written, data, self.path)
         self._force_merge = False
 
     def _save_merging(self, document: Document, state: DocumentState, dumps: Dumps) -> SaveOutcome:
@@ -158,7 +171,7 @@ class FileSync:
                 self.path,
             ) from None
         try:
-            theirs = loads_coco(raw, self.path)
+            theirs = loads_coco(raw, self.path, keep_unreadable=True)
             version = theirs.schema_version
             if version is not None and version[0] > SCHEMA_MAJOR:
                 raise AnnotationFileError(f"{self.path}: now written by a newer samlabel.")
@@ -171,10 +184,12 @@ class FileSync:
             return self._conflict(state, dumps, merged.describe())
         data = dumps(merged.snapshot.state, merged.snapshot.foreign)
         try:  # a merge is rare: prove it reads back before it replaces their file
-            loads_coco(data, self.path)
+            loads_coco(data, self.path, keep_unreadable=True)
         except AnnotationFileError as error:
             return self._conflict(state, dumps, f"the merged file would not read back: {error}")
         written = atomic_write_bytes(self.path, data, backup=True)  # .bak: theirs, as it was
+        if merged.snapshot.foreign.get(UNREADABLE) == theirs.foreign.get(UNREADABLE):
+            self.unreadable = theirs.unreadable  # what the file now keeps verbatim
         if document.state is state:
             document.reset(merged.snapshot.state, "Merge outside changes")
             self._wrote(data, merged.snapshot, written)

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from samlabel.core.model import Annotation, Category, ImageRecord
 from samlabel.core.state import DocumentState
-from samlabel.io.coco_write import annotation_entry
+from samlabel.io.coco_write import UNREADABLE, annotation_entry
 
 _MISSING: Any = object()
 R = TypeVar("R", ImageRecord, Category, Annotation)
@@ -66,11 +66,11 @@ class MergeSummary:
             ]
             if items:
                 parts.append(f"{label} {', '.join(items)}")
-        if self.theirs_fields:
-            parts.append(
-                f"changed the field{'s' if len(self.theirs_fields) > 1 else ''} "
-                + ", ".join(self.theirs_fields)
-            )
+        fields = [f for f in self.theirs_fields if f != UNREADABLE]
+        if fields:
+            parts.append(f"changed the field{'s' if len(fields) > 1 else ''} " + ", ".join(fields))
+        if UNREADABLE in self.theirs_fields:
+            parts.append("changed the annotations samlabel cannot read (kept as they are)")
         text = "its changes are kept (" + ("; ".join(parts) or "none") + ")"
         moved = [
             f"{kind} {old} is now {new}"

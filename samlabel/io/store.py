@@ -47,6 +47,8 @@ class AnnotationStore:
             sentence and ``read_only_kind`` as a word (``try_take_lock`` / ``save_as`` are
             the ways out).
         removed_temp_files: temporary files of a killed earlier save, removed at open.
+        unreadable: why each annotation the file held that cannot be read is kept verbatim
+            (written back at every save; see :mod:`samlabel.io.coco`), as last read.
 
     Another program's edits: every :meth:`save` checks the file first and merges or writes
     ours beside it (the :class:`~samlabel.io.save_outcome.SaveOutcome` says which);
@@ -64,6 +66,7 @@ class AnnotationStore:
     ) -> None:
         self.document = loaded.document
         self.schema_version = loaded.schema_version
+        self.encoding = loaded.encoding  # of the file as read; saves write UTF-8
         self.read_only_reason = read_only_reason
         self.removed_temp_files: list[Path] = []
         #: Why saving is refused, as a word: "requested", "locked", "not_writable",
@@ -78,6 +81,7 @@ class AnnotationStore:
         self._serializer = CocoSerializer()
         self._saved_revision = self.document.revision
         self._sync = FileSync(path, self.document.state, loaded.foreign, fingerprint)
+        self._sync.unreadable = loaded.unreadable
         self.closed = False
 
     @classmethod
@@ -208,6 +212,11 @@ class AnnotationStore:
         return self._sync.foreign
 
     @property
+    def unreadable(self) -> tuple[str, ...]:
+        """Why each annotation of the file that cannot be read is kept verbatim."""
+        return self._sync.unreadable
+
+    @property
     def conflict_path(self) -> Path | None:
         """Where our version is saved while the file conflicts with an outside edit."""
         return self._sync.conflict_path
@@ -336,4 +345,3 @@ class AnnotationStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-

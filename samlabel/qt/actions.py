@@ -95,7 +95,34 @@ _COMMANDS: tuple[ActionSpec, ...] = (
         "mark_reviewed",
         "Mark &Reviewed",
         ("R",),
-        tip="Confirm the selected annotation samlabel auto proposed (or Enter)",
+        tip="Confirm the selected annotation to review (or Enter); with none selected, "
+        "every propagated mask of the frame shown",
+    ),
+    ActionSpec(
+        "propagate",
+        "Pro&pagate Through Frames",
+        ("Ctrl+P",),
+        icon="propagate",
+        tip="Carry this stack's accepted masks through its frames with SAM 2 "
+        "(Ctrl+P again or Esc cancels)",
+    ),
+    ActionSpec(
+        "propagate_forward",
+        "Propagate &Forward",
+        checkable=True,
+        tip="Propagate from the frame shown to the last frame",
+    ),
+    ActionSpec(
+        "propagate_backward",
+        "Propagate &Backward",
+        checkable=True,
+        tip="Propagate from the frame shown to the first frame",
+    ),
+    ActionSpec(
+        "propagate_both",
+        "Propagate Both &Ways",
+        checkable=True,
+        tip="Propagate from the frame shown to the last frame, then to the first",
     ),
     ActionSpec(
         "accept_proposals",
@@ -145,8 +172,7 @@ _COMMANDS: tuple[ActionSpec, ...] = (
 )
 #: Ctrl+1..9 choose the current category (1/2/3 alone choose a candidate mask).
 _CATEGORY_COMMANDS = tuple(
-    ActionSpec(f"category_{n}", f"Category {n}", (f"Ctrl+{n}",))
-    for n in range(1, 10)
+    ActionSpec(f"category_{n}", f"Category {n}", (f"Ctrl+{n}",)) for n in range(1, 10)
 )
 ACTIONS: tuple[ActionSpec, ...] = (*_COMMANDS, *_CATEGORY_COMMANDS)
 
@@ -199,17 +225,31 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "-",
             "propose",
             "accept_proposals",
+            "-",
+            "propagate",
+            "propagate_forward",
+            "propagate_backward",
+            "propagate_both",
         ),
     ),
     (
         "&View",
-        ("next_image", "previous_image", "next_frame", "previous_frame", "-", "fit", "zoom_in",
-         "zoom_out"),
+        (
+            "next_image",
+            "previous_image",
+            "next_frame",
+            "previous_frame",
+            "-",
+            "fit",
+            "zoom_in",
+            "zoom_out",
+        ),
     ),
     ("&Category", tuple(f"category_{n}" for n in range(1, 10))),
 )
 
-#: Toolbar layout ("-" separator, "|category" the category chooser, "|radius" brush size).
+#: Toolbar layout ("-" separator, "|category" the category chooser, "|radius" brush size,
+#: "|direction" the direction of Propagate).
 TOOLBAR: tuple[str, ...] = (
     "open_folder",
     "-",
@@ -230,6 +270,9 @@ TOOLBAR: tuple[str, ...] = (
     "redo",
     "-",
     "fit",
+    "-",
+    "propagate",
+    "|direction",
 )
 
 

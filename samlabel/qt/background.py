@@ -118,3 +118,30 @@ class Lane(QObject):
         self._stopped = True
         self._pool.clear()
         return self._pool.waitForDone(int(timeout * 1000))
+
+
+def submit_cancellable(
+    lane: Lane,
+    job: Callable[[], Any],
+    cancelled: type[BaseException],
+    on_done: Callable[[Any], None],
+    on_cancelled: Callable[[], None],
+    on_error: Callable[[str], None],
+) -> None:
+    """Run ``job()`` in ``lane``; a ``cancelled`` exception raised in it (a request whose
+    cancel flag was set) answers ``on_cancelled()`` instead of ``on_done(result)``."""
+    stopped = object()
+
+    def run() -> Any:
+        try:
+            return job()
+        except cancelled:
+            return stopped
+
+    def done(result: Any) -> None:
+        if result is stopped:
+            on_cancelled()
+        else:
+            on_done(result)
+
+    lane.submit(run, done, on_error)

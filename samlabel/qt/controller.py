@@ -30,6 +30,7 @@ from PySide6.QtCore import QObject, Signal
 
 from samlabel.core.document import Document
 from samlabel.core.model import ImageRecord
+from samlabel.core.stack_frames import unreviewed_frames
 from samlabel.core.state import DocumentChanged
 from samlabel.inference.api import ImageEmbedding, Predictor
 from samlabel.qt.annotation_store import open_store
@@ -335,6 +336,9 @@ class LabelController(QObject):
         ids = folder.image_ids if event is None else event.image_ids
         for row, count, status in stack_progress(self.document, folder, ids):
             self.images.set_progress(row, count, status)
+            self.images.set_review(
+                row, len(unreviewed_frames(self.document, folder.stacks[row].uri))
+            )
         for image_id in ids:
             row = folder.row_of(image_id) if image_id is not None else None
             if row is None or row in folder.stacks:  # not listed, broken, or a stack's frame

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from samlabel.core.document import Document
 from samlabel.core.errors import SamlabelError
-from samlabel.io.coco import save_coco
+from samlabel.io.coco import UNREADABLE, save_coco
 from samlabel.io.exporters import export_png_masks, export_yolo
 from samlabel.qt.background import Lane
 
@@ -35,11 +35,15 @@ def export_document(
     """Export ``document`` into the folder ``target``; returns ``(ok, message, notable)``:
     the message is the export's own summary, and ``notable`` says it reports more than a
     plain success (name clashes resolved, stale annotations skipped), to keep on screen."""
+    unreadable = len((foreign or {}).get(UNREADABLE, ()))  # kept verbatim, never decoded
     try:
         if kind == "coco-polygons":
             out = target / "annotations_polygons.json"
             save_coco(document, out, foreign, polygons=True)
-            return True, f"Exported {len(document.annotations)} annotations to {out}.", False
+            text = f"Exported {len(document.annotations)} annotations to {out}."
+            if unreadable:
+                text += f" {unreadable} that cannot be read were copied as they are."
+            return True, text, bool(unreadable)
         if kind == "png":
             result = export_png_masks(document, target)
         elif kind == "yolo":
@@ -50,8 +54,11 @@ def export_document(
         return False, f"Export failed: {error}", True
     except OSError as error:
         return False, f"Export to {target} failed: {error.strerror or error}.", True
-    notable = bool(result.renamed or result.stale or result.kept_aside)
-    return True, f"Exported {EXPORT_KINDS[kind]}: {result.summary()}", notable
+    notable = bool(result.renamed or result.stale or result.kept_aside or unreadable)
+    text = f"Exported {EXPORT_KINDS[kind]}: {result.summary()}"
+    if unreadable:
+        text += f" {unreadable} annotations of the file that cannot be read were not exported."
+    return True, text, notable
 
 
 class ExportJob(QObject):

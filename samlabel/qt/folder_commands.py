@@ -97,15 +97,16 @@ class FolderCommands:
 
     def offer_buttons(self, offers: tuple[str, ...]) -> tuple[tuple[str, Callable[[], None]], ...]:
         """The bar buttons for the choices a session notice offers."""
-        guard = self.window.controller.session.file
+        session = self.window.controller.session
+        guard = session.file
         commands: dict[str, Callable[[], object]] = {
             "save_as": self.choose_save_as,
             "take_lock": guard.take_lock,
             "use_theirs": guard.use_theirs,
+            "rescale": session.sizes.rescale,
+            "set_aside": session.sizes.set_aside,
         }
-        return tuple(
-            (OFFERS[name], commands[name]) for name in offers if name in commands
-        )
+        return tuple((OFFERS[name], commands[name]) for name in offers if name in commands)
 
     def choose_save_as(self) -> None:
         """Ask where to save the annotations instead (a read-only folder's way out)."""

@@ -63,6 +63,7 @@ class ImageListModel(QAbstractListModel):
         self._counts: dict[int, int] = {}
         self._status: dict[int, ImageStatus] = {}
         self._frames: dict[int, int] = {}  # row -> frames, for the rows that are stacks
+        self._review: dict[int, int] = {}  # stack row -> frames holding unreviewed masks
         self._broken: dict[int, str] = {}
         self._icons = {status: _status_icon(color) for status, color in STATUS_COLORS.items()}
         self._broken_icon = _status_icon(BROKEN_COLOR)
@@ -75,6 +76,7 @@ class ImageListModel(QAbstractListModel):
         self._counts.clear()
         self._status.clear()
         self._frames.clear()
+        self._review.clear()
         self._broken.clear()
         self.endResetModel()
 
@@ -101,6 +103,13 @@ class ImageListModel(QAbstractListModel):
         self._paths[row] = path
         index = self.index(row)
         self.dataChanged.emit(index, index)
+
+    def set_review(self, row: int, frames: int) -> None:
+        """``frames`` frames of the stack ``row`` hold masks nobody reviewed (propagated)."""
+        if self._review.get(row, 0) != frames:
+            self._review[row] = frames
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
 
     def set_size(self, row: int, width: int, height: int) -> None:
         """The size of ``row`` when it is already known (saves reading the file's header)."""
@@ -146,15 +155,20 @@ class ImageListModel(QAbstractListModel):
             count = self._counts.get(row, 0)
             noun = "annotation" if count == 1 else "annotations"
             if row in self._frames:  # a stack: its name and frame count, not the frame's
-                name = path.name.rpartition("#")[0]
-                return f"{name}\n{size_text} · {self._frames[row]} frames · {count} {noun}"
+                name, frames = path.name.rpartition("#")[0], self._frames[row]
+                if self._review.get(row):  # first, where a narrow list still shows it
+                    return f"{name}\n{self._review[row]} of {frames} to review"
+                return f"{name}\n{size_text} · {frames} frames · {count} {noun}"
             return f"{path.name}\n{size_text} · {count} {noun}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._broken_icon if row in self._broken else self._icons[self.status(row)]
         if role == Qt.ItemDataRole.ToolTipRole:
             if row in self._broken:
                 return f"{path}\n{self._broken[row]}"
-            return f"{path}\n{self.status(row).value.replace('_', ' ')}"
+            status = self.status(row).value.replace("_", " ")
+            if self._review.get(row):
+                status += f"; {self._review[row]} frames hold propagated masks to review"
+            return f"{path}\n{status}"
         if role == BrokenRole:
             return self._broken.get(row, "")
         if role == PathRole:

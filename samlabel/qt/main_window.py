@@ -46,6 +46,7 @@ from samlabel.qt.live_mask import LiveMaskFeed
 from samlabel.qt.message_bar import MessageBar
 from samlabel.qt.model_commands import ModelCommands, ModelLoader
 from samlabel.qt.panels import CategoryPanel, LayerPanel
+from samlabel.qt.propagation_commands import PropagationCommands
 from samlabel.qt.proposal_commands import ProposalCommands
 from samlabel.qt.settings import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, SettingsStore
 from samlabel.qt.status_bar import LabelStatusBar
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.controller = controller
         self.settings = settings
+        self._told_cache_problem = False
         self.folders = FolderCommands(self)
         self.models = ModelCommands(self, model_loader, embedding_cache)
         self.exports = ExportCommands(self)
@@ -87,15 +89,19 @@ class MainWindow(QMainWindow):
         self.crop_mode = install_crop_mode(self)  # huge images: overview, then crops
         self.proposals = ProposalCommands(self)  # segment everything, to review
         self.frame_slider = install_frame_navigation(self)  # stacks: frames under the canvas
+        self.propagation = PropagationCommands(self)  # SAM 2 carries masks through a stack
         self.bindings = self._bindings()
         self.actions = build_actions(self, self.bindings)
+        self.propagation.attach(self.actions)
         self.menus = build_menus(self.menuBar(), self.actions)
         self._build_tool_widgets()
         tool_widgets = {
             "|category": ("Category", self.category_box),
             "|radius": ("Radius", self.radius_slider),
+            "|direction": ("", self.propagation.direction_box),
         }
         self.toolbar = build_toolbar(self, self.actions, tool_widgets)
+        self.propagation.attach_toolbar(self.toolbar)
         self.overlays = LayerOverlays(controller, self.canvas)
         self._connect()
         self._typing_guard = TypingGuard(self)
@@ -174,6 +180,7 @@ class MainWindow(QMainWindow):
             **self.view.bindings(),
         }
         bindings = self.proposals.wrap(bindings)  # Esc/Tab/Enter on shown proposals
+        bindings = self.propagation.wrap(bindings)  # Esc cancels a run, R confirms a frame
         unbound = {spec.name for spec in ACTIONS} ^ set(bindings)
         if unbound:
             raise RuntimeError(f"actions without exactly one binding: {sorted(unbound)}")
@@ -291,11 +298,21 @@ class MainWindow(QMainWindow):
             self.status.show_busy(f"Computing the embedding of {name}", time.monotonic())
         elif state == "ready":
             self.status.show_state("Ready: click to include, right click to exclude, drag a box")
+            self._tell_cache_problem()
         elif state == "failed":
             self.status.show_state("The embedding failed; see the message above")
         else:
             self.status.show_state("No model: choose one to get masks")
         self.refresh_model_state()
+
+    def _tell_cache_problem(self) -> None:
+        """Once per window: the embedding cache's folder refused an embedding (it is kept in
+        memory instead, so going back to images is slower until the folder is fixed)."""
+        cache = self.models.embedding_cache
+        if cache is None or cache.problem is None or self._told_cache_problem:
+            return
+        self._told_cache_problem = True
+        self.message_bar.pin("embedding_cache", "warning", cache.problem)
 
     def refresh_model_state(self) -> None:
         predictor = self.controller.predictor
@@ -366,5 +383,6 @@ class MainWindow(QMainWindow):
         self._timer.stop()
         self.exports.wait()
         self.proposals.shutdown()
+        self.propagation.shutdown()
         self.controller.shutdown()
         super().closeEvent(event)

@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 from PySide6.QtGui import QColor, QImage
 
+from samlabel.core.mask_outline import outlined_mask_pixels
+
 #: Longest side of the reduced overlay drawn for an accepted mask: beyond this the screen
 #: could not show more detail at "fit", and zoomed-in detail comes from the outline.
 OVERLAY_MAX_SIDE = 2048
@@ -73,13 +75,8 @@ def outlined_mask_image(mask: np.ndarray, color: QColor, alpha: int) -> QImage:
     """The live mask as drawn at screen resolution: translucent ``color`` inside, an opaque
     ``color`` line on the mask's border pixels and a white line just outside them, so the
     outline stays visible on any image. ``mask`` is ``(h, w)`` bool in screen pixels."""
-    kernel = np.ones((3, 3), np.uint8)
-    as_u8 = mask.view(np.uint8)
-    inner = mask & ~cv2.erode(as_u8, kernel, borderType=cv2.BORDER_REPLICATE).view(bool)
-    outer = cv2.dilate(as_u8, kernel, borderType=cv2.BORDER_REPLICATE).view(bool) & ~mask
-    pixels = mask.astype(np.uint32) * _premultiplied(color, alpha)
-    pixels[inner] = _premultiplied(color, 255)
-    pixels[outer] = np.uint32(0xFFFFFFFF)
+    fill, line = _premultiplied(color, alpha), _premultiplied(color, 255)
+    pixels = outlined_mask_pixels(mask, int(fill), int(line))
     return _argb_to_qimage(pixels)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from samlabel.inference.api import Predictor
-from samlabel.qt.background import Lane
+from samlabel.qt.background import Lane, submit_cancellable
 from samlabel.session.proposal_work import ProposalsCancelled, ProposeRequest
 from samlabel.session.proposals import ProposalSession
 
@@ -46,20 +46,14 @@ class QtProposalRunner(QObject):
             self.proposals.on_failed(number, "no model is loaded")
             return
         emit = self.progressed.emit
-
-        def run() -> list | None:
-            try:
-                return request.run(predictor, lambda done, total: emit(number, done, total))
-            except ProposalsCancelled:
-                return None
-
-        def done(masks: list | None) -> None:
-            if masks is None:
-                self.proposals.on_cancelled(number)
-            else:
-                self.proposals.on_proposed(number, masks)
-
-        self.lane.submit(run, done, lambda text: self.proposals.on_failed(number, text))
+        submit_cancellable(
+            self.lane,
+            lambda: request.run(predictor, lambda done, total: emit(number, done, total)),
+            ProposalsCancelled,
+            lambda masks: self.proposals.on_proposed(number, masks),
+            lambda: self.proposals.on_cancelled(number),
+            lambda text: self.proposals.on_failed(number, text),
+        )
 
     def shutdown(self) -> None:
         """Stop: a run in flight is cancelled at its next batch and waited for."""

@@ -25,16 +25,27 @@ class EncoderForExport(nn.Module):
 
 
 class FullDecoder(nn.Module):
-    """Whole decoder: returns ``(iou_predictions (1, 4), low_res_masks (1, 4, 256, 256))``."""
+    """Whole decoder for one prompt set: returns ``(iou_predictions (1, 4), low_res_masks
+    (1, 4, 256, 256))``.
+
+    The same network as :meth:`SamModel.decode`, computed in the cheaper order of
+    :func:`_reordered_transformer` (the attentions project the few prompt tokens instead of
+    the 4096 image tokens). Batch 1 only: one click, as the window decodes it.
+    """
 
     def __init__(self, model: SamModel) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input):
-        masks, iou = self.model.decode(
-            image_embeddings, point_coords, point_labels, mask_input, has_mask_input
-        )
+        prompt_encoder, decoder = self.model.prompt_encoder, self.model.mask_decoder
+        sparse, dense = prompt_encoder(point_coords, point_labels, mask_input, has_mask_input)
+        tokens = torch.cat([decoder.output_tokens(1), sparse], dim=1)
+        src = image_embeddings + dense
+        keys = src.flatten(2).permute(0, 2, 1)
+        key_pe = prompt_encoder.get_dense_pe().flatten(2).permute(0, 2, 1)
+        queries, keys = _reordered_transformer(decoder.transformer, tokens, keys, key_pe)
+        masks, iou = decoder.predict_from_tokens(queries, keys, tuple(src.shape[-2:]))
         return iou, masks
 
 
@@ -75,7 +86,8 @@ class DecoderImageSide(nn.Module):
 
 
 class DecoderPromptSide(nn.Module):
-    """Per-click work of the decoder (no mask input) given :class:`DecoderImageSide`'s output.
+    """Per-click work of the decoder (no mask input) given :class:`DecoderImageSide`'s output,
+    for one prompt set, in the cheaper order of :func:`_reordered_transformer`.
 
     Returns ``(iou_predictions (1, 4), low_res_masks (1, 4, 256, 256))``.
     """
@@ -89,10 +101,12 @@ class DecoderPromptSide(nn.Module):
         sparse = self.model.prompt_encoder.embed_points(point_coords, point_labels)
         tokens = torch.cat([decoder.output_tokens(1), sparse], dim=1)
         src, pe = _image_tokens_without_mask(self.model, image_embeddings)
-        hs, image_tokens = decoder.transformer(
-            src, pe, tokens, first_layer_image_kv=(layer0_keys, layer0_values)
+        keys = src.flatten(2).permute(0, 2, 1)
+        key_pe = pe.flatten(2).permute(0, 2, 1)
+        queries, keys = _reordered_transformer(
+            decoder.transformer, tokens, keys, key_pe, (layer0_keys, layer0_values)
         )
-        masks, iou = decoder.predict_from_tokens(hs, image_tokens, tuple(src.shape[-2:]))
+        masks, iou = decoder.predict_from_tokens(queries, keys, tuple(src.shape[-2:]))
         return iou, masks
 
 
@@ -218,11 +232,56 @@ class DecoderPromptBatch(nn.Module):
         output = decoder.output_tokens(1).expand(sparse.shape[0], -1, -1)
         tokens = torch.cat([output, sparse], dim=1)
         src, pe = _image_tokens_without_mask(self.model, image_embeddings)
-        queries, keys = two_way_reordered(
-            transformer, tokens, src, pe, (layer0_keys, layer0_values)
+        keys = src.flatten(2).permute(0, 2, 1)
+        key_pe = pe.flatten(2).permute(0, 2, 1)
+        queries, keys = _reordered_transformer(
+            transformer, tokens, keys, key_pe, (layer0_keys, layer0_values), first_as_is=True
         )
         masks, iou = decoder.predict_from_tokens(queries, keys, tuple(src.shape[-2:]))
         return iou, masks
+
+
+def _reordered_layer(layer, queries, keys, tokens, key_pe, image_kv=None):
+    """One two-way block, its image-token attentions in the order of :func:`_token_to_image`
+    and :func:`_image_to_token`. Same inputs and value as ``layer(queries, keys, tokens,
+    key_pe, image_kv)``; shapes queries/tokens ``(1, N, C)``, keys/key_pe ``(1, HW, C)``."""
+    queries = layer.self_attend(queries, tokens)
+    q = queries + tokens
+    if image_kv is not None:  # projected once per image (DecoderImageSide)
+        attended = layer.cross_attn_token_to_image.attend(q, *image_kv)
+    else:
+        attended = _token_to_image(layer.cross_attn_token_to_image, q, keys + key_pe, keys)
+    queries = layer.norm2(queries + attended)
+    queries = layer.norm3(queries + layer.mlp(queries))
+    q = queries + tokens
+    attended = _image_to_token(layer.cross_attn_image_to_token, keys + key_pe, q, queries)
+    return queries, layer.norm4(keys + attended)
+
+
+def _reordered_transformer(transformer, tokens, keys, key_pe, layer0_kv=None, first_as_is=False):
+    """:class:`~samlabel.sam.transformer.TwoWayTransformer` on flattened image tokens.
+
+    Args:
+        tokens: ``(B, N, C)`` output tokens then prompt tokens.
+        keys, key_pe: ``(1, HW, C)`` image tokens (plus dense prompt) and their encoding.
+        layer0_kv: the first layer's projected image keys and values, or None.
+        first_as_is: run the first layer as written (it broadcasts batch-1 image tokens over
+            ``B`` prompt sets; the reordered products need equal batches).
+
+    Returns:
+        ``(queries (B, N, C), keys (B, HW, C))``, as the transformer returns them.
+    """
+    queries = tokens
+    for i, layer in enumerate(transformer.layers):
+        kv = layer0_kv if i == 0 else None
+        if i == 0 and first_as_is:
+            queries, keys = layer(queries, keys, tokens, key_pe, image_kv=kv)
+        else:
+            queries, keys = _reordered_layer(layer, queries, keys, tokens, key_pe, kv)
+    final = transformer.final_attn_token_to_image
+    q = queries + tokens
+    attended = _token_to_image(final, q, keys + key_pe, keys)
+    return transformer.norm_final_attn(queries + attended), keys
 
 
 def two_way_reordered(
@@ -232,43 +291,21 @@ def two_way_reordered(
     pe: torch.Tensor,
     layer0_kv: tuple[torch.Tensor, torch.Tensor] | None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The two-way transformer's value, computed in the cheaper order of
-    :class:`DecoderPromptBatch`: no attention projects the 4096 image tokens, except the
-    first layer's keys and values when they come precomputed.
+    """:func:`_reordered_transformer` on the image side as a map (SAM 2's per-click graphs).
 
     Args:
         transformer: a :class:`~samlabel.sam.transformer.TwoWayTransformer`.
         tokens: ``(B, N, C)`` output tokens then prompt tokens.
         src, pe: ``(1 or B, C, 64, 64)`` image side (embedding plus dense prompt) and its
-            positional encoding ``(1, C, 64, 64)``.
+            positional encoding ``(1, C, 64, 64)``; broadcast to the ``B`` prompt sets, which
+            the reordered products need.
         layer0_kv: the first layer's keys and values from :func:`layer0_image_kv` (only
             without a mask input), or None.
 
     Returns:
         ``(tokens (B, N, C), image tokens (B, 4096, C))``, as ``transformer`` returns them.
     """
-    keys = src.flatten(2).permute(0, 2, 1)
-    key_pe = pe.flatten(2).permute(0, 2, 1)
-    queries = tokens
-    for i, layer in enumerate(transformer.layers):
-        if layer.skip_first_layer_pe:
-            queries = layer.norm1(layer.self_attn(queries, queries, queries))
-        else:
-            q = queries + tokens
-            queries = layer.norm1(queries + layer.self_attn(q, q, queries))
-        q = queries + tokens
-        image = (keys + key_pe).expand(q.shape[0], -1, -1)
-        if i == 0 and layer0_kv is not None:  # a few queries against precomputed heads
-            attended = layer.cross_attn_token_to_image.attend(q, *layer0_kv)
-        else:
-            token_to_image = layer.cross_attn_token_to_image
-            attended = _token_to_image(token_to_image, q, image, keys.expand_as(image))
-        queries = layer.norm2(queries + attended)
-        queries = layer.norm3(queries + layer.mlp(queries))
-        q = queries + tokens
-        attended = _image_to_token(layer.cross_attn_image_to_token, image, q, queries)
-        keys = layer.norm4(keys + attended)
-    final = transformer.final_attn_token_to_image
-    q = queries + tokens
-    queries = transformer.norm_final_attn(queries + _token_to_image(final, q, keys + key_pe, keys))
-    return queries, keys
+    batch = tokens.shape[0]
+    keys = src.flatten(2).permute(0, 2, 1).expand(batch, -1, -1)
+    key_pe = pe.flatten(2).permute(0, 2, 1).expand(batch, -1, -1)
+    return _reordered_transformer(transformer, tokens, keys, key_pe, layer0_kv)

@@ -99,6 +99,15 @@ class TwoWayAttentionBlock(nn.Module):
         attn = self.cross_attn_token_to_image
         return attn.project_keys(keys + key_pe), attn.project_values(keys)
 
+    def self_attend(self, queries: torch.Tensor, query_pe: torch.Tensor) -> torch.Tensor:
+        """The tokens' self-attention and its LayerNorm: ``(B, N, C)`` -> ``(B, N, C)``."""
+        if self.skip_first_layer_pe:
+            queries = self.self_attn(queries, queries, queries)
+        else:
+            q = queries + query_pe
+            queries = queries + self.self_attn(q, q, queries)
+        return self.norm1(queries)
+
     def forward(
         self,
         queries: torch.Tensor,
@@ -111,12 +120,7 @@ class TwoWayAttentionBlock(nn.Module):
 
         ``image_kv``: optional precomputed :meth:`image_kv` for these ``keys`` and ``key_pe``.
         """
-        if self.skip_first_layer_pe:
-            queries = self.self_attn(queries, queries, queries)
-        else:
-            q = queries + query_pe
-            queries = queries + self.self_attn(q, q, queries)
-        queries = self.norm1(queries)
+        queries = self.self_attend(queries, query_pe)
 
         k_heads, v_heads = image_kv if image_kv is not None else self.image_kv(keys, key_pe)
         queries = queries + self.cross_attn_token_to_image.attend(

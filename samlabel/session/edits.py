@@ -39,6 +39,9 @@ class DocumentEdits:
         self._events = events
         self.current_category: int | None = None
         self.selected_annotation: int | None = None
+        #: ``refuses(image_id)``: whether masks of that image cannot be edited now, telling
+        #: the user why (the session's size guard: its file changed size).
+        self.refuses: Callable[[int], bool] = lambda image_id: False
 
     @property
     def document(self) -> Document:
@@ -109,6 +112,8 @@ class DocumentEdits:
         """Paint or erase the selected annotation along ``points`` ``(N, 2)`` image pixels."""
         if self.selected_annotation is None:
             self._message("info", "Select a mask in the layer panel to touch it up.")
+            return
+        if self.refuses(self.document.annotation(self.selected_annotation).image_id):
             return
         with edit_reviews(self.document, self.selected_annotation, "Brush stroke"):
             result = self.document.brush_stroke(

@@ -160,6 +160,8 @@ class Encoder:
                 key = None
             embedding = self._cache.get(key) if key is not None else None
             if embedding is not None:
+                # Its per-image decoder part was not stored: make it here, off the click.
+                self.predictor.prepare(embedding)
                 return embedding
         on_started()
         image = picture

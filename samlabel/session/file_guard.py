@@ -26,6 +26,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from samlabel.core.errors import AnnotationFileError
+from samlabel.io.coco import UNREADABLE
 from samlabel.io.save_outcome import SaveKind, SaveOutcome
 from samlabel.io.store import AnnotationStore
 from samlabel.session.events import SessionEvents
@@ -35,9 +36,13 @@ OFFERS = {
     "save_as": "Save annotations as…",
     "use_theirs": "Use their version",
     "take_lock": "Take it over",
-    "rescale": "Rescale the old masks",
+    "rescale": "Rescale annotations",
     "set_aside": "Set them aside as stale",
 }
+
+
+#: How the user is told the text encoding of a file read.
+ENCODINGS = {"utf-8-sig": "UTF-8 with a byte order mark", "utf-16": "UTF-16", "utf-32": "UTF-32"}
 
 
 def lock_is_free(path: Path) -> bool:
@@ -49,6 +54,21 @@ def lock_is_free(path: Path) -> bool:
         return False
     probe.release(force=True)
     return True
+
+
+def unreadable_text(store: AnnotationStore) -> str:
+    """Which annotations of the store's file cannot be read ("" when all can)."""
+    reasons = store.unreadable
+    if not reasons:
+        return ""
+    entries = store.foreign.get(UNREADABLE, [])
+    ids = [str(e["id"]) for e in entries if isinstance(e, dict) and isinstance(e.get("id"), int)]
+    which = f" (ids {', '.join(ids[:10])}{', …' if len(ids) > 10 else ''})" if ids else ""
+    count = f"{len(reasons)} annotation{'s' if len(reasons) > 1 else ''}"
+    return (
+        f"{count} of {store.path.name} cannot be read{which}; kept in the file exactly as they "
+        f"are, not shown. The first: {reasons[0].rstrip('.')}."
+    )
 
 
 class FileGuard:
@@ -67,6 +87,7 @@ class FileGuard:
         self._keys: set[str] = set()
         self._last_warning = ""
         self._told_conflict: Path | None = None  # a dismissed conflict is not shown again
+        self._unreadable = ""  # the notice about annotations that cannot be read, as told
 
     def _message(self, level: str, text: str) -> None:
         self._events.message.emit(level, text)
@@ -87,14 +108,33 @@ class FileGuard:
 
     # -- opening and closing -------------------------------------------------------------
     def opened(self) -> None:
-        """A file was opened: a read-only one gets its lasting notice."""
+        """A file was opened: a read-only one, or one with annotations it cannot read, gets
+        its lasting notice."""
         self.refresh_read_only()
+        self.refresh_unreadable()
+        store = self._store_of()
+        if store is not None and store.encoding != "utf-8" and not store.read_only:
+            encoding = ENCODINGS.get(store.encoding, store.encoding.upper())
+            self._message(
+                "warning",
+                f"{store.path.name} is {encoding} text: it is saved as plain UTF-8, the text "
+                "encoding JSON files use, with the same content.",
+            )
+
+    def refresh_unreadable(self) -> None:
+        """Say how many annotations of the file cannot be read, and which (kept as they are)."""
+        store = self._store_of()
+        text = unreadable_text(store) if store is not None else ""
+        if text and ("unreadable" not in self._keys or text != self._unreadable):
+            self.notice("unreadable", "warning", text)  # once per news, not at every save
+        elif not text:
+            self.resolve("unreadable")
+        self._unreadable = text
 
     def closed(self) -> None:
         """The file was closed: its notices go."""
         for key in list(self._keys):
-            if key != "image_size":
-                self.resolve(key)
+            self.resolve(key)
 
     def refresh_read_only(self) -> None:
         """Show (or clear) why the open file cannot be saved, with the ways out."""
@@ -138,6 +178,7 @@ class FileGuard:
                 self.notice("conflict", "warning", outcome.message, ("use_theirs",))
         elif outcome.message:  # MERGED, or SAVED with news (the file had been deleted)
             self._message("info", outcome.message)
+            self.refresh_unreadable()  # a merge may bring annotations that cannot be read
 
     # -- outside changes and the lock ----------------------------------------------------
     def check(self) -> None:
@@ -172,9 +213,8 @@ class FileGuard:
                     self._message("warning", f"{error} It is read again when it changes.")
                 return
             self._last_warning = ""
-            self._message(
-                "info", f"{store.path.name} was changed by another program; reloaded."
-            )
+            self.refresh_unreadable()
+            self._message("info", f"{store.path.name} was changed by another program; reloaded.")
             return
         self.on_outcome(store.try_save())  # our unsaved work: merged with theirs now
 
@@ -191,6 +231,7 @@ class FileGuard:
             self._message("error", str(error))
             return False
         self._told_conflict = None
+        self.refresh_unreadable()
         where = f"; yours stays in {kept.name}" if kept is not None else ""
         self._message("info", f"Now showing {store.path.name} as the other program left it{where}.")
         return True

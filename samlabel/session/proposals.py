@@ -39,8 +39,6 @@ if TYPE_CHECKING:
 
 #: A proposal overlapping an annotation of the image more than this (mask IoU) is hidden.
 OVERLAP_IOU = 0.5
-#: Annotation field ``samlabel auto`` sets to false on proposals not yet reviewed.
-REVIEWED_FIELD = "samlabel_reviewed"
 
 
 @dataclass(frozen=True, eq=False)

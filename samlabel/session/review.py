@@ -13,10 +13,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 
 from samlabel.core.document import Document
-from samlabel.core.model import Annotation
-
-#: Annotation field ``samlabel auto`` sets to false on the proposals it adds.
-REVIEWED_FIELD = "samlabel_reviewed"
+from samlabel.core.model import REVIEWED_FIELD, Annotation
 
 
 def is_unreviewed(annotation: Annotation) -> bool:

@@ -1,28 +1,25 @@
 """The labelling session: the one owner of what is being labelled, without Qt.
 
 :class:`LabellingSession` holds the open folder and annotations file, the current image and
-its picture (source, display pyramid, a huge image's crop, the window/level), the embedding,
-the prompt steps and the accepts on their way, and is the only writer of that state. Views
-call its methods for what the user did and redraw from its state when it publishes an event
-(:class:`~samlabel.session.events.SessionEvents`). It never runs a network or reads an image
-itself: it sends numbered requests to a :class:`~samlabel.session.work.WorkRunner`, which
-answers through ``session.image.on_*`` (pixels, embeddings), ``session.decoding.on_*`` (masks
-of the prompts) and ``session.on_mask*`` (accepted masks); answers nobody waits for any more
-are dropped there.
-
-The current image's picture states (a huge image's overview and crops, window/level) are
-its part :class:`~samlabel.session.current_image.CurrentImage`.
+its picture, the embedding, the prompt steps and the accepts on their way, and is the only
+writer of that state; each of its parts (``image``, ``prompts``, ``decoding``, ``accepts``,
+``edits``, ``file``, ``frames``, ``sizes``, ...) owns one piece (docs/architecture.md). Views
+call its methods for what the user did and redraw when it publishes an event
+(:class:`~samlabel.session.events.SessionEvents`). It never runs a network or reads an image:
+a :class:`~samlabel.session.work.WorkRunner` answers its numbered requests through
+``image.on_*``, ``decoding.on_*`` and ``on_mask*``, which drop answers nobody waits for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
 from samlabel.core.document import Document
-from samlabel.core.errors import SamlabelError
+from samlabel.core.errors import MaskSizeError, SamlabelError
 from samlabel.core.model import ImageRecord
 from samlabel.core.state import DocumentChanged
 from samlabel.inference.api import Predictor
@@ -34,8 +31,10 @@ from samlabel.session.edits import DocumentEdits
 from samlabel.session.events import SessionEvents
 from samlabel.session.file_guard import FileGuard
 from samlabel.session.folder_switch import FolderSwitching
+from samlabel.session.image_size_guard import ImageSizeGuard
 from samlabel.session.images import AnnotationFile, FolderImages, StoreOpener
 from samlabel.session.prompts import PromptSession
+from samlabel.session.propagation import PropagationSession
 from samlabel.session.proposals import ProposalSession
 from samlabel.session.stack_navigation import StackNavigation
 from samlabel.session.work import WorkRunner, full_size_mask
@@ -99,6 +98,8 @@ class LabellingSession:
         )
         self.proposals = ProposalSession(self)  # segment everything, to review
         self.frames = StackNavigation(self)  # a stack row's frames
+        self.propagation = PropagationSession(self)  # SAM 2 carries masks through a stack
+        self.sizes = ImageSizeGuard(self)  # an image file replaced by one of another size
 
     def _message(self, level: str, text: str) -> None:
         self.events.message.emit(level, text)
@@ -132,6 +133,7 @@ class LabellingSession:
         self.flush_accepts()
         model_id = model_id or (predictor.describe() if predictor is not None else "")
         self.runner.set_predictor(predictor, model_id, cache)
+        self.propagation.set_model(model_id, cache)
         self.decoding.set_enabled(predictor is not None)
         self.predictor = predictor
         if self.row >= 0:
@@ -263,15 +265,18 @@ class LabellingSession:
         nothing was accepted (no prompts, no model or embedding yet, an empty mask).
         """
         step, image_id = self.prompts.current, self.image_id
-        if step is None or image_id is None:
-            return None
+        if step is None or image_id is None or self.sizes.refuses(image_id):
+            return None  # (refused, and told why, while the image's file has another size)
         if step.prediction is None and (self.predictor is None or self.image.embedding is None):
             return None
         if step.prediction is not None and surely_empty(step.prediction, step.selected):
             self._message("warning", "The mask is empty: add an include point.")
             return None
         job = PendingAccept(
-            image_id, self.edits.ensure_category(), tuple(self.prompts.steps), self.image.embedding,
+            image_id,
+            self.edits.ensure_category(),
+            tuple(self.prompts.steps),
+            self.image.embedding,
             self.image.crop,
         )
         if step.prediction is None:
@@ -316,7 +321,13 @@ class LabellingSession:
         self._quiet = True  # one document_changed, after the selection below
         try:
             track = self.frames.track_extra(job.image_id)  # a stack frame's track_id
-            annotation = add_accepted(self.document, job, mask, category, track)
+            stale = self.propagation.stale_masks(job.image_id, track)  # a correction
+            with self.document.group("Correct propagated mask") if stale else nullcontext():
+                annotation = add_accepted(self.document, job, mask, category, track)
+                self.document.delete_annotations(stale)
+        except MaskSizeError as error:  # the record changed size while the mask was made
+            self._message("error", str(error))
+            return None
         finally:
             self._quiet = False
         if job.image_id == self.image_id:  # an accept may land after an image switch
@@ -326,10 +337,11 @@ class LabellingSession:
 
     # -- undo --------------------------------------------------------------------------
     def undo(self) -> None:
-        """Remove the last prompt; without prompts, undo the last document change."""
+        """Remove the last prompt, else undo the last document change (stops a run it undoes)."""
         if self.prompts.undo():
             self._prompts_changed()
             return
+        self.propagation.stop_before_undo()
         if not self.document.undo():
             self._message("info", "Nothing to undo.")
 

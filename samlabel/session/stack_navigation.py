@@ -22,7 +22,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from samlabel.core.stack_frames import TRACK_FIELD, next_track_id, stack_frame, track_id_of
+from samlabel.core.stack_frames import (
+    TRACK_FIELD,
+    is_reviewed,
+    next_track_id,
+    stack_frame,
+    track_id_of,
+)
 from samlabel.core.windowing import Window
 from samlabel.session.stack_items import StackRow
 
@@ -109,7 +115,9 @@ class StackNavigation:
         if where is None:
             return None
         active = self._tracks.get(where.uri)
-        taken = {track_id_of(a) for a in document.annotations_for_image(image_id)}
+        # A propagated mask nobody reviewed yet does not take its track: accepting there
+        # corrects it (the session replaces it).
+        taken = {track_id_of(a) for a in document.annotations_for_image(image_id) if is_reviewed(a)}
         track = active if active is not None and active not in taken else next_track_id(document)
         self._tracks[where.uri] = track
         return {TRACK_FIELD: track}

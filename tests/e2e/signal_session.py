@@ -1,7 +1,8 @@
 """The real app (``samlabel.app.run_app``) run as its own process by test_signals, with the
 fake model: it accepts a mask every ``interval`` seconds and prints ``accepted <count>`` after
-each; with ``export`` it starts a slow export after the third and prints ``export started``.
-It runs until a signal closes it, then prints ``exit <code>``."""
+each; with ``export`` it starts a slow export after the third and prints ``export started``;
+with ``slow_merge`` each merge of another program's edit prints ``merging`` and takes a second
+more. It runs until a signal closes it, then prints ``exit <code>``."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-def main(folder: str, interval: float, export_to: str | None) -> int:
+def main(folder: str, interval: float, export_to: str | None, slow_merge: bool = False) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -39,6 +40,17 @@ def main(folder: str, interval: float, export_to: str | None) -> int:
         return real_export(*args, **kwargs)
 
     exporting.export_document = slow_export
+    if slow_merge:
+        import samlabel.io.file_sync as file_sync
+
+        real_merge = file_sync.merge_snapshots
+
+        def merge_slowly(*args, **kwargs):
+            print("merging", flush=True)
+            time.sleep(1.0)  # the signal arrives in the middle of the merge
+            return real_merge(*args, **kwargs)
+
+        file_sync.merge_snapshots = merge_slowly
     count = 0
     x = 10.0
     export_started = False
@@ -77,5 +89,6 @@ if __name__ == "__main__":
     parser.add_argument("folder")
     parser.add_argument("interval", type=float)
     parser.add_argument("--export")
+    parser.add_argument("--slow-merge", action="store_true")
     options = parser.parse_args()
-    sys.exit(main(options.folder, options.interval, options.export))
+    sys.exit(main(options.folder, options.interval, options.export, options.slow_merge))

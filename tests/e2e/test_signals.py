@@ -24,7 +24,7 @@ pytestmark = [
 ]
 
 
-def _run_until(tmp_path: Path, wanted: str, export: Path | None = None):
+def _run_until(tmp_path: Path, wanted: str, export: Path | None = None, *extra: str):
     """Start the app on a new folder; return it, its folder and the output lines up to the
     first line starting with ``wanted``."""
     folder = tmp_path / "images"
@@ -39,6 +39,7 @@ def _run_until(tmp_path: Path, wanted: str, export: Path | None = None):
     command = [sys.executable, "-m", "tests.e2e.signal_session", str(folder), "0.05"]
     if export is not None:
         command += ["--export", str(export)]
+    command += extra
     process = subprocess.Popen(
         command,
         cwd=REPO,
@@ -106,3 +107,31 @@ def test_sigterm_lets_a_running_export_finish(tmp_path) -> None:
     assert len(exported["annotations"]) == 3  # the snapshot taken when it started
     accepted = max(int(line.split()[1]) for line in lines + rest if line.startswith("accepted"))
     _assert_saved_and_released(folder, accepted)
+
+
+def test_sigterm_in_the_middle_of_merging_another_programs_edit_keeps_both(tmp_path) -> None:
+    process, folder, lines = _run_until(tmp_path, "accepted 3", None, "--slow-merge")
+    path = folder / "annotations.json"
+
+    def read_until(done) -> None:
+        while not done():
+            line = process.stdout.readline()
+            if not line:
+                pytest.fail(f"the app ended early: {process.stderr.read()[-2000:]}")
+            lines.append(line.strip())
+
+    read_until(path.exists)  # the first autosave
+    data = json.loads(path.read_text("utf-8"))
+    data["categories"].append({"id": 90, "name": "from-script", "supercategory": ""})
+    temporary = path.with_name("script.tmp")
+    temporary.write_text(json.dumps(data), "utf-8")
+    os.replace(temporary, path)  # while the app goes on accepting: merged at its next save
+    read_until(lambda: lines[-1].startswith("merging"))
+    rest, err = _finish(process, signal.SIGTERM)
+    assert "Traceback" not in err, err[-2000:]
+    assert process.returncode == 128 + signal.SIGTERM
+    accepted = max(int(line.split()[1]) for line in lines + rest if line.startswith("accepted"))
+    saved = json.loads(path.read_text("utf-8"))
+    assert "from-script" in [c["name"] for c in saved["categories"]]  # theirs
+    assert len(saved["annotations"]) == accepted  # ours, the last accept too
+    assert not list(folder.glob("*.tmp"))

@@ -83,18 +83,21 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_store_refuses_with_one_sentence_and_leaves_the_file(tmp_path, case):
+def test_store_keeps_the_annotation_verbatim_and_says_why_in_one_sentence(tmp_path, case):
     height, width, segmentation, problem = CASES[case]
     path = _write(tmp_path, height, width, segmentation)
-    before = path.read_bytes()
-    with pytest.raises(AnnotationFileError) as caught:
-        AnnotationStore.open(path)
-    message = str(caught.value)
-    assert str(path) in message and "annotation 42" in message and problem in message
-    assert message.count(". ") == 0 and message.endswith(".")  # one sentence
+    before = json.loads(path.read_bytes())
+    store = AnnotationStore.open(path)
+    (message,) = store.unreadable
+    assert "annotation 42" in message and problem in message
+    assert message.count(". ") == 0  # one sentence
     assert "add up to" not in message  # no self-contradicting sum
-    assert path.read_bytes() == before
-    lock = AnnotationLock(path)  # the failed open let go of the file
+    assert [a.id for a in store.document.annotations] == [41]
+    store.document.add_category("more")
+    store.close()
+    after = json.loads(path.read_bytes())
+    assert after["annotations"][1] == before["annotations"][1]  # kept, byte for byte
+    lock = AnnotationLock(path)  # closing let go of the file
     assert lock.acquire() is None
     lock.release()
 

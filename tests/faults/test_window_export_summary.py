@@ -33,6 +33,8 @@ def test_an_export_with_a_name_clash_writes_both_and_says_so(qtbot, tmp_path):
     job = window.exports.export_to("yolo", out)
     qtbot.waitUntil(job.done, timeout=60_000)
     assert job.ok
+    # done() is set in the export's thread; the bar follows on the GUI thread.
+    qtbot.waitUntil(lambda: "share a name" in window.message_bar.text, timeout=5000)
     labels = sorted(p.name for p in (out / "labels").glob("*.txt"))
     assert len(labels) == 2 and all(p.read_text().strip() for p in (out / "labels").glob("*"))
     text = window.message_bar.text

@@ -7,6 +7,7 @@ from pycocotools import mask as mask_utils
 
 from tests.meta_reference import segment_anything
 from tests.meta_reference.sam1_build import build_vit_sam
+from tests.reference_fixtures import SAM_FIXED_CONFIG
 
 
 def meta_generator(model, config: dict, **options):
@@ -30,18 +31,7 @@ def tiny_config(model) -> dict:
             i for i, block in enumerate(encoder.blocks) if block.window_size == 0
         ],
         "window_size": max(block.window_size for block in encoder.blocks),
-        "patch_size": 16,
-        "image_size": 1024,
-        "prompt_embed_dim": 256,
-        "mlp_ratio": 4,
-        "decoder_depth": 2,
-        "decoder_mlp_dim": 2048,
-        "decoder_num_heads": 8,
-        "num_multimask_outputs": 3,
-        "iou_head_depth": 3,
-        "iou_head_hidden_dim": 256,
-        "pixel_mean": [123.675, 116.28, 103.53],
-        "pixel_std": [58.395, 57.12, 57.375],
+        **SAM_FIXED_CONFIG,
     }
 
 

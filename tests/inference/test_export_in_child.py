@@ -58,3 +58,21 @@ def test_a_script_without_a_main_guard_can_load_a_new_checkpoint(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("loaded") == 1
+
+
+def test_models_import_survives_a_crashing_exporter(tmp_path, monkeypatch, capsys):
+    """``samlabel models import`` exports in a child: a SIGSEGV there is a message and an
+    exit code, the checkpoint stays imported, and the command's own process goes on."""
+    from samlabel.cli import main
+
+    checkpoint = write_tiny_checkpoint(tmp_path / "crashy.pth", seed=14)
+    monkeypatch.setattr(export_in_child, "_CHILD_TARGET", faulty_candidates.crash_export)
+    monkeypatch.setenv("SAMLABEL_CACHE_DIR", str(tmp_path / "cache"))
+    models = tmp_path / "models"
+
+    code = main(["models", "import", str(checkpoint), "--models-dir", str(models)])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "crashed (SIGSEGV)" in err and "imported" in err
+    assert (models / "crashy.pth").read_bytes() == checkpoint.read_bytes()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 import types
 from pathlib import Path
 
 import pytest
 
 from samlabel.core.errors import CheckpointError, ModelDownloadError
-from samlabel.inference import registry
+from samlabel.inference import export_in_child, registry
 from samlabel.inference.download import part_path
 from samlabel.inference.model_store import (
     ModelFolderError,
@@ -44,9 +43,7 @@ def exporter(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Path]:
             progress("Model ready", 1.0)
         return tmp_path / "onnx-cache" / "exported"
 
-    fake = types.ModuleType("samlabel.inference.onnx_export")
-    fake.ensure_onnx = ensure_onnx
-    monkeypatch.setitem(sys.modules, "samlabel.inference.onnx_export", fake)
+    monkeypatch.setattr(export_in_child, "ensure_onnx_in_child", ensure_onnx)
     return calls
 
 

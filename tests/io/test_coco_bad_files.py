@@ -97,6 +97,21 @@ CASES = {
     "top level a list": (lambda d: None, None),
 }
 
+#: Defects of one annotation: the strict reader refuses the file, the store keeps it verbatim.
+ANNOTATION_CASES = {
+    "duplicate annotation id",
+    "id is a float",
+    "unknown image",
+    "unknown category",
+    "RLE wrong size",
+    "RLE counts do not add up",
+    "compressed RLE too short",
+    "compressed RLE with foreign characters",
+    "polygon with 2 points",
+    "no segmentation",
+    "iscrowd 2",
+}
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_files_get_a_clear_error_and_stay_untouched(tmp_path, name):
@@ -109,12 +124,30 @@ def test_bad_files_get_a_clear_error_and_stay_untouched(tmp_path, name):
         load_coco(path)
     assert str(path) in str(info.value)
     assert message is None or message in str(info.value)
+    if name in ANNOTATION_CASES:  # opened for editing: kept verbatim (tests/faults)
+        return
     # Opening it for editing fails the same way and never rewrites it.
     with pytest.raises(AnnotationFileError):
         AnnotationStore.open(path)
     assert path.read_text() == text
     left = sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".lock")
     assert left == ["annotations.json"]
+
+
+@pytest.mark.parametrize("name", sorted(ANNOTATION_CASES))
+def test_the_store_opens_a_file_with_an_unreadable_annotation_and_writes_it_back(tmp_path, name):
+    change, message = CASES[name]
+    data = _broken(change)
+    path = tmp_path / "annotations.json"
+    path.write_text(json.dumps(data))
+    bad = data["annotations"][-1]
+    with AnnotationStore.open(path) as store:
+        assert len(store.unreadable) == 1 and message in store.unreadable[0]
+        store.document.add_category("added here")
+        store.save()
+    saved = json.loads(path.read_text())
+    assert saved["annotations"][-1] == bad
+    assert len(saved["annotations"]) == len(data["annotations"])
 
 
 def test_truncated_json_names_the_file_and_position(tmp_path):

@@ -70,3 +70,11 @@ def opened(folder: Path, predictor=None) -> tuple[LabellingSession, SyncRunner]:
     session.open_folder(folder)
     runner.run()
     return session, runner
+
+
+def accept_at(session: LabellingSession, runner: SyncRunner, x: float, y: float) -> None:
+    """Click ``(x, y)`` to include it and accept the mask, every answer run."""
+    session.add_point(x, y, 1)
+    runner.run()
+    assert session.accept() is not None
+    runner.run()

@@ -44,6 +44,20 @@ def test_prefetch_fills_the_disk_cache_and_going_back_is_instant(image_folder, t
     assert len(other.encoded) == 1
 
 
+def test_an_embedding_from_the_disk_cache_is_prepared_before_the_first_click(
+    image_folder, tmp_path
+) -> None:
+    class Preparing(FakePredictor):
+        def prepare(self, embedding) -> None:
+            embedding.extras["prepared"] = True
+
+    path = sorted(image_folder.glob("*.png"))[0]
+    cache = EmbeddingCache(tmp_path / "cache")
+    Encoder(FakePredictor(), "fake", cache=cache).encode(path)
+    from_disk = Encoder(Preparing(), "fake", cache=cache).encode(path)
+    assert from_disk is not None and from_disk.extras.get("prepared") is True
+
+
 def test_the_encoder_warms_the_decoder_once(image_folder) -> None:
     paths = sorted(image_folder.glob("*.png"))
     predictor = FakePredictor()

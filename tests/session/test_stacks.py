@@ -15,7 +15,7 @@ from samlabel.session.stack_items import is_frame_path
 from tests.io.stacks.factory import slice_pixels, write_dicom_series, write_nifti
 from tests.qt.fakes import FakePredictor
 from tests.qt.images import write_images
-from tests.session.helpers import make_session, opened
+from tests.session.helpers import accept_at, make_session, opened
 
 SIZE = (40, 48)  # (H, W) of the DICOM slices
 
@@ -29,13 +29,6 @@ def stack_folder(tmp_path: Path) -> Path:
     write_nifti(folder / "vol.nii", volume.transpose(1, 0, 2).copy())
     write_dicom_series(folder / "ct", count=6, size=SIZE)
     return folder
-
-
-def _label(session, runner, x: float, y: float) -> None:
-    session.add_point(x, y, 1)
-    runner.run()
-    assert session.accept() is not None
-    runner.run()
 
 
 def _row(session, name: str) -> int:
@@ -74,11 +67,11 @@ def test_an_object_labelled_on_two_frames_keeps_one_track_and_reopens(
     session.go_to(_row(session, "ct"))
     session.frames.go_to_frame(1)
     runner.run()
-    _label(session, runner, 20, 15)
+    accept_at(session, runner, 20, 15)
     session.frames.step(1)
     runner.run()
-    _label(session, runner, 21, 16)
-    _label(session, runner, 5, 5)  # a second object on the same frame: a new track
+    accept_at(session, runner, 21, 16)
+    accept_at(session, runner, 5, 5)  # a second object on the same frame: a new track
     session.shutdown()
 
     coco = json.loads((stack_folder / "annotations.json").read_text("utf-8"))
@@ -131,14 +124,14 @@ def test_frames_are_encoded_ahead_and_cached_on_disk_each_under_its_own_key(
 def test_selecting_an_older_objects_mask_continues_its_track(stack_folder: Path) -> None:
     session, runner = opened(stack_folder, FakePredictor())
     session.go_to(_row(session, "vol.nii"))
-    _label(session, runner, 10, 10)  # track 1
-    _label(session, runner, 30, 30)  # a second object on the same frame: track 2
+    accept_at(session, runner, 10, 10)  # track 1
+    accept_at(session, runner, 30, 30)  # a second object on the same frame: track 2
     first = next(a for a in session.document.annotations if track_id_of(a) == 1)
     session.edits.select_annotation(first.id)  # e.g. in the layer panel
     session.frames.step(1)
     runner.run()
-    _label(session, runner, 11, 11)
-    _label(session, runner, 31, 31)  # track 1 is on this frame now: a new track
+    accept_at(session, runner, 11, 11)
+    accept_at(session, runner, 31, 31)  # track 1 is on this frame now: a new track
     on_frame_1 = [
         track_id_of(a)
         for a in session.document.annotations
