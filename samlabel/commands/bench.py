@@ -10,6 +10,9 @@ import sys
 
 from samlabel.inference.benchmark import MODEL_CHOICES, OPENVINO_PRECISIONS
 
+#: What one ``samlabel bench`` measures side by side: SAM 1 ViT-B, MobileSAM, SAM 2.1 T and B+.
+DEFAULT_MODELS = "vit_b,vit_t,sam2.1_t,sam2.1_b+"
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``bench``."""
@@ -23,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--models",
         default=None,
-        help=f"comma-separated, from {', '.join(MODEL_CHOICES)} (default: vit_b,vit_t; "
+        help=f"comma-separated, from {', '.join(MODEL_CHOICES)} (default: {DEFAULT_MODELS}; "
         "vit_b with --quick)",
     )
     parser.add_argument(
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
     quick = args.quick
     if args.models is None:  # "" is no model rows (for example with --everything alone)
-        args.models = "vit_b" if quick else "vit_b,vit_t"
+        args.models = "vit_b" if quick else DEFAULT_MODELS
     args.clicks = args.clicks or (10 if quick else 30)
     args.repeats = args.repeats or (1 if quick else 2)
     args.precision = args.precision or ("fp32" if quick else ",".join(OPENVINO_PRECISIONS))

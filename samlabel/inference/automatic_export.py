@@ -14,17 +14,15 @@ export functions.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from samlabel.core.errors import InferenceError
 from samlabel.core.paths import cache_dir
+from samlabel.inference.onnx_convert import convert_to_onnx
 
 BATCH_DECODER_NAME = "decoder_batch.onnx"
 BATCH_INPUTS = [
@@ -92,28 +90,17 @@ def export_batch_decoder(model, path: Path, verify: bool = True) -> None:
     module = DecoderPromptBatch(model).eval()
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    dynamic = {"point_coords": {0: "batch", 1: "num_points"}}
-    dynamic["point_labels"] = {0: "batch", 1: "num_points"}
-    dynamic["iou_predictions"] = {0: "batch"}
-    dynamic["low_res_masks"] = {0: "batch"}
     try:
-        with (
-            warnings.catch_warnings(),
-            contextlib.redirect_stdout(io.StringIO()),
-            contextlib.redirect_stderr(io.StringIO()),
-            torch.no_grad(),
-        ):
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                module,
-                (embedding, keys, values, coords, labels),
-                str(staging),
-                dynamo=False,
-                opset_version=17,
-                input_names=BATCH_INPUTS,
-                output_names=BATCH_OUTPUTS,
-                dynamic_axes=dynamic,
-            )
+        # Prompt sets (axis 0) and points (axis 1) of coords and labels vary.
+        convert_to_onnx(
+            module,
+            (embedding, keys, values, coords, labels),
+            staging,
+            BATCH_INPUTS,
+            BATCH_OUTPUTS,
+            points_axis={3: 1, 4: 1},
+            batch_axis={3: 0, 4: 0},
+        )
         if verify:
             _verify(module, staging)
         os.replace(staging, path)

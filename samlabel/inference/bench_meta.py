@@ -78,7 +78,7 @@ class MetaPaths:
         """Meta's ONNX decoder with upsampling (``SamOnnxModel``, three masks) to ``path``."""
         import torch
 
-        from samlabel.inference.onnx_export import _export
+        from samlabel.inference.onnx_convert import convert_to_onnx as _export
         from samlabel.sam.onnx_modules import example_decoder_inputs
 
         meta_onnx = importlib.import_module("segment_anything.utils.onnx")

@@ -162,7 +162,8 @@ def _onnx_rows(result, model, title, image, clicks, encode_repeats, log, options
     import torch
 
     from samlabel.inference.onnx_backend import OnnxPredictor
-    from samlabel.inference.onnx_export import _export, export_model
+    from samlabel.inference.onnx_convert import convert_to_onnx as _export
+    from samlabel.inference.onnx_export import export_model
     from samlabel.inference.onnx_folder import open_onnx_folder
     from samlabel.inference.ort_sessions import open_session
     from samlabel.sam.onnx_modules import DecoderWithUpsampling, example_decoder_inputs

@@ -65,14 +65,15 @@ class OnnxPredictor(Predictor):
     def encode(self, image: np.ndarray) -> ImageEmbedding:
         """Embedding of ``image`` (``HxW`` or ``HxWxC``, uint8 or uint16)."""
         if self.folder.family == "sam2":
-            return encode_sam2(self._encoder, image)
-        tensor, input_size = preprocess(image)
-        (features,) = self._encoder.run(None, {"image": tensor})
-        embedding = ImageEmbedding(
-            features=np.ascontiguousarray(features, dtype=np.float32),
-            original_size=(int(image.shape[0]), int(image.shape[1])),
-            input_size=input_size,
-        )
+            embedding = encode_sam2(self._encoder, image)
+        else:
+            tensor, input_size = preprocess(image)
+            (features,) = self._encoder.run(None, {"image": tensor})
+            embedding = ImageEmbedding(
+                features=np.ascontiguousarray(features, dtype=np.float32),
+                original_size=(int(image.shape[0]), int(image.shape[1])),
+                input_size=input_size,
+            )
         self.prepare(embedding)
         return embedding
 
@@ -106,7 +107,11 @@ class OnnxPredictor(Predictor):
     ) -> Prediction:
         """Masks for prompts; see :meth:`Predictor.decode`."""
         if self.folder.family == "sam2":
-            return decode_sam2(self._decoder, embedding, points, box, mask_input, multimask)
+            if mask_input is None:
+                self.prepare(embedding)
+            return decode_sam2(
+                self._decoder, embedding, points, box, mask_input, multimask, self._decoder_prompt
+            )
         coords, labels = build_prompt_arrays(
             points, box, embedding.original_size, embedding.input_size
         )

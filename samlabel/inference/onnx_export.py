@@ -17,26 +17,23 @@ tokens in the reordered form of :mod:`samlabel.sam.onnx_modules` (the few tokens
 projected, not the image tokens): the same values, about 1.4x less time per click. Folders
 exported before keep their earlier graphs (same inputs and outputs) until exported again.
 
-torch is imported only here and in the torch backend.
+torch is imported only inside the functions (here, in :mod:`samlabel.inference.onnx_convert`
+and in the torch backend).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
-import logging
 import os
-import warnings
 from collections.abc import Callable
 from pathlib import Path
-
-import numpy as np
 
 from samlabel.core.errors import InferenceError
 from samlabel.core.paths import cache_dir
 from samlabel.inference import export_cache_guard as guard
+from samlabel.inference.onnx_convert import convert_to_onnx, relative_error
 from samlabel.inference.onnx_folder import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME
 
 ProgressCallback = Callable[[str, float], None]
@@ -215,7 +212,7 @@ def export_model(
         keys, values = image_side(embedding)
 
     report("Converting the image encoder (once per model)", 0.1)
-    _export(
+    convert_to_onnx(
         EncoderForExport(model),
         (torch.zeros(1, 3, 1024, 1024),),
         out_dir / "encoder.onnx",
@@ -224,7 +221,7 @@ def export_model(
         points_axis=None,
     )
     report("Converting the mask decoder", 0.5)
-    _export(
+    convert_to_onnx(
         FullDecoder(model),
         (embedding, coords, labels, mask, has_mask),
         out_dir / "decoder.onnx",
@@ -232,7 +229,7 @@ def export_model(
         DECODER_OUTPUTS,
         points_axis={1: 1, 2: 1},
     )
-    _export(
+    convert_to_onnx(
         image_side,
         (embedding,),
         out_dir / "decoder_image.onnx",
@@ -240,7 +237,7 @@ def export_model(
         ["layer0_keys", "layer0_values"],
         points_axis=None,
     )
-    _export(
+    convert_to_onnx(
         DecoderPromptSide(model),
         (embedding, keys, values, coords, labels),
         out_dir / "decoder_prompt.onnx",
@@ -266,105 +263,6 @@ def export_model(
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 
 
-def _export(
-    module, args, path: Path, input_names, output_names, points_axis, batch_axis=None
-) -> None:
-    """Write ``module`` to ``path`` as ONNX, quietly.
-
-    The TorchScript-based exporter goes first: on these models it is about four times faster
-    than the torch.export-based one (seconds instead of a minute for MobileSAM on a laptop)
-    and its graphs run as fast. torch has deprecated it, so when it fails or is gone, the
-    torch.export-based exporter takes over. Models over 2 GB (ViT-H) get their weights in a
-    file beside the graph, inside the same folder.
-
-    ``points_axis`` maps argument index -> dimension that is the (dynamic) number of points;
-    ``batch_axis`` likewise for a dynamic number of prompt sets (SAM 2's decoder).
-    """
-    import torch
-
-    module.eval()
-    exporter_logger = logging.getLogger("torch.onnx")
-    old_level = exporter_logger.level
-    exporter_logger.setLevel(logging.ERROR)
-    errors: list[str] = []
-    try:
-        with (
-            warnings.catch_warnings(),
-            contextlib.redirect_stdout(io.StringIO()),
-            contextlib.redirect_stderr(io.StringIO()),
-            torch.no_grad(),
-        ):
-            warnings.simplefilter("ignore")
-            for exporter in (_export_torchscript, _export_dynamo):
-                try:
-                    exporter(module, args, path, input_names, output_names, points_axis, batch_axis)
-                    return
-                except Exception as error:  # exporters raise many types; try the next one
-                    errors.append(f"{exporter.__name__.removeprefix('_export_')}: {error}")
-    finally:
-        exporter_logger.setLevel(old_level)
-    raise InferenceError("converting the model to ONNX failed (" + "; ".join(errors) + ")")
-
-
-def _export_torchscript(
-    module, args, path, input_names, output_names, points_axis, batch_axis=None
-) -> None:
-    import torch
-
-    dynamic_axes = None
-    if points_axis:
-        dynamic_axes = {input_names[i]: {points_axis[i]: "num_points"} for i in points_axis}
-        for i, axis in (batch_axis or {}).items():
-            dynamic_axes.setdefault(input_names[i], {})[axis] = "num_prompts"
-        if batch_axis:
-            dynamic_axes.update({name: {0: "num_prompts"} for name in output_names})
-    torch.onnx.export(
-        module,
-        args,
-        str(path),
-        dynamo=False,
-        opset_version=17,
-        input_names=input_names,
-        output_names=output_names,
-        dynamic_axes=dynamic_axes,
-    )
-
-
-def _export_dynamo(
-    module, args, path, input_names, output_names, points_axis, batch_axis=None
-) -> None:
-    import torch
-
-    dynamic_shapes = None
-    if points_axis:
-        points = torch.export.Dim("num_points", min=1, max=256)
-        dynamic_shapes = [
-            {points_axis[i]: points} if i in points_axis else {} for i in range(len(args))
-        ]
-        if batch_axis:
-            prompts = torch.export.Dim("num_prompts", min=1, max=1024)
-            for i, axis in batch_axis.items():
-                dynamic_shapes[i][axis] = prompts
-    size = sum(p.numel() * p.element_size() for p in module.parameters())
-    torch.onnx.export(
-        module,
-        args,
-        str(path),
-        dynamo=True,
-        input_names=input_names,
-        output_names=output_names,
-        dynamic_shapes=dynamic_shapes,
-        verbose=False,
-        external_data=size > (1 << 31) - (1 << 26),
-        optimize=True,
-    )
-
-
-def _relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    scale = float(np.abs(expected).max()) or 1.0
-    return float(np.abs(actual - expected).max()) / scale
-
-
 def verify_export(model, out_dir: Path) -> None:
     """Run each ONNX file and its torch module on the same random inputs; raise if they differ."""
     import onnxruntime as ort
@@ -385,7 +283,7 @@ def verify_export(model, out_dir: Path) -> None:
     with torch.no_grad():
         expected = model.image_encoder(image).numpy()
     (actual,) = session("encoder.onnx").run(None, {"image": image.numpy()})
-    checks.append(("image encoder", _relative_error(actual, expected)))
+    checks.append(("image encoder", relative_error(actual, expected)))
 
     with torch.no_grad():
         ref_masks, ref_iou = model.decode(embedding, coords, labels, mask, has_mask)
@@ -397,8 +295,8 @@ def verify_export(model, out_dir: Path) -> None:
         )
     )
     iou, masks = session("decoder.onnx").run(None, feeds)
-    checks.append(("mask decoder", _relative_error(masks, ref_masks.numpy())))
-    checks.append(("IoU head", _relative_error(iou, ref_iou.numpy())))
+    checks.append(("mask decoder", relative_error(masks, ref_masks.numpy())))
+    checks.append(("IoU head", relative_error(iou, ref_iou.numpy())))
 
     no_mask = torch.zeros(1)
     with torch.no_grad():
@@ -414,7 +312,7 @@ def verify_export(model, out_dir: Path) -> None:
             "point_labels": labels.numpy(),
         },
     )
-    checks.append(("split mask decoder", _relative_error(masks, ref_masks.numpy())))
+    checks.append(("split mask decoder", relative_error(masks, ref_masks.numpy())))
     failed = [
         f"{name} differs by {error:.2%}" for name, error in checks if error > VERIFY_TOLERANCE
     ]

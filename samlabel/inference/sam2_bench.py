@@ -2,7 +2,9 @@
 
 Full-size networks with random weights, built and exported in this process; encoders of
 torch, ONNX Runtime and OpenVINO timed in one run, then a click (one include and one exclude
-point) to the mask on screen and to the full-size mask to save, on 1 MP and 12 MP images.
+point) to the mask on screen and to the full-size mask to save, on 1 MP and 12 MP images. A
+click on a new object has no mask input and runs the split decoder (its per-image part done
+once per embedding); a refining click feeds the previous mask back and runs the whole one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from samlabel.inference.api import ImageEmbedding
+from samlabel.inference.bench_common import (
+    IMAGE_SIZES,
+    SCREEN_SIZE,
+    clicks_at_random,
+    fit,
+    ms,
+    seconds,
+    time_call,
+)
 
 #: Bench model names -> size in :data:`samlabel.sam.sam2_model.HIERA_CONFIGS`.
 SAM2_BENCH_MODELS = {"sam2.1_t": "tiny", "sam2.1_b+": "base_plus"}
@@ -44,16 +55,7 @@ def sam2_rows(
     openvino_options: tuple[tuple[str, ...], str],
 ) -> None:
     """Add the rows of SAM 2.1 model ``name`` to ``result`` (a ``BenchResult``)."""
-    from samlabel.inference.benchmark import (
-        IMAGE_SIZES,
-        SCREEN_SIZE,
-        _clicks,
-        _fit,
-        _ms,
-        _seconds,
-        _time_click,
-        openvino_predictors,
-    )
+    from samlabel.inference.benchmark import openvino_predictors
     from samlabel.inference.onnx_backend import OnnxPredictor
     from samlabel.inference.onnx_folder import open_onnx_folder
     from samlabel.inference.sam2_export import export_sam2_model
@@ -65,7 +67,7 @@ def sam2_rows(
     result.add(title, "device", torch_predictor.device)
     log(f"{title}: torch encode")
     torch_predictor.encode(image)  # warm-up
-    times = _seconds(lambda: torch_predictor.encode(image), encode_repeats)
+    times = seconds(lambda: torch_predictor.encode(image), encode_repeats)
     result.add(title, "encode, torch", f"{statistics.median(times):.2f} s")
     with tempfile.TemporaryDirectory(prefix="samlabel-bench-") as tmp:
         folder = Path(tmp)
@@ -82,14 +84,14 @@ def sam2_rows(
         encode_times: dict[str, list[float]] = {n: [] for n in encoders}
         for _ in range(encode_repeats):
             for n, p in encoders.items():
-                encode_times[n] += _seconds(lambda p=p: p.encode(image), 1)
+                encode_times[n] += seconds(lambda p=p: p.encode(image), 1)
         for n in ("ONNX Runtime", *openvino):
             text = f"{statistics.median(encode_times[n]):.2f} s" if n in encoders else openvino[n]
             result.add(title, f"encode, {n}", str(text))
         for label, size in IMAGE_SIZES.items():
             log(f"{title}: clicks on a {label} image")
-            view = _fit(size, SCREEN_SIZE)
-            prompts = list(_clicks(size, clicks))
+            view = fit(size, SCREEN_SIZE)
+            prompts = list(clicks_at_random(size, clicks))
             paths: dict[str, Callable] = {}
             for n, p in encoders.items():
                 e = embeddings[n]
@@ -105,7 +107,17 @@ def sam2_rows(
                     prediction = p.decode(emb, points)
                     return prediction.mask_logits_for_view(prediction.best_index(), view) > 0
 
+                def refine(points, p=p, emb=emb, view=view):
+                    # A further click on the same object: the previous mask goes back in,
+                    # so the whole decoder runs instead of the split one.
+                    previous = p.decode(emb, points[:1])
+                    start = time.perf_counter()
+                    prediction = p.decode(emb, points, mask_input=previous.low_res_logits[0])
+                    prediction.mask_logits_for_view(prediction.best_index(), view)
+                    return time.perf_counter() - start
+
                 paths[f"{n}, mask on screen"] = screen
+                paths[f"{n}, mask on screen, refining click"] = refine
                 if n == "ONNX Runtime":
 
                     def save(points, p=p, emb=emb):
@@ -120,6 +132,9 @@ def sam2_rows(
             for i, points in enumerate(prompts):  # interleaved, rotating order (as SAM 1 rows)
                 shift = i % len(order)
                 for what, fn in order[shift:] + order[:shift]:
-                    rows[what].append(_time_click(lambda fn=fn, points=points: fn(points)))
+                    if what.endswith("refining click"):
+                        rows[what].append(fn(points))  # times only the refining decode
+                    else:
+                        rows[what].append(time_call(lambda fn=fn, points=points: fn(points)))
             for what, values in rows.items():
-                result.add(title, f"click {label}: {what}", _ms(values))
+                result.add(title, f"click {label}: {what}", ms(values))

@@ -56,28 +56,35 @@ def decode_sam2(
     box: Box | None,
     mask_input: np.ndarray | None,
     multimask: bool,
+    prompt_decoder=None,
 ) -> Prediction:
-    """Run a decoder graph for one prompt set; masks as ``SAM2ImagePredictor.predict``."""
+    """Run a decoder graph for one prompt set; masks as ``SAM2ImagePredictor.predict``.
+
+    ``prompt_decoder``: the split decoder's per-click graph (``decoder_prompt.onnx``), used
+    without a mask input when the embedding carries the per-image part
+    (``extras["layer0_kv"]``, see ``OnnxPredictor.prepare``); else ``decoder`` runs.
+    """
     coords, labels = sam2_prompt_arrays(points, box, embedding.original_size)
     if coords.shape[1] == 0:
         # No prompt at all: the graph needs one token; a padding point adds only the
         # "not a point" embedding.
         coords = np.zeros((1, 1, 2), np.float32)
         labels = np.full((1, 1), -1.0, np.float32)
-    mask, has_mask = decoder_mask_input(mask_input)
     s0, s1 = require_high_res(embedding)
-    scores, low_res = decoder.run(
-        None,
-        {
-            "image_embeddings": np.ascontiguousarray(embedding.features, np.float32),
-            "high_res_s0": s0,
-            "high_res_s1": s1,
-            "point_coords": coords,
-            "point_labels": labels,
-            "mask_input": mask,
-            "has_mask_input": has_mask,
-        },
-    )
+    feeds = {
+        "image_embeddings": np.ascontiguousarray(embedding.features, np.float32),
+        "high_res_s0": s0,
+        "high_res_s1": s1,
+        "point_coords": coords,
+        "point_labels": labels,
+    }
+    layer0_kv = embedding.extras.get("layer0_kv")
+    if mask_input is None and prompt_decoder is not None and layer0_kv is not None:
+        feeds["layer0_keys"], feeds["layer0_values"] = layer0_kv
+        scores, low_res = prompt_decoder.run(None, feeds)
+    else:
+        feeds["mask_input"], feeds["has_mask_input"] = decoder_mask_input(mask_input)
+        scores, low_res = decoder.run(None, feeds)
     low_res, scores = stability_pick(np.asarray(low_res), np.asarray(scores), multimask)
     return Prediction(
         scores=np.ascontiguousarray(scores[0], np.float32),

@@ -11,41 +11,35 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from samlabel.inference.api import Box, ImageEmbedding, Point, Prediction, Predictor
+from samlabel.inference.api import Box, ImageEmbedding, Point, Prediction
 from samlabel.inference.prompts import decoder_mask_input
 from samlabel.inference.sam2_graphs import require_high_res
 from samlabel.inference.sam2_transforms import LOGIT_LIMIT, preprocess_sam2, sam2_prompt_arrays
-from samlabel.inference.torch_backend import default_device, describe_device
+from samlabel.inference.torch_backend import TorchModelPredictor, default_device
 from samlabel.sam.checkpoint import ModelInfo
 from samlabel.sam.sam2_checkpoint import load_sam2_model
 from samlabel.sam.sam2_model import Sam2Model
 
 
-class Sam2TorchPredictor(Predictor):
-    """:class:`Predictor` running a :class:`Sam2Model` in torch."""
+class Sam2TorchPredictor(TorchModelPredictor):
+    """:class:`Predictor` running a :class:`Sam2Model` in torch (CPU or CUDA; see
+    :class:`~samlabel.inference.torch_backend.TorchModelPredictor` for devices and dtypes)."""
 
-    backend = "torch"
+    default_name = "SAM 2"
     family = "sam2"
 
     def __init__(
         self, model: Sam2Model, info: ModelInfo | None = None, device: str = "cpu"
     ) -> None:
-        self._device = torch.device(device)
-        if self._device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("CUDA was asked for but torch sees no CUDA device")
-        self.model = model.to(self._device).eval()
-        self.info = info
-        self.device = describe_device(self._device)
-        self.model_name = info.name if info is not None else "SAM 2"
+        super().__init__(model, info, device)
 
     def encode(self, image: np.ndarray) -> ImageEmbedding:
         """``(H, W[, C])`` uint8/uint16 image -> embedding ``(1, 256, 64, 64)`` plus the maps."""
         original_size = (int(image.shape[0]), int(image.shape[1]))
         tensor, input_size = preprocess_sam2(image)
-        with torch.inference_mode():
-            embed, s0, s1 = self.model.encode_image(torch.from_numpy(tensor).to(self._device))
+        with self.exact():
+            embed, s0, s1 = self.model.encode_image(self.tensor(tensor))
         return ImageEmbedding(
             features=embed.float().cpu().numpy(),
             original_size=original_size,
@@ -74,12 +68,8 @@ class Sam2TorchPredictor(Predictor):
         coords, labels = sam2_prompt_arrays(points, box, embedding.original_size)
         mask, has_mask = decoder_mask_input(mask_input)
         s0, s1 = require_high_res(embedding)
-        dev = self._device
-
-        def tensor(array: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(array)).to(dev)
-
-        with torch.inference_mode():
+        tensor = self.tensor
+        with self.exact():
             masks, iou = self.model.predict(
                 tensor(embedding.features),
                 tensor(s0),

@@ -7,7 +7,8 @@ label -1 at (0, 0) is appended) and the network sees only tensors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,19 +41,46 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() and torch.cuda.device_count() > 0 else "cpu"
 
 
-class TorchPredictor(Predictor):
-    """:class:`Predictor` running a :class:`SamModel` in torch."""
+class TorchModelPredictor(Predictor):
+    """What the SAM 1 and SAM 2 torch predictors share: the model in eval mode on its device,
+    numpy in and out, and a run that a caller's autocast cannot change.
+
+    Inputs go to the model's device (floats in the model's dtype, float32 for every loaded
+    checkpoint); outputs come back as float32 numpy arrays on the CPU.
+    """
 
     backend = "torch"
+    #: The model's name when no checkpoint information is given.
+    default_name = "SAM"
 
-    def __init__(self, model: SamModel, info: ModelInfo | None = None, device: str = "cpu") -> None:
+    def __init__(self, model, info: ModelInfo | None = None, device: str = "cpu") -> None:
         self._device = torch.device(device)
         if self._device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError("CUDA was asked for but torch sees no CUDA device")
         self.model = model.to(self._device).eval()
+        self._dtype = next(self.model.parameters()).dtype
         self.info = info
         self.device = describe_device(self._device)
-        self.model_name = info.name if info is not None else "SAM"
+        self.model_name = info.name if info is not None else self.default_name
+
+    def tensor(self, array: np.ndarray) -> torch.Tensor:
+        """``array`` as a tensor on the model's device; floating point in the model's dtype."""
+        result = torch.as_tensor(np.ascontiguousarray(array), device=self._device)
+        return result.to(self._dtype) if result.is_floating_point() else result
+
+    @contextlib.contextmanager
+    def exact(self) -> Iterator[None]:
+        """Inference mode with autocast off: an autocast region the caller opened (bf16 on a
+        GPU, say) would otherwise change the masks without a word."""
+        with torch.inference_mode(), torch.autocast(self._device.type, enabled=False):
+            yield
+
+
+class TorchPredictor(TorchModelPredictor):
+    """:class:`Predictor` running a :class:`SamModel` in torch."""
+
+    def __init__(self, model: SamModel, info: ModelInfo | None = None, device: str = "cpu") -> None:
+        super().__init__(model, info, device)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> TorchPredictor:
@@ -64,8 +92,8 @@ class TorchPredictor(Predictor):
         """``(H, W[, C])`` uint8/uint16 image -> embedding ``(1, 256, 64, 64)`` float32."""
         original_size = (int(image.shape[0]), int(image.shape[1]))
         tensor, input_size = preprocess(image)
-        with torch.inference_mode():
-            features = self.model.encode_image(torch.from_numpy(tensor).to(self._device))
+        with self.exact():
+            features = self.model.encode_image(self.tensor(tensor))
         return ImageEmbedding(
             features=features.float().cpu().numpy(),
             original_size=original_size,
@@ -85,14 +113,13 @@ class TorchPredictor(Predictor):
             points, box, embedding.original_size, embedding.input_size
         )
         mask, has_mask = decoder_mask_input(mask_input)
-        dev = self._device
-        with torch.inference_mode():
+        with self.exact():
             masks, iou = self.model.decode(
-                torch.from_numpy(np.ascontiguousarray(embedding.features)).to(dev),
-                torch.from_numpy(coords).to(dev),
-                torch.from_numpy(labels).to(dev),
-                torch.from_numpy(mask).to(dev),
-                torch.from_numpy(has_mask).to(dev),
+                self.tensor(embedding.features),
+                self.tensor(coords),
+                self.tensor(labels),
+                self.tensor(mask),
+                self.tensor(has_mask),
             )
             masks, iou = select_masks(masks, iou, multimask)
         return Prediction(
@@ -115,19 +142,18 @@ class TorchPredictor(Predictor):
         from samlabel.sam.onnx_modules import DecoderImageSide, DecoderPromptBatch
 
         coords, labels = batch_prompt_arrays(points, embedding.original_size, embedding.input_size)
-        dev = self._device
-        with torch.inference_mode():
-            features = torch.from_numpy(np.ascontiguousarray(embedding.features)).to(dev)
+        with self.exact():
+            features = self.tensor(embedding.features)
             kv = embedding.extras.get("torch_layer0_kv")
-            if kv is None or kv[0].device != dev:
+            if kv is None or kv[0].device != self._device:
                 kv = DecoderImageSide(self.model)(features)
                 embedding.extras["torch_layer0_kv"] = kv
             iou, masks = DecoderPromptBatch(self.model)(
                 features,
                 kv[0],
                 kv[1],
-                torch.from_numpy(coords).to(dev),
-                torch.from_numpy(labels).to(dev),
+                self.tensor(coords),
+                self.tensor(labels),
             )
         return (
             np.ascontiguousarray(masks[:, 1:].float().cpu().numpy()),

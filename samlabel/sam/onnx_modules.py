@@ -51,11 +51,23 @@ class FullDecoder(nn.Module):
 
 def _image_tokens_without_mask(model: SamModel, image_embeddings: torch.Tensor):
     """Flattened ``(1, 4096, 256)`` image tokens plus no-mask embedding, and their pe."""
-    prompt_encoder = model.prompt_encoder
+    return image_tokens_without_mask(model.prompt_encoder, image_embeddings)
+
+
+def image_tokens_without_mask(prompt_encoder, image_embeddings: torch.Tensor):
+    """``(image_embeddings + no_mask_embed (1, C, 64, 64), dense pe (1, C, 64, 64))``: the
+    decoder's image side when no mask is given (SAM 1 and SAM 2 alike)."""
     no_mask = prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
-    src = image_embeddings + no_mask
-    pe = prompt_encoder.get_dense_pe()
-    return src, pe
+    return image_embeddings + no_mask, prompt_encoder.get_dense_pe()
+
+
+def layer0_image_kv(prompt_encoder, transformer, image_embeddings: torch.Tensor):
+    """The first two-way layer's projected image keys and values without a mask input, each
+    ``(1, heads, 4096, head_dim)``: prompt-independent, so computed once per image."""
+    src, pe = image_tokens_without_mask(prompt_encoder, image_embeddings)
+    keys = src.flatten(2).permute(0, 2, 1)
+    key_pe = pe.flatten(2).permute(0, 2, 1)
+    return transformer.layers[0].image_kv(keys, key_pe)
 
 
 class DecoderImageSide(nn.Module):
@@ -67,10 +79,10 @@ class DecoderImageSide(nn.Module):
         self.model = model
 
     def forward(self, image_embeddings: torch.Tensor):
-        src, pe = _image_tokens_without_mask(self.model, image_embeddings)
-        keys = src.flatten(2).permute(0, 2, 1)
-        key_pe = pe.flatten(2).permute(0, 2, 1)
-        return self.model.mask_decoder.transformer.layers[0].image_kv(keys, key_pe)
+        model = self.model
+        return layer0_image_kv(
+            model.prompt_encoder, model.mask_decoder.transformer, image_embeddings
+        )
 
 
 class DecoderPromptSide(nn.Module):
@@ -270,3 +282,30 @@ def _reordered_transformer(transformer, tokens, keys, key_pe, layer0_kv=None, fi
     q = queries + tokens
     attended = _token_to_image(final, q, keys + key_pe, keys)
     return transformer.norm_final_attn(queries + attended), keys
+
+
+def two_way_reordered(
+    transformer,
+    tokens: torch.Tensor,
+    src: torch.Tensor,
+    pe: torch.Tensor,
+    layer0_kv: tuple[torch.Tensor, torch.Tensor] | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_reordered_transformer` on the image side as a map (SAM 2's per-click graphs).
+
+    Args:
+        transformer: a :class:`~samlabel.sam.transformer.TwoWayTransformer`.
+        tokens: ``(B, N, C)`` output tokens then prompt tokens.
+        src, pe: ``(1 or B, C, 64, 64)`` image side (embedding plus dense prompt) and its
+            positional encoding ``(1, C, 64, 64)``; broadcast to the ``B`` prompt sets, which
+            the reordered products need.
+        layer0_kv: the first layer's keys and values from :func:`layer0_image_kv` (only
+            without a mask input), or None.
+
+    Returns:
+        ``(tokens (B, N, C), image tokens (B, 4096, C))``, as ``transformer`` returns them.
+    """
+    batch = tokens.shape[0]
+    keys = src.flatten(2).permute(0, 2, 1).expand(batch, -1, -1)
+    key_pe = pe.flatten(2).permute(0, 2, 1).expand(batch, -1, -1)
+    return _reordered_transformer(transformer, tokens, keys, key_pe, layer0_kv)

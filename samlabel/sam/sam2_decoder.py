@@ -107,17 +107,35 @@ class Sam2MaskDecoder(nn.Module):
         ``(B, 4, C)`` (object pointers are made from them) and the object-score logit
         ``(B, 1)`` (> 0: the object is visible)."""
         b = sparse_prompt_embeddings.shape[0]
+        tokens = torch.cat([self.output_tokens(b), sparse_prompt_embeddings], 1)
+        src = image_embeddings.expand(b, -1, -1, -1) + dense_prompt_embeddings
+        pos_src = image_pe.expand(b, -1, -1, -1)
+        hs, src_tokens = self.transformer(src, pos_src, tokens)
+        grid_hw = (src.shape[-2], src.shape[-1])
+        return self.predict_from_tokens(hs, src_tokens, grid_hw, high_res_s0, high_res_s1)
+
+    def output_tokens(self, batch: int) -> torch.Tensor:
+        """The object-score, IoU and four mask tokens: ``(batch, 6, C)``."""
         fixed = torch.cat(
             [self.obj_score_token.weight, self.iou_token.weight, self.mask_tokens.weight], dim=0
         )
-        tokens = torch.cat([fixed.unsqueeze(0).expand(b, -1, -1), sparse_prompt_embeddings], 1)
-        src = image_embeddings.expand(b, -1, -1, -1) + dense_prompt_embeddings
-        pos_src = image_pe.expand(b, -1, -1, -1)
-        _, c, h, w = src.shape
-        hs, src_tokens = self.transformer(src, pos_src, tokens)
+        return fixed.unsqueeze(0).expand(batch, -1, -1)
+
+    def predict_from_tokens(
+        self,
+        hs: torch.Tensor,
+        src_tokens: torch.Tensor,
+        grid_hw: tuple[int, int],
+        high_res_s0: torch.Tensor,
+        high_res_s1: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Heads on the transformer outputs ``hs (B, 6 + N, C)`` and image tokens
+        ``src_tokens (B, H*W, C)`` of the ``grid_hw = (64, 64)`` grid; returns what
+        :meth:`forward_all` returns."""
+        b, _, c = src_tokens.shape
         iou_token_out = hs[:, 1, :]
         mask_tokens_out = hs[:, 2 : 2 + self.num_mask_tokens, :]
-        src = src_tokens.transpose(1, 2).reshape(b, c, h, w)
+        src = src_tokens.transpose(1, 2).reshape(b, c, grid_hw[0], grid_hw[1])
         dc1, ln1, act1, dc2, act2 = self.output_upscaling
         upscaled = act1(ln1(dc1(src) + high_res_s1))
         upscaled = act2(dc2(upscaled) + high_res_s0)  # (B, C/8, 256, 256)

@@ -14,6 +14,7 @@ from samlabel.qt.actions import ACTIONS, MENUS
 from tests.qt.fakes import FakePredictor, image_mean
 from tests.qt.window_helpers import (
     click_image,
+    drag_box,
     key,
     open_window,
     saved_coco,
@@ -84,12 +85,7 @@ def test_escape_discards_and_box_drag_prompts(qtbot, window) -> None:
     click_image(qtbot, window, 50, 50)
     key(qtbot, window, Qt.Key.Key_Escape)
     assert c.prompts.is_empty() and window.canvas.live_mask_view() is None
-    start = window.canvas.image_to_widget(30, 30).toPoint()
-    end = window.canvas.image_to_widget(100, 90).toPoint()
-    qtbot.mousePress(window.canvas, Qt.MouseButton.LeftButton, pos=start)
-    qtbot.mouseMove(window.canvas, start + (end - start) / 2)
-    qtbot.mouseMove(window.canvas, end)
-    qtbot.mouseRelease(window.canvas, Qt.MouseButton.LeftButton, pos=end)
+    drag_box(qtbot, window, (30, 30), (100, 90))
     box = c.prompts.box
     assert box is not None and abs(box[0] - 30) < 2 and abs(box[3] - 90) < 2
     assert c.prompts.points == ()

@@ -62,6 +62,17 @@ def click_image(
     return seen[-1]
 
 
+def drag_box(qtbot, window: MainWindow, corner: tuple[float, float], other: tuple[float, float]):
+    """Drag a box with the left button from image ``corner`` to image ``other`` (a press, two
+    moves, a release, as a hand does)."""
+    start = window.canvas.image_to_widget(*corner).toPoint()
+    end = window.canvas.image_to_widget(*other).toPoint()
+    qtbot.mousePress(window.canvas, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(window.canvas, start + (end - start) / 2)
+    qtbot.mouseMove(window.canvas, end)
+    qtbot.mouseRelease(window.canvas, Qt.MouseButton.LeftButton, pos=end)
+
+
 def wait_decoded(qtbot, window: MainWindow, timeout: int = 10000) -> None:
     """Until no mask is being decoded or waits to be (the shown mask is final)."""
     qtbot.waitUntil(window.controller.is_idle, timeout=timeout)

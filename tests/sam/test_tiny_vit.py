@@ -179,9 +179,9 @@ def test_onnx_export_reproduces_torch(tmp_path):
     model = randomize(TinyViT(SMALL), seed=4)
     x = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(5))
     path = tmp_path / "tiny_vit.onnx"
-    from samlabel.inference.onnx_export import _export  # the product's export path
+    from samlabel.inference.onnx_convert import convert_to_onnx  # the product's export path
 
-    _export(model, (x,), path, ["image"], ["embedding"], points_axis=None)
+    convert_to_onnx(model, (x,), path, ["image"], ["embedding"], points_axis=None)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (onnx_out,) = session.run(None, {"image": x.numpy()})
     with torch.inference_mode():

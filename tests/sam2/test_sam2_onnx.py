@@ -13,6 +13,7 @@ import pytest
 from samlabel.inference.embedding_cache import EmbeddingCache, EmbeddingKey
 from samlabel.inference.loader import load_predictor
 from samlabel.inference.openvino_backend import openvino_available
+from samlabel.inference.sam2_graphs import decode_sam2
 from tests.sam2.parity import check_predictor
 
 
@@ -21,10 +22,10 @@ def onnx_predictor(tiny_reference):
     return load_predictor(tiny_reference.checkpoint, backend="onnxruntime")
 
 
-def test_the_export_is_a_sam2_folder_with_both_graphs(onnx_predictor):
+def test_the_export_is_a_sam2_folder_with_the_whole_and_the_split_decoder(onnx_predictor):
     folder = onnx_predictor.folder
     assert folder.family == "sam2"
-    assert set(folder.files) == {"encoder", "decoder"}
+    assert set(folder.files) == {"encoder", "decoder", "decoder_image", "decoder_prompt"}
     assert onnx_predictor.model_name == "SAM 2.1 Hiera-T"
 
 
@@ -39,6 +40,43 @@ def test_onnxruntime_matches_meta(onnx_predictor, tiny_reference, wide_embedding
 
 def test_onnxruntime_matches_meta_on_a_grayscale_image(onnx_predictor, tiny_reference):
     check_predictor(onnx_predictor, tiny_reference, "gray_tall")
+
+
+def test_clicks_without_a_mask_input_run_the_split_decoder_as_the_whole_one(
+    onnx_predictor, wide_embedding
+):
+    """The per-image part is computed with the embedding; a click without a mask input runs
+    the per-click graph, whose masks and scores are the whole decoder's."""
+    keys, values = wide_embedding.extras["layer0_kv"]
+    assert keys.shape == values.shape == (1, 8, 4096, 16)
+    points = [(120.0, 160.0, 1), (300.0, 80.0, 0)]
+    per_click = CountingGraph(onnx_predictor._decoder_prompt)
+    whole_graph = CountingGraph(onnx_predictor._decoder)
+    split = decode_sam2(whole_graph, wide_embedding, points, None, None, True, per_click)
+    assert (per_click.runs, whole_graph.runs) == (1, 0)
+    whole = decode_sam2(whole_graph, wide_embedding, points, None, None, True)
+    assert whole_graph.runs == 1
+    np.testing.assert_allclose(split.scores, whole.scores, atol=1e-5)
+    np.testing.assert_allclose(split.low_res_logits, whole.low_res_logits, atol=1e-3)
+    refined = decode_sam2(
+        whole_graph, wide_embedding, points, None, split.low_res_logits[0], True, per_click
+    )
+    assert (per_click.runs, whole_graph.runs) == (1, 2)  # a mask input needs the whole one
+    assert refined.scores.shape == (3,)
+    by_predictor = onnx_predictor.decode(wide_embedding, points=points)
+    np.testing.assert_array_equal(by_predictor.low_res_logits, split.low_res_logits)
+
+
+class CountingGraph:
+    """A graph's ``run`` that counts its calls."""
+
+    def __init__(self, graph) -> None:
+        self.graph = graph
+        self.runs = 0
+
+    def run(self, output_names, feeds):
+        self.runs += 1
+        return self.graph.run(output_names, feeds)
 
 
 def test_the_decoder_takes_a_batch_of_prompt_sets(onnx_predictor, wide_embedding):

@@ -28,6 +28,24 @@ def wide_embedding(torch_predictor, tiny_reference):
     return torch_predictor.encode(tiny_reference.images["rgb_wide"])
 
 
+def test_a_callers_autocast_region_does_not_change_the_results(
+    torch_predictor, wide_embedding, tiny_reference
+):
+    """A bf16 autocast region opened around the calls (as Meta's notebooks do on a GPU; torch
+    has it on the CPU too) leaves the predictor in float32: the same embedding and masks."""
+    import torch
+
+    points = [(150.0, 160.0, 1), (300.0, 90.0, 0)]
+    plain = torch_predictor.decode(wide_embedding, points=points)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        embedding = torch_predictor.encode(tiny_reference.images["rgb_wide"])
+        again = torch_predictor.decode(wide_embedding, points=points)
+    assert embedding.features.dtype == again.low_res_logits.dtype == np.float32
+    np.testing.assert_array_equal(embedding.features, wide_embedding.features)
+    np.testing.assert_array_equal(again.low_res_logits, plain.low_res_logits)
+    np.testing.assert_array_equal(again.scores, plain.scores)
+
+
 def test_encoder_outputs_match_meta(wide_embedding, tiny_reference):
     embedding = wide_embedding
     ours = (embedding.features, *embedding.high_res_features)
