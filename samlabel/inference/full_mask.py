@@ -41,6 +41,8 @@ DENSE_ABOVE = 0.2
 _ROUNDS_TO_ZERO = 2.0**-150
 #: Output columns per band of the dense path (bounds its temporaries to a few MB).
 _BAND = 256
+#: Mixed pairs blended at once (bounds the temporaries of the exact rows).
+_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,16 @@ def axis_map(n_in: int, n_out: int) -> AxisMap:
 
 
 def _blend(v0: np.ndarray, w0: np.ndarray, v1: np.ndarray, w1: np.ndarray) -> np.ndarray:
-    """``fma(v0, w0, v1 * w1)`` in float32, as torch's vectorised kernel computes a 2-tap blend."""
-    product = (v1 * w1).astype(np.float32)
-    return (v0.astype(np.float64) * w0 + product).astype(np.float32)
+    """``fma(v0, w0, v1 * w1)`` in float32, as torch's vectorised kernel computes a 2-tap blend.
+
+    ``w0`` is taken as float64 (exact) and ``w1`` as float32: numpy multiplies arrays of one
+    type an order of magnitude faster than a broadcast mix of float32 and float64.
+    """
+    product = v1 * w1.astype(np.float32, copy=False)
+    wide = v0.astype(np.float64, order="C")  # C order whatever v0's: callers gather rows
+    wide *= w0.astype(np.float64, copy=False)
+    wide += product
+    return wide.astype(np.float32)
 
 
 def _block_values(
@@ -239,20 +248,73 @@ def _dense(
 ) -> np.ndarray:
     """The whole mask by separable passes, torch's roundings throughout; Fortran-ordered.
 
-    Only the last blend's sign is needed: ``fma(t0, w0, t1 * w1)`` in float64 has the exact
-    sign, and float32 would round it to 0 only at or below 2^-150.
+    Works in the transposed layout ``(W, ...)`` that the column-major mask is written in. The
+    second resize's height pass blends, for output row ``i``, the width-pass values of source
+    rows ``r = i0[i]`` and ``i1[i]``: where both are surely positive or both <= 0, every
+    output row of ``r`` has that sign (filled by repeating booleans); only the output rows of
+    the other ("mixed") pairs are blended exactly.
     """
-    top = _blend(logits[:, cols1.i0], cols1.w0, logits[:, cols1.i1], cols1.w1)
-    mid = _blend(top[rows1.i0], rows1.w0[:, None], top[rows1.i1], rows1.w1[:, None])
-    # The second resize's width pass, transposed so the height pass fills rows of (W, H).
-    wide_t = np.ascontiguousarray(_blend(mid[:, cols2.i0], cols2.w0, mid[:, cols2.i1], cols2.w1).T)
-    width, height = wide_t.shape[0], len(rows2.i0)
-    out_t = np.empty((width, height), bool)
-    w0, w1 = rows2.w0.astype(np.float64), rows2.w1
-    for start in range(0, width, _BAND):
-        band = wide_t[start : start + _BAND]
-        second = np.take(band, rows2.i1, axis=1) * w1  # float32, rounded as torch rounds it
-        value = np.take(band, rows2.i0, axis=1) * w0  # float64: exact product
-        value += second
-        np.greater(value, _ROUNDS_TO_ZERO, out=out_t[start : start + _BAND])
+    # The first resize computed transposed, (w, h): its width pass on rows of logits.T.
+    logits_t = np.ascontiguousarray(logits.T)
+    top_t = _blend(logits_t[cols1.i0], cols1.w0[:, None], logits_t[cols1.i1], cols1.w1[:, None])
+    mid_t = _blend(
+        np.take(top_t, rows1.i0, axis=1), rows1.w0, np.take(top_t, rows1.i1, axis=1), rows1.w1
+    )
+    width, h = len(cols2.i0), mid_t.shape[1]
+    identity = len(rows2.i0) == h and np.array_equal(rows2.i0, rows2.i1)
+    wide = np.empty((width, h), np.float32)  # the second resize's width pass, transposed
+    sure = np.empty((width, h), bool)  # the pair (r, i1) is surely positive
+    mixed = np.empty((width, h), bool)
+    w0_col, w1_col = cols2.w0[:, None], cols2.w1[:, None]
+    for start in range(0, width, _BAND):  # bands keep the temporaries in cache
+        cols = slice(start, start + _BAND)
+        wide[cols] = _blend(
+            np.take(mid_t, cols2.i0[cols], axis=0),
+            w0_col[cols],
+            np.take(mid_t, cols2.i1[cols], axis=0),
+            w1_col[cols],
+        )
+        _pairs_agree(wide[cols] > _TINY, identity, sure[cols])
+        _pairs_agree(wide[cols] <= 0, identity, mixed[cols])
+        np.logical_or(mixed[cols], sure[cols], out=mixed[cols])
+        np.logical_not(mixed[cols], out=mixed[cols])
+    mixed[:, rows2.stops == rows2.starts] = False  # source rows no output row reads
+    out_t = np.repeat(sure, rows2.stops - rows2.starts, axis=1)  # (W, H)
+    pairs = np.flatnonzero(mixed)
+    for chunk in range(0, pairs.size, _CHUNK):
+        _exact_rows(out_t, wide, pairs[chunk : chunk + _CHUNK], rows2, identity)
     return out_t.T
+
+
+def _pairs_agree(flags: np.ndarray, identity: bool, out: np.ndarray) -> None:
+    """``out[:, r] = flags[:, r] & flags[:, i1]`` with ``i1`` the source row blended with ``r``
+    (``r + 1``; ``r`` itself at the last row and for an identity resize)."""
+    if identity:
+        out[...] = flags
+        return
+    np.logical_and(flags[:, :-1], flags[:, 1:], out=out[:, :-1])
+    out[:, -1] = flags[:, -1]
+
+
+def _exact_rows(
+    out_t: np.ndarray, wide: np.ndarray, pairs: np.ndarray, rows: AxisMap, identity: bool
+) -> None:
+    """Blend the output rows of the mixed pairs exactly into ``out_t`` ``(W, H)``.
+
+    ``wide``: ``(W, h)`` width-pass values; ``pairs``: flat indices ``j * h + r`` into it.
+    Each pair's output rows are padded to the longest run; the padding repeats the pair's
+    last row (written again with its own value).
+    """
+    h = wide.shape[1]
+    jj, rr = np.divmod(pairs, h)
+    flat = wide.reshape(-1)
+    first = flat[pairs][:, None]
+    following = pairs if identity else np.where(rr < h - 1, pairs + 1, pairs)
+    second = flat[following][:, None]
+    longest = max(int((rows.stops - rows.starts).max()), 1)
+    index = np.minimum(rows.starts[rr][:, None] + np.arange(longest), rows.stops[rr][:, None] - 1)
+    product = second * rows.w1[index]  # float32, rounded as torch rounds it
+    value = rows.w0[index].astype(np.float64)
+    value *= first  # float64: the exact product
+    value += product
+    out_t.reshape(-1)[jj[:, None] * out_t.shape[1] + index] = value > _ROUNDS_TO_ZERO
