@@ -1,0 +1,163 @@
+"""The whole full-size mask by separable passes, for masks with boundary everywhere.
+
+Texture-like masks (random weights draw them) have a boundary in nearly every low-res tile,
+so looking at tiles one by one costs more than whole passes. The passes run in the
+transposed layout ``(W, ...)`` that a column-major (Fortran, COCO RLE's order) mask is
+written in, with torch's roundings throughout (:mod:`samlabel.inference.full_mask_axes`),
+and spend exact arithmetic only where a sign is not known without it.
+
+Coordinates: arrays are ``(rows, cols)`` = ``(y, x)``; ``h, w`` is the resized image inside the
+1024 frame, ``H, W`` the original image.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from samlabel.inference.full_mask_axes import ROUNDS_TO_ZERO, TINY, AxisMap, blend
+
+#: Output columns per band of the width pass (bounds its temporaries to a few MB).
+_BAND = 256
+#: Mixed pairs blended at once (bounds the temporaries of the exact rows).
+_CHUNK = 1 << 16
+
+
+def dense_mask(
+    logits: np.ndarray, rows1: AxisMap, cols1: AxisMap, rows2: AxisMap, cols2: AxisMap
+) -> np.ndarray:
+    """The whole mask by separable passes, torch's roundings throughout; Fortran-ordered.
+
+    Works in the transposed layout ``(W, ...)`` that the column-major mask is written in. The
+    second resize's height pass blends, for output row ``i``, the width-pass values of source
+    rows ``r = i0[i]`` and ``i1[i]``: where both are surely positive or both <= 0, every
+    output row of ``r`` has that sign (filled by repeating booleans); only the output rows of
+    the other ("mixed") pairs are blended exactly.
+    """
+    # The first resize computed transposed, (w, h): its width pass on rows of logits.T.
+    logits_t = np.ascontiguousarray(logits.T)
+    top_t = blend(logits_t[cols1.i0], cols1.w0[:, None], logits_t[cols1.i1], cols1.w1[:, None])
+    mid_t = blend(
+        np.take(top_t, rows1.i0, axis=1), rows1.w0, np.take(top_t, rows1.i1, axis=1), rows1.w1
+    )
+    width, h = len(cols2.i0), mid_t.shape[1]
+    identity = len(rows2.i0) == h and np.array_equal(rows2.i0, rows2.i1)
+    wide = np.empty((width, h), np.float32)  # the second resize's width pass, transposed
+    sure = np.empty((width, h), bool)  # the pair (r, i1) is surely positive
+    mixed = np.empty((width, h), bool)
+    w0_col, w1_col = cols2.w0[:, None], cols2.w1[:, None]
+    for start in range(0, width, _BAND):  # bands keep the temporaries in cache
+        cols = slice(start, start + _BAND)
+        wide[cols] = blend(
+            np.take(mid_t, cols2.i0[cols], axis=0),
+            w0_col[cols],
+            np.take(mid_t, cols2.i1[cols], axis=0),
+            w1_col[cols],
+        )
+        _pairs_agree(wide[cols] > TINY, identity, sure[cols])
+        _pairs_agree(wide[cols] <= 0, identity, mixed[cols])
+        np.logical_or(mixed[cols], sure[cols], out=mixed[cols])
+        np.logical_not(mixed[cols], out=mixed[cols])
+    mixed[:, rows2.stops == rows2.starts] = False  # source rows no output row reads
+    out_t = np.repeat(sure, rows2.stops - rows2.starts, axis=1)  # (W, H)
+    pairs = np.flatnonzero(mixed)
+    for chunk in range(0, pairs.size, _CHUNK):
+        _exact_rows(out_t, wide, pairs[chunk : chunk + _CHUNK], rows2, identity)
+    return out_t.T
+
+
+def _pairs_agree(flags: np.ndarray, identity: bool, out: np.ndarray) -> None:
+    """``out[:, r] = flags[:, r] & flags[:, i1]`` with ``i1`` the source row blended with ``r``
+    (``r + 1``; ``r`` itself at the last row and for an identity resize)."""
+    if identity:
+        out[...] = flags
+        return
+    np.logical_and(flags[:, :-1], flags[:, 1:], out=out[:, :-1])
+    out[:, -1] = flags[:, -1]
+
+
+def _exact_rows(
+    out_t: np.ndarray, wide: np.ndarray, pairs: np.ndarray, rows: AxisMap, identity: bool
+) -> None:
+    """Set the output rows of the mixed pairs exactly in ``out_t`` ``(W, H)`` (all False there).
+
+    ``wide``: ``(W, h)`` width-pass values; ``pairs``: flat indices ``j * h + r`` into it.
+    Where one value is positive and the other <= 0 (nearly always), the blend is monotone
+    along the pair's output rows (the weights are), so the positive rows are a prefix or a
+    suffix: its length is estimated from where the straight line crosses 0 and checked by
+    blending the two rows either side of the switch exactly. Pairs that fail the check or
+    hold tiny values are blended row by row.
+    """
+    h = wide.shape[1]
+    flat = wide.reshape(-1)
+    first = flat[pairs]
+    following = pairs if identity else np.where(pairs % h < h - 1, pairs + 1, pairs)
+    second = flat[following]
+    falling = (first > TINY) & (second <= 0)  # positive rows first
+    rising = (first <= 0) & (second > TINY)
+    monotone = falling | rising
+    rr = pairs % h
+    starts, stops = rows.starts[rr], rows.stops[rr]
+    # Rows before the switch: those whose weight w1 lies below the zero crossing a/(a - b).
+    a, b = first.astype(np.float64), second.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crossing = np.where(monotone, a / (a - b), 0.0)
+    switch = np.clip(np.searchsorted(_row_keys(rows), rr + crossing), starts, stops)
+    before_ok = (switch == starts) | (
+        _positive(first, second, rows, np.maximum(switch - 1, starts)) == falling
+    )
+    after_ok = (switch == stops) | (
+        _positive(first, second, rows, np.minimum(switch, stops - 1)) == rising
+    )
+    checked = monotone & before_ok & after_ok
+    height = out_t.shape[1]
+    base = (pairs // h) * height
+    seg_start = np.where(falling, starts, switch)[checked] + base[checked]
+    seg_stop = np.where(falling, switch, stops)[checked] + base[checked]
+    out_t.reshape(-1)[_ranges_flat(seg_start, seg_stop)] = True
+    others = np.flatnonzero(~checked)
+    if others.size:
+        _blend_rows(out_t, first[others], second[others], base[others], rr[others], rows)
+
+
+def _row_keys(rows: AxisMap) -> np.ndarray:
+    """``i0[i] + w1[i]`` for every output row ``i``: non-decreasing, so ``searchsorted`` finds
+    the first row of source row ``r`` whose weight is at least ``c`` at ``r + c``."""
+    return rows.i0 + rows.w1.astype(np.float64)
+
+
+def _positive(
+    first: np.ndarray, second: np.ndarray, rows: AxisMap, index: np.ndarray
+) -> np.ndarray:
+    """Whether output row ``index`` of each pair blends to a positive float32, as torch does."""
+    product = second * rows.w1[index]  # float32, rounded as torch rounds it
+    value = rows.w0[index].astype(np.float64)
+    value *= first  # float64: the exact product
+    value += product
+    return value > ROUNDS_TO_ZERO
+
+
+def _ranges_flat(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """All indices of the half-open ranges ``[starts[k], stops[k])``, concatenated."""
+    lengths = stops - starts
+    keep = lengths > 0
+    starts, lengths = starts[keep], lengths[keep]
+    if starts.size == 0:
+        return starts
+    ends = np.cumsum(lengths)
+    return np.arange(ends[-1]) + np.repeat(starts - (ends - lengths), lengths)
+
+
+def _blend_rows(
+    out_t: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    base: np.ndarray,
+    rr: np.ndarray,
+    rows: AxisMap,
+) -> None:
+    """Every output row of the given pairs, blended exactly (padded to the longest run; the
+    padding repeats a pair's last row, written again with its own value)."""
+    longest = max(int((rows.stops - rows.starts).max()), 1)
+    index = np.minimum(rows.starts[rr][:, None] + np.arange(longest), rows.stops[rr][:, None] - 1)
+    inside = _positive(first[:, None], second[:, None], rows, index)
+    out_t.reshape(-1)[base[:, None] + index] = inside
