@@ -89,19 +89,17 @@ def _exact_rows(
     """
     h = wide.shape[1]
     flat = wide.reshape(-1)
+    jj, rr = np.divmod(pairs, h)
     first = flat[pairs]
-    following = pairs if identity else np.where(pairs % h < h - 1, pairs + 1, pairs)
-    second = flat[following]
+    second = flat[pairs if identity else np.where(rr < h - 1, pairs + 1, pairs)]
     falling = (first > TINY) & (second <= 0)  # positive rows first
     rising = (first <= 0) & (second > TINY)
     monotone = falling | rising
-    rr = pairs % h
     starts, stops = rows.starts[rr], rows.stops[rr]
-    # Rows before the switch: those whose weight w1 lies below the zero crossing a/(a - b).
     a, b = first.astype(np.float64), second.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        crossing = np.where(monotone, a / (a - b), 0.0)
-    switch = np.clip(np.searchsorted(_row_keys(rows), rr + crossing), starts, stops)
+        crossing = np.where(monotone, a / (a - b), 0.0)  # the weight w1 where the line is 0
+    switch = np.clip(_first_row_at(rows, rr + crossing), starts, stops)
     before_ok = (switch == starts) | (
         _positive(first, second, rows, np.maximum(switch - 1, starts)) == falling
     )
@@ -110,7 +108,7 @@ def _exact_rows(
     )
     checked = monotone & before_ok & after_ok
     height = out_t.shape[1]
-    base = (pairs // h) * height
+    base = jj * height
     seg_start = np.where(falling, starts, switch)[checked] + base[checked]
     seg_stop = np.where(falling, switch, stops)[checked] + base[checked]
     out_t.reshape(-1)[_ranges_flat(seg_start, seg_stop)] = True
@@ -119,10 +117,12 @@ def _exact_rows(
         _blend_rows(out_t, first[others], second[others], base[others], rr[others], rows)
 
 
-def _row_keys(rows: AxisMap) -> np.ndarray:
-    """``i0[i] + w1[i]`` for every output row ``i``: non-decreasing, so ``searchsorted`` finds
-    the first row of source row ``r`` whose weight is at least ``c`` at ``r + c``."""
-    return rows.i0 + rows.w1.astype(np.float64)
+def _first_row_at(rows: AxisMap, position: np.ndarray) -> np.ndarray:
+    """About the first output row whose source position ``i0 + w1`` is at least ``position``
+    (``position`` in source rows): ``scale * (i + 0.5) - 0.5 >= position`` solved for ``i``.
+    Rounding may put it one row off; the caller checks."""
+    scale = np.float32(len(rows.starts)) / np.float32(len(rows.i0))
+    return np.ceil((position + 0.5) / float(scale) - 0.5).astype(np.int64)
 
 
 def _positive(

@@ -201,8 +201,10 @@ def test_texture_near_underflow_is_torch_pixels():
 def test_a_wrong_estimate_of_the_switch_row_is_caught(monkeypatch):
     """The zero crossing only estimates where a pair's blend changes sign: the exact check of
     the rows either side must catch an estimate that is off, and blend those rows one by one."""
-    real = full_mask_dense._row_keys
-    monkeypatch.setattr(full_mask_dense, "_row_keys", lambda rows: real(rows) + 0.45)
+    real = full_mask_dense._first_row_at
+    monkeypatch.setattr(
+        full_mask_dense, "_first_row_at", lambda rows, position: real(rows, position) + 1
+    )
     size = (2000, 1500)
     low_res = texture_logits(8, count=1)
     assert np.array_equal(
