@@ -18,6 +18,8 @@ from samlabel.inference.full_mask_axes import ROUNDS_TO_ZERO, TINY, AxisMap, ble
 
 #: Output columns per band of the width pass (bounds its temporaries to a few MB).
 _BAND = 256
+#: Rows of the first resize's transposed output per band.
+_STAGE1_BAND = 64
 #: Mixed pairs blended at once (bounds the temporaries of the exact rows).
 _CHUNK = 1 << 16
 
@@ -36,9 +38,12 @@ def dense_mask(
     # The first resize computed transposed, (w, h): its width pass on rows of logits.T.
     logits_t = np.ascontiguousarray(logits.T)
     top_t = blend(logits_t[cols1.i0], cols1.w0[:, None], logits_t[cols1.i1], cols1.w1[:, None])
-    mid_t = blend(
-        np.take(top_t, rows1.i0, axis=1), rows1.w0, np.take(top_t, rows1.i1, axis=1), rows1.w1
-    )
+    mid_t = np.empty((top_t.shape[0], len(rows1.i0)), np.float32)
+    for start in range(0, top_t.shape[0], _STAGE1_BAND):  # small temporaries: 2x faster
+        part = top_t[start : start + _STAGE1_BAND]
+        mid_t[start : start + _STAGE1_BAND] = blend(
+            np.take(part, rows1.i0, axis=1), rows1.w0, np.take(part, rows1.i1, axis=1), rows1.w1
+        )
     width, h = len(cols2.i0), mid_t.shape[1]
     identity = len(rows2.i0) == h and np.array_equal(rows2.i0, rows2.i1)
     wide = np.empty((width, h), np.float32)  # the second resize's width pass, transposed
