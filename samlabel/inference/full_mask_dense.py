@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from samlabel.inference.full_mask_axes import ROUNDS_TO_ZERO, TINY, AxisMap, blend
+from samlabel.inference.full_mask_axes import ROUNDS_TO_ZERO, TINY, AxisMap, axis_map, blend
 
 #: Output columns per band of the width pass (bounds its temporaries to a few MB).
 _BAND = 256
@@ -29,11 +29,8 @@ def dense_mask(
 ) -> np.ndarray:
     """The whole mask by separable passes, torch's roundings throughout; Fortran-ordered.
 
-    Works in the transposed layout ``(W, ...)`` that the column-major mask is written in. The
-    second resize's height pass blends, for output row ``i``, the width-pass values of source
-    rows ``r = i0[i]`` and ``i1[i]``: where both are surely positive or both <= 0, every
-    output row of ``r`` has that sign (filled by repeating booleans); only the output rows of
-    the other ("mixed") pairs are blended exactly.
+    ``logits`` ``(256, 256)``; ``rows1``/``cols1`` the first resize cropped to ``(h, w)``,
+    ``rows2``/``cols2`` the second one to ``(H, W)``.
     """
     # The first resize computed transposed, (w, h): its width pass on rows of logits.T.
     logits_t = np.ascontiguousarray(logits.T)
@@ -44,29 +41,55 @@ def dense_mask(
         mid_t[start : start + _STAGE1_BAND] = blend(
             np.take(part, rows1.i0, axis=1), rows1.w0, np.take(part, rows1.i1, axis=1), rows1.w1
         )
-    width, h = len(cols2.i0), mid_t.shape[1]
-    identity = len(rows2.i0) == h and np.array_equal(rows2.i0, rows2.i1)
+    return _second_resize(mid_t, rows2, cols2)
+
+
+def stretched_mask(low_res: np.ndarray, original_size: tuple[int, int]) -> np.ndarray:
+    """``(H, W)`` bool, Fortran-ordered: ``F.interpolate(low_res, (H, W), "bilinear") > 0``.
+
+    SAM 2's postprocessing (one bilinear resize of the ``(256, 256)`` logits of the stretched
+    frame straight to the original size, align_corners=False), pixel for pixel as torch
+    computes it, by the same passes as the second resize of SAM 1's masks.
+    """
+    height, width = original_size
+    logits_t = np.ascontiguousarray(np.asarray(low_res, np.float32).T)
+    n_rows, n_cols = logits_t.shape[1], logits_t.shape[0]
+    return _second_resize(logits_t, axis_map(n_rows, height), axis_map(n_cols, width))
+
+
+def _second_resize(mid_t: np.ndarray, rows: AxisMap, cols: AxisMap) -> np.ndarray:
+    """Signs of the bilinear resize of ``mid_t`` ``(w, h)`` (transposed) by ``rows`` and
+    ``cols``: ``(H, W)`` bool, Fortran-ordered.
+
+    Works in the transposed layout ``(W, ...)`` that the column-major mask is written in. The
+    height pass blends, for output row ``i``, the width-pass values of source rows
+    ``r = i0[i]`` and ``i1[i]``: where both are surely positive or both <= 0, every output
+    row of ``r`` has that sign (filled by repeating booleans); only the output rows of the
+    other ("mixed") pairs are blended exactly.
+    """
+    width, h = len(cols.i0), mid_t.shape[1]
+    identity = len(rows.i0) == h and np.array_equal(rows.i0, rows.i1)
     wide = np.empty((width, h), np.float32)  # the second resize's width pass, transposed
     sure = np.empty((width, h), bool)  # the pair (r, i1) is surely positive
     mixed = np.empty((width, h), bool)
-    w0_col, w1_col = cols2.w0[:, None], cols2.w1[:, None]
+    w0_col, w1_col = cols.w0[:, None], cols.w1[:, None]
     for start in range(0, width, _BAND):  # bands keep the temporaries in cache
-        cols = slice(start, start + _BAND)
-        wide[cols] = blend(
-            np.take(mid_t, cols2.i0[cols], axis=0),
-            w0_col[cols],
-            np.take(mid_t, cols2.i1[cols], axis=0),
-            w1_col[cols],
+        band = slice(start, start + _BAND)
+        wide[band] = blend(
+            np.take(mid_t, cols.i0[band], axis=0),
+            w0_col[band],
+            np.take(mid_t, cols.i1[band], axis=0),
+            w1_col[band],
         )
-        _pairs_agree(wide[cols] > TINY, identity, sure[cols])
-        _pairs_agree(wide[cols] <= 0, identity, mixed[cols])
-        np.logical_or(mixed[cols], sure[cols], out=mixed[cols])
-        np.logical_not(mixed[cols], out=mixed[cols])
-    mixed[:, rows2.stops == rows2.starts] = False  # source rows no output row reads
-    out_t = np.repeat(sure, rows2.stops - rows2.starts, axis=1)  # (W, H)
+        _pairs_agree(wide[band] > TINY, identity, sure[band])
+        _pairs_agree(wide[band] <= 0, identity, mixed[band])
+        np.logical_or(mixed[band], sure[band], out=mixed[band])
+        np.logical_not(mixed[band], out=mixed[band])
+    mixed[:, rows.stops == rows.starts] = False  # source rows no output row reads
+    out_t = np.repeat(sure, rows.stops - rows.starts, axis=1)  # (W, H)
     pairs = np.flatnonzero(mixed)
     for chunk in range(0, pairs.size, _CHUNK):
-        _exact_rows(out_t, wide, pairs[chunk : chunk + _CHUNK], rows2, identity)
+        _exact_rows(out_t, wide, pairs[chunk : chunk + _CHUNK], rows, identity)
     return out_t.T
 
 

@@ -210,3 +210,23 @@ def test_a_wrong_estimate_of_the_switch_row_is_caught(monkeypatch):
     assert np.array_equal(
         full_size_mask(low_res[0], resized_size(size), size), torch_masks(low_res, size)[0]
     )
+
+
+@pytest.mark.parametrize(
+    "size", [(300, 420), (256, 256), (100, 57), (1500, 2000)], ids=lambda s: f"{s[0]}x{s[1]}"
+)
+def test_sam2_stretched_masks_are_one_torch_resize(size):
+    """SAM 2 resizes the low-res logits straight to the image: the same passes, exactly."""
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(size[0])
+    low_res = np.stack(
+        [texture_logits(size[1], count=1)[0], (rng.integers(-9, 10, (256, 256)) / 10)]
+    ).astype(np.float32)
+    with torch.no_grad():
+        up = F.interpolate(torch.from_numpy(low_res)[None], size, mode="bilinear")
+    expected = (up[0] > 0).numpy()
+    for i in range(2):
+        got = full_mask_dense.stretched_mask(low_res[i], size)
+        assert got.flags.f_contiguous and np.array_equal(got, expected[i])
