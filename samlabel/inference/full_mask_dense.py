@@ -21,7 +21,7 @@ _BAND = 256
 #: Rows of the first resize's transposed output per band.
 _STAGE1_BAND = 64
 #: Mixed pairs blended at once (bounds the temporaries of the exact rows).
-_CHUNK = 1 << 16
+_CHUNK = 1 << 14
 
 
 def dense_mask(
