@@ -292,7 +292,9 @@ def _export(
             warnings.simplefilter("ignore")
             for exporter in (_export_torchscript, _export_dynamo):
                 try:
-                    exporter(module, args, path, input_names, output_names, points_axis, batch_axis)
+                    exporter(
+                        module, args, path, input_names, output_names, points_axis, batch_axis
+                    )
                     return
                 except Exception as error:  # exporters raise many types; try the next one
                     errors.append(f"{exporter.__name__.removeprefix('_export_')}: {error}")
