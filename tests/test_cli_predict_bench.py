@@ -153,8 +153,12 @@ def test_bench_prints_a_table_with_every_path(monkeypatch, capsys):
         "ours, mask on screen",
         "ours, mask on screen, refining click",
         "ours: decode + chosen full-size mask to RLE",
+        "ours: decode + three full-size masks (exact)",
+        "ours: decode only",
         "chosen mask only: Meta's postprocess_masks (torch)",
-        "full-size masks, Meta's graph vs ours (p50)",
+        "click 12 MP: Meta's graph vs ours, three full-size masks (p50)",
+        "click 12 MP: Meta's graph vs ours, floor: decode only (p50)",
+        "click 12 MP: Meta's graph vs ours, accept: chosen candidate to RLE (p50)",
         "int8 decoder vs fp32",
         "click 12 MP: speed-up on screen at p95",
     ):

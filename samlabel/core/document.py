@@ -266,7 +266,7 @@ class Document:
         self,
         image_id: int,
         category_id: int,
-        mask: np.ndarray,
+        mask: np.ndarray | masks.Rle,
         score: float | None = None,
         prompts: Mapping[str, Any] | None = None,
         extra: Mapping[str, Any] | None = None,
@@ -274,7 +274,8 @@ class Document:
         """Add a mask on top of the image's others; an unlabelled image becomes in progress.
 
         Args:
-            mask: ``(H, W)`` bool of the image's size, preferably Fortran-ordered.
+            mask: ``(H, W)`` bool of the image's size, preferably Fortran-ordered; or its RLE,
+                encoded already (by a worker thread: then no pixel is looked at here).
             score: the model's predicted IoU, if the mask came from the model.
             prompts: JSON-compatible description of the prompts (points, box) behind it.
             extra: further JSON-compatible COCO fields of the annotation (e.g. a stack's
@@ -283,7 +284,7 @@ class Document:
         """
         image = self.image(image_id)
         self.category(category_id)
-        mask = self._core.check_mask(image, mask)
+        rle = self._core.mask_rle(image, mask)
         if score is not None and not math.isfinite(score):
             raise ValueError(f"the mask's score must be a finite number, got {score}")
         if prompts is not None:
@@ -292,13 +293,13 @@ class Document:
             check_json_safe(dict(prompts), "prompts")
         if extra is not None:
             check_json_safe(dict(extra), "annotation fields")
-        if not mask.any():
+        if rle.area == 0:
             raise ValueError("cannot add an empty mask")
         annotation = annotation_from_rle(
             self._core.state.next_annotation_id,
             image_id,
             category_id,
-            masks.encode_mask(mask),
+            rle,
             score=None if score is None else float(score),
             prompts=copy.deepcopy(dict(prompts)) if prompts is not None else None,
             created=self._core.now(),

@@ -280,11 +280,23 @@ class DocumentCore:
         mask = np.asarray(mask)
         if mask.dtype != bool:
             mask = mask != 0  # keeps the memory order, so Fortran input stays cheap
-        if mask.shape != image.size:
-            # A sentence the window can show: the image file may have changed size on disk.
-            raise MaskSizeError(
-                f"The mask of {mask.shape[1]}x{mask.shape[0]} pixels (W x H) does not fit image "
-                f"{image.file_name!r}, recorded as {image.width}x{image.height}; it was not "
-                "added (if the image file changed size, choose how to treat its annotations first)"
-            )
+        _check_size(image, mask.shape)
         return mask
+
+    def mask_rle(self, image: ImageRecord, mask: np.ndarray | masks.Rle) -> masks.Rle:
+        """The RLE of ``mask`` (a bool mask, or its RLE already encoded), checked against the
+        image. An RLE is taken as it is: no pixel is looked at (the GUI thread's case)."""
+        if isinstance(mask, masks.Rle):
+            _check_size(image, mask.size)
+            return mask
+        return masks.encode_mask(self.check_mask(image, mask))
+
+
+def _check_size(image: ImageRecord, size: tuple[int, ...]) -> None:
+    if tuple(size) != image.size:
+        # A sentence the window can show: the image file may have changed size on disk.
+        raise MaskSizeError(
+            f"The mask of {size[1]}x{size[0]} pixels (W x H) does not fit image "
+            f"{image.file_name!r}, recorded as {image.width}x{image.height}; it was not "
+            "added (if the image file changed size, choose how to treat its annotations first)"
+        )

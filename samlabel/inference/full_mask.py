@@ -8,7 +8,7 @@ miss some pixels near the boundary:
 - torch's CPU kernel rounds in a particular order: per axis, the source position is
   ``fma(scale, dst + 0.5, -0.5)`` in float32 and each 2-tap blend is
   ``fma(v0, w0, v1 * w1)``, the width pass first, then the height pass (see
-  :class:`AxisMap` and :func:`_blend`). Computing the same operations in the same order
+  :mod:`samlabel.inference.full_mask_axes`). Computing the same operations in the same order
   gives the same bits (float64 holds a float32 product exactly; the one rounding to
   float32 afterwards is the fused one).
 - the sign is all that is saved, and the sign is known without arithmetic wherever every
@@ -25,68 +25,16 @@ Coordinates: arrays are ``(rows, cols)`` = ``(y, x)``; sizes are ``(height, widt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-
 import numpy as np
 
-from samlabel.core.masks import Rle, rle_from_counts
 from samlabel.inference.api import IMAGE_SIZE, LOW_RES_SIZE
+from samlabel.inference.full_mask_axes import TINY, AxisMap, axis_map, blend, crop
+from samlabel.inference.full_mask_dense import dense_mask
 
-#: Values above this are "surely positive": a blend of such values cannot underflow to 0.
-_TINY = np.float32(1e-30)
-#: Above this fraction of low-res tiles on the boundary, the whole image is computed.
-DENSE_ABOVE = 0.2
-#: float32 rounds a positive value to 0 exactly when it is at most this (2^-150, a tie to 0).
-_ROUNDS_TO_ZERO = 2.0**-150
-#: Output columns per band of the dense path (bounds its temporaries to a few MB).
-_BAND = 256
-
-
-@dataclass(frozen=True)
-class AxisMap:
-    """torch's bilinear (align_corners=False) sampling of one axis, ``n_in -> n_out``.
-
-    Output index ``k`` is ``w0[k] * src[i0[k]] + w1[k] * src[i1[k]]``; ``i1`` is ``i0 + 1``
-    except at the last source index (and for an identity resize, where ``i1 == i0``).
-    ``starts[r]``/``stops[r]``: the output indices whose ``i0`` is ``r`` (``i0`` never
-    decreases).
-    """
-
-    i0: np.ndarray
-    i1: np.ndarray
-    w0: np.ndarray
-    w1: np.ndarray
-    starts: np.ndarray
-    stops: np.ndarray
-
-
-@lru_cache(maxsize=32)
-def axis_map(n_in: int, n_out: int) -> AxisMap:
-    """The sampling of one axis, computed with torch's float32 operations and rounding."""
-    f32 = np.float32
-    if n_in == n_out:  # torch copies instead of interpolating
-        i0 = np.arange(n_out)
-        w0, w1 = np.ones(n_out, f32), np.zeros(n_out, f32)
-        i1 = i0
-    else:
-        scale = f32(f32(n_in) / f32(n_out))
-        dst = np.arange(n_out, dtype=f32) + f32(0.5)
-        src = (np.float64(scale) * dst - 0.5).astype(f32)  # fused multiply-add in torch
-        src = np.maximum(src, f32(0))
-        i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-        w1 = np.clip(src - i0.astype(f32), f32(0), f32(1)).astype(f32)
-        w0 = (f32(1) - w1).astype(f32)
-        i1 = np.where(i0 < n_in - 1, i0 + 1, i0)
-    bins = np.arange(n_in + 1)
-    edges = np.searchsorted(i0, bins)
-    return AxisMap(i0, i1, w0, w1, edges[:-1], edges[1:])
-
-
-def _blend(v0: np.ndarray, w0: np.ndarray, v1: np.ndarray, w1: np.ndarray) -> np.ndarray:
-    """``fma(v0, w0, v1 * w1)`` in float32, as torch's vectorised kernel computes a 2-tap blend."""
-    product = (v1 * w1).astype(np.float32)
-    return (v0.astype(np.float64) * w0 + product).astype(np.float32)
+#: Above this fraction of low-res tiles on the boundary, the whole image is computed: tile
+#: by tile cost about as much as whole passes at 4% (measured at 1 and 12 MP; one object
+#: is under 1%, a field of blobs 9%, random weights' textures over 90%).
+DENSE_ABOVE = 0.04
 
 
 def _block_values(
@@ -102,9 +50,9 @@ def _block_values(
     bottom_row = (rows.i1[ri] * stride)[:, :, None]
     left, right = cols.i0[ci][:, None, :], cols.i1[ci][:, None, :]
     b0, b1 = cols.w0[ci][:, None, :], cols.w1[ci][:, None, :]
-    top = _blend(flat[top_row + left], b0, flat[top_row + right], b1)
-    bottom = _blend(flat[bottom_row + left], b0, flat[bottom_row + right], b1)
-    return _blend(top, rows.w0[ri][:, :, None], bottom, rows.w1[ri][:, :, None])
+    top = blend(flat[top_row + left], b0, flat[top_row + right], b1)
+    bottom = blend(flat[bottom_row + left], b0, flat[bottom_row + right], b1)
+    return blend(top, rows.w0[ri][:, :, None], bottom, rows.w1[ri][:, :, None])
 
 
 def _all_positive_or_not(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +68,7 @@ def _all_positive_or_not(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = padded[:-2] & padded[1:-1] & padded[2:]
         return rows[:, :-2] & rows[:, 1:-1] & rows[:, 2:]
 
-    return all3(logits > _TINY), all3(logits <= 0)
+    return all3(logits > TINY), all3(logits <= 0)
 
 
 def _ranges(axis: AxisMap, groups: np.ndarray, grow: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +102,7 @@ def full_size_mask(
     h, w = input_size
     height, width = original_size
     up = axis_map(LOW_RES_SIZE, IMAGE_SIZE)
-    rows1, cols1 = _crop(up, h), _crop(up, w)
+    rows1, cols1 = crop(up, h), crop(up, w)
     rows2, cols2 = axis_map(h, height), axis_map(w, width)
 
     # Low-res tiles: a tile whose 3x3 low-res neighbourhood agrees fixes the sign of every
@@ -163,9 +111,9 @@ def full_size_mask(
     tile_r, tile_c = np.nonzero(~(positive | non_positive))
     tiles_in_crop = len(np.unique(rows1.i0)) * len(np.unique(cols1.i0))
     if tile_r.size > DENSE_ABOVE * tiles_in_crop:
-        # Boundary everywhere (texture-like masks, as random weights draw): whole passes cost
-        # less than looking at tiles one by one.
-        return _dense(logits, rows1, cols1, rows2, cols2)
+        # Boundary in many places (texture-like masks, as random weights draw, or many
+        # objects): whole passes cost less than looking at tiles one by one.
+        return dense_mask(logits, rows1, cols1, rows2, cols2)
     # Sign of each 1024-frame cell [r, r+1] x [c, c+1], transposed: (w, h).
     cells_t = np.take(np.take(positive.T, rows1.i0, axis=1), cols1.i0, axis=0)
     out_rows = out_cols = None
@@ -186,7 +134,7 @@ def full_size_mask(
         corners = np.stack(
             [flat[top + left], flat[top + right], flat[bottom + left], flat[bottom + right]]
         )
-        cell_positive = (corners > _TINY).all(axis=0)
+        cell_positive = (corners > TINY).all(axis=0)
         cell_mixed = ~cell_positive & ~(corners <= 0).all(axis=0)
         ok = cr_ok[:, :, None] & cc_ok[:, None, :]
         cells_t.reshape(-1)[(cc[:, None, :] * h + cr[:, :, None])[ok]] = cell_positive[ok]
@@ -204,55 +152,4 @@ def full_size_mask(
         inside = _block_values(mid, rows2, cols2, pr, pc) > 0
         ok = pr_ok[:, :, None] & pc_ok[:, None, :]
         out_t.reshape(-1)[(pc[:, None, :] * height + pr[:, :, None])[ok]] = inside[ok]
-    return out_t.T
-
-
-def _crop(axis: AxisMap, size: int) -> AxisMap:
-    """The first ``size`` outputs of ``axis`` (Meta crops the 1024 frame to the image)."""
-    starts = np.minimum(axis.starts, size)
-    stops = np.minimum(axis.stops, size)
-    return AxisMap(axis.i0[:size], axis.i1[:size], axis.w0[:size], axis.w1[:size], starts, stops)
-
-
-def encode_column_major(mask: np.ndarray) -> Rle:
-    """COCO compressed RLE of an ``(H, W)`` bool mask that is Fortran-ordered (no copy).
-
-    Finds the run boundaries with one vectorised comparison, several times faster than
-    pycocotools' per-pixel loop on 12 MP masks; pycocotools then compresses the counts.
-    """
-    height, width = mask.shape
-    if not mask.flags.f_contiguous:
-        mask = np.asfortranarray(mask)
-    flat = mask.T.reshape(-1).view(np.uint8)
-    if flat.size == 0:
-        return rle_from_counts([0], height, width)
-    changes = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    bounds = np.concatenate(([0], changes, [flat.size]))
-    counts = np.diff(bounds).tolist()
-    if flat[0]:  # COCO counts start with a background run, here of length 0
-        counts.insert(0, 0)
-    return rle_from_counts(counts, height, width)
-
-
-def _dense(
-    logits: np.ndarray, rows1: AxisMap, cols1: AxisMap, rows2: AxisMap, cols2: AxisMap
-) -> np.ndarray:
-    """The whole mask by separable passes, torch's roundings throughout; Fortran-ordered.
-
-    Only the last blend's sign is needed: ``fma(t0, w0, t1 * w1)`` in float64 has the exact
-    sign, and float32 would round it to 0 only at or below 2^-150.
-    """
-    top = _blend(logits[:, cols1.i0], cols1.w0, logits[:, cols1.i1], cols1.w1)
-    mid = _blend(top[rows1.i0], rows1.w0[:, None], top[rows1.i1], rows1.w1[:, None])
-    # The second resize's width pass, transposed so the height pass fills rows of (W, H).
-    wide_t = np.ascontiguousarray(_blend(mid[:, cols2.i0], cols2.w0, mid[:, cols2.i1], cols2.w1).T)
-    width, height = wide_t.shape[0], len(rows2.i0)
-    out_t = np.empty((width, height), bool)
-    w0, w1 = rows2.w0.astype(np.float64), rows2.w1
-    for start in range(0, width, _BAND):
-        band = wide_t[start : start + _BAND]
-        second = np.take(band, rows2.i1, axis=1) * w1  # float32, rounded as torch rounds it
-        value = np.take(band, rows2.i0, axis=1) * w0  # float64: exact product
-        value += second
-        np.greater(value, _ROUNDS_TO_ZERO, out=out_t[start : start + _BAND])
     return out_t.T

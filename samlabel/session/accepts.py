@@ -9,9 +9,8 @@ their way on the calling thread (:meth:`AcceptPipeline.flush`).
 
 from __future__ import annotations
 
-import numpy as np
-
 from samlabel.core.document import Document
+from samlabel.core.masks import Rle
 from samlabel.core.model import Annotation
 from samlabel.inference.api import Prediction
 from samlabel.session.decoding import PendingAccept
@@ -45,7 +44,7 @@ class AcceptPipeline:
         """Whether no mask is on its way."""
         return not self._waiting
 
-    def flush(self) -> list[tuple[PendingAccept, np.ndarray]]:
+    def flush(self) -> list[tuple[PendingAccept, Rle]]:
         """Make the masks still on their way now, on the calling thread, in order; the
         runner's later answers to them are ignored."""
         waiting, self._waiting = self._waiting, {}
@@ -55,11 +54,11 @@ class AcceptPipeline:
 def add_accepted(
     document: Document,
     job: PendingAccept,
-    mask: np.ndarray,
+    mask: Rle,
     category: int,
     extra: dict | None = None,
 ) -> Annotation:
-    """Add ``job``'s full-size ``mask`` ``(H, W)`` bool (whole-image pixels) to ``document``
+    """Add ``job``'s full-size ``mask`` (RLE in whole-image pixels) to ``document``
     under ``category``, with its score and its prompts in whole-image pixels (one undoable
     operation); ``extra`` holds more COCO fields (a stack frame's ``track_id``)."""
     step, crop = job.step, job.crop

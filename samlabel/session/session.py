@@ -20,6 +20,7 @@ import numpy as np
 
 from samlabel.core.document import Document
 from samlabel.core.errors import MaskSizeError, SamlabelError
+from samlabel.core.masks import Rle
 from samlabel.core.model import ImageRecord
 from samlabel.core.state import DocumentChanged
 from samlabel.inference.api import Predictor
@@ -37,7 +38,7 @@ from samlabel.session.prompts import PromptSession
 from samlabel.session.propagation import PropagationSession
 from samlabel.session.proposals import ProposalSession
 from samlabel.session.stack_navigation import StackNavigation
-from samlabel.session.work import WorkRunner, full_size_mask
+from samlabel.session.work import WorkRunner, full_size_rle
 
 #: How many images after the current one are encoded ahead.
 PREFETCH = 2
@@ -297,8 +298,8 @@ class LabellingSession:
         self._prompts_changed()
         return job
 
-    def on_mask(self, number: int, mask: np.ndarray) -> None:
-        """The runner made mask request ``number``: add it to the document."""
+    def on_mask(self, number: int, mask: Rle) -> None:
+        """The runner made mask request ``number`` (its RLE): add it to the document."""
         job = self.accepts.take(number)
         if job is not None:
             self._add_annotation(job, mask)
@@ -315,14 +316,15 @@ class LabellingSession:
             self._add_annotation(job, mask)
         for job in self.decoding.flush(self.predictor):
             step = job.step
-            self._add_annotation(job, full_size_mask(step.prediction, step.selected, job.crop))
+            self._add_annotation(job, full_size_rle(step.prediction, step.selected, job.crop))
 
-    def _add_annotation(self, job: PendingAccept, mask: np.ndarray) -> int | None:
-        """Add ``job``'s full-size ``mask`` (its category may have gone meanwhile: then the
-        current one); one ``document_changed`` with the new annotation selected."""
+    def _add_annotation(self, job: PendingAccept, mask: Rle) -> int | None:
+        """Add ``job``'s full-size ``mask``, encoded by the runner (its category may have gone
+        meanwhile: then the current one); one ``document_changed`` with the new annotation
+        selected."""
         if job.image_id not in self.document.state.image_index:
             return None  # another annotations file was opened meanwhile
-        if not mask.any():
+        if mask.area == 0:
             self._message("warning", "The mask is empty: add an include point.")
             return None
         category = job.category

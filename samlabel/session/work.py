@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from samlabel.core.masks import Rle, encode_mask
 from samlabel.inference.api import Box, ImageEmbedding, Point, Prediction, Predictor
 from samlabel.inference.crops import Crop
 from samlabel.session.images import FolderListing, read_folder
@@ -112,23 +113,22 @@ def private_logits(mask_input: np.ndarray | None) -> np.ndarray | None:
     return np.array(mask_input, dtype=np.float32, copy=True)
 
 
-def full_size_mask(prediction: Prediction, index: int, crop: Crop | None) -> np.ndarray:
-    """Candidate ``index`` of ``prediction`` at full size, in whole-image pixels.
+def full_size_rle(prediction: Prediction, index: int, crop: Crop | None) -> Rle:
+    """Candidate ``index`` of ``prediction`` at full size, in whole-image pixels, as COCO RLE.
 
-    The one place an accepted mask is made: only the chosen candidate is upsampled
-    (:meth:`Prediction.full_mask`), and a huge image's crop mask is placed into the whole
-    image (:meth:`Crop.mask_to_full`). Returns an ``(H, W)`` bool array, Fortran-ordered (what
-    the document's RLE encoder reads without a copy).
+    The one place an accepted mask is made, on a worker thread: only the chosen candidate is
+    upsampled (:meth:`Prediction.full_mask`, Meta's pixels) and encoded, and a huge image's
+    crop mask is placed into the whole image (:meth:`Crop.mask_to_full`) first. The document
+    takes the RLE as it is, so the GUI thread does no pixel work.
     """
-    mask = prediction.full_mask(index)
-    if crop is not None:
-        return crop.mask_to_full(mask)
-    return np.asfortranarray(mask)
+    if crop is None:
+        return prediction.full_mask_rle(index)
+    return encode_mask(crop.mask_to_full(prediction.full_mask(index)))
 
 
 @dataclass(frozen=True, eq=False)
 class MaskRequest:
-    """Make the full-size mask of an accepted candidate (:func:`full_size_mask`).
+    """Make the full-size mask of an accepted candidate, as RLE (:func:`full_size_rle`).
 
     Attributes:
         number: request number, carried by the answer.
@@ -142,9 +142,9 @@ class MaskRequest:
     index: int
     crop: Crop | None
 
-    def run(self) -> np.ndarray:
-        """The ``(H, W)`` bool mask in whole-image pixels (any thread)."""
-        return full_size_mask(self.prediction, self.index, self.crop)
+    def run(self) -> Rle:
+        """The mask in whole-image pixels as COCO RLE (any thread)."""
+        return full_size_rle(self.prediction, self.index, self.crop)
 
 
 class WorkRunner(Protocol):
@@ -179,7 +179,7 @@ class WorkRunner(Protocol):
         ignored by the session)."""
 
     def mask(self, request: MaskRequest) -> None:
-        """Make an accepted mask at full size, in request order; answers ``on_mask`` or
+        """Make an accepted mask at full size as RLE, in request order; answers ``on_mask`` or
         ``on_mask_failed``."""
 
     def shutdown(self) -> None:

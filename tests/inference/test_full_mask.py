@@ -15,8 +15,9 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from samlabel.inference import full_mask as full_mask_module
+from samlabel.inference import full_mask_dense
 from samlabel.inference.api import Prediction
-from samlabel.inference.full_mask import encode_column_major, full_size_mask
+from samlabel.inference.full_mask import full_size_mask
 from samlabel.inference.transforms import resized_size
 from tests.meta_reference import segment_anything
 
@@ -143,8 +144,89 @@ def test_rle_of_the_chosen_mask_decodes_to_the_mask():
     assert prediction.full_mask_rle(2).area == 1200 * 1601  # starts with a foreground run
 
 
-def test_encode_column_major_accepts_row_major_masks():
-    mask = np.zeros((5, 4), bool)
-    mask[1:3, 2] = True
-    rle = encode_column_major(mask)
-    assert np.array_equal(rle.decode(), mask)
+def texture_logits(seed: int, count: int = 3, cell: int = 2, scale: float = 1.0) -> np.ndarray:
+    """``(count, 256, 256)`` logits with a boundary in every low-res tile, as random weights
+    draw them: noise on a ``cell``-pixel grid, bilinearly smoothed, times ``scale``."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.standard_normal((count, 256 // cell, 256 // cell)).astype(np.float32)
+    smooth = [cv2.resize(c, (256, 256), interpolation=cv2.INTER_LINEAR) for c in coarse]
+    return (np.stack(smooth) * np.float32(scale)).astype(np.float32)
+
+
+def torch_masks(low_res: np.ndarray, original_size: tuple[int, int]) -> np.ndarray:
+    """``(K, H, W)`` bool with torch's ``F.interpolate`` written out as Meta's postprocess."""
+    import torch
+    import torch.nn.functional as F
+
+    h, w = resized_size(original_size)
+    with torch.no_grad():
+        up = F.interpolate(torch.from_numpy(low_res)[None], (1024, 1024), mode="bilinear")
+        full = F.interpolate(up[..., :h, :w], original_size, mode="bilinear")
+    return (full[0] > 0).numpy()
+
+
+def test_three_texture_candidates_at_12_mp_are_torch_pixels():
+    size = (3000, 4000)
+    low_res = texture_logits(12)
+    prediction = Prediction(np.zeros(3, np.float32), low_res, size, resized_size(size))
+    expected = torch_masks(low_res, size)
+    masks = prediction.masks
+    assert masks.shape == (3, *size) and all(m.flags.f_contiguous for m in masks)
+    for i in range(3):
+        mismatched = int((masks[i] != expected[i]).sum())
+        assert mismatched == 0, f"candidate {i}: {mismatched} pixels differ from torch's"
+
+
+@pytest.mark.parametrize(
+    "size", [(864, 1152), (1201, 1599), (2000, 1500), (640, 480)], ids=lambda s: f"{s[0]}x{s[1]}"
+)
+@pytest.mark.parametrize("cell", [1, 4])
+def test_texture_masks_are_torch_pixels(size, cell):
+    low_res = texture_logits(size[0] + cell, count=2, cell=cell)
+    expected = torch_masks(low_res, size)
+    for i in range(2):
+        assert np.array_equal(full_size_mask(low_res[i], resized_size(size), size), expected[i])
+
+
+def test_texture_near_underflow_is_torch_pixels():
+    """Values near float32's smallest: products and blends underflow, signs turn to 0."""
+    size = (1201, 1599)
+    low_res = texture_logits(3, count=2, scale=1e-38)
+    low_res[1] = np.where(low_res[1] > 0, np.float32(1e-45), low_res[1])  # subnormal steps
+    expected = torch_masks(low_res, size)
+    for i in range(2):
+        assert np.array_equal(full_size_mask(low_res[i], resized_size(size), size), expected[i])
+
+
+def test_a_wrong_estimate_of_the_switch_row_is_caught(monkeypatch):
+    """The zero crossing only estimates where a pair's blend changes sign: the exact check of
+    the rows either side must catch an estimate that is off, and blend those rows one by one."""
+    real = full_mask_dense._first_row_at
+    monkeypatch.setattr(
+        full_mask_dense, "_first_row_at", lambda rows, position: real(rows, position) + 1
+    )
+    size = (2000, 1500)
+    low_res = texture_logits(8, count=1)
+    assert np.array_equal(
+        full_size_mask(low_res[0], resized_size(size), size), torch_masks(low_res, size)[0]
+    )
+
+
+@pytest.mark.parametrize(
+    "size", [(300, 420), (256, 256), (100, 57), (1500, 2000)], ids=lambda s: f"{s[0]}x{s[1]}"
+)
+def test_sam2_stretched_masks_are_one_torch_resize(size):
+    """SAM 2 resizes the low-res logits straight to the image: the same passes, exactly."""
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(size[0])
+    low_res = np.stack(
+        [texture_logits(size[1], count=1)[0], (rng.integers(-9, 10, (256, 256)) / 10)]
+    ).astype(np.float32)
+    with torch.no_grad():
+        up = F.interpolate(torch.from_numpy(low_res)[None], size, mode="bilinear")
+    expected = (up[0] > 0).numpy()
+    for i in range(2):
+        got = full_mask_dense.stretched_mask(low_res[i], size)
+        assert got.flags.f_contiguous and np.array_equal(got, expected[i])
