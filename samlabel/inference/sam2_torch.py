@@ -52,8 +52,8 @@ class Sam2TorchPredictor(TorchModelPredictor):
         """The encoder on an already preprocessed ``(1, 3, 1024, 1024)`` float32 input:
         ``[embedding with no_mem_embed, high_res_s0, high_res_s1]``, as the ONNX
         predictor's ``run_encoder`` returns them."""
-        with torch.inference_mode():
-            outputs = self.model.encode_image(torch.from_numpy(tensor).to(self._device))
+        with self.exact():
+            outputs = self.model.encode_image(self.tensor(tensor))
         return [t.float().cpu().numpy() for t in outputs]
 
     def decode(

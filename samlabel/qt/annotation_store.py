@@ -92,6 +92,7 @@ class QtAutosave(QObject):
             return
         if self.store.dirty and not self.store.read_only and not self._timer.isActive():
             self.save_soon()
+
     @property
     def document(self) -> Document:
         """The document being edited."""

@@ -88,5 +88,3 @@ def candidate_tiles(
     )
     scores = tuple(float(score) for score in prediction.scores)
     return CandidateTiles(images, scores, prediction.best_index())
-
-

@@ -98,9 +98,7 @@ class ModelCommands(QObject):
             w.settings.model_backend = self.job.backend
         # Prompts and their mask came from the old model: clear them; annotations stay.
         w.controller.discard_prompts()
-        w.controller.set_predictor(
-            predictor, model_id(Path(path), predictor), self.embedding_cache
-        )
+        w.controller.set_predictor(predictor, model_id(Path(path), predictor), self.embedding_cache)
         w.status.model_label.setToolTip(path)
         if w.message_bar.level == "warning":
             w.message_bar.dismiss()

@@ -41,9 +41,7 @@ class ShutdownSignals(QObject):
         self._reader, self._writer = socket.socketpair()
         for end in (self._reader, self._writer):
             end.setblocking(False)
-        self._notifier = QSocketNotifier(
-            self._reader.fileno(), QSocketNotifier.Type.Read, self
-        )
+        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._on_wakeup)
         self._previous_fd = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
         self._previous = {sig: signal.signal(sig, _note) for sig in SHUTDOWN_SIGNALS}

@@ -50,14 +50,13 @@ def test_an_unreadable_image_is_a_broken_entry_and_the_folder_still_opens(qtbot,
     accept_one(qtbot, window)
     flushed(window)
     assert names_of_annotations(on_disk(folder_b / "annotations.json")) == ["b_0.png"] * 2
-    assert not (folder_a / "annotations.json").exists() or not on_disk(
-        folder_a / "annotations.json"
-    )["annotations"]
+    assert (
+        not (folder_a / "annotations.json").exists()
+        or not on_disk(folder_a / "annotations.json")["annotations"]
+    )
 
 
-def test_a_folder_that_fails_to_open_leaves_the_previous_one_in_place(
-    qtbot, tmp_path, monkeypatch
-):
+def test_a_folder_that_fails_to_open_leaves_the_previous_one_in_place(qtbot, tmp_path, monkeypatch):
     folder_a, folder_b = image_folder(tmp_path, "a"), image_folder(tmp_path, "b")
     window = open_window(qtbot, tmp_path / "s.ini", FakePredictor())
     c = window.controller

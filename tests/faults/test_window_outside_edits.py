@@ -92,9 +92,7 @@ def test_an_outside_edit_with_unsaved_work_here_is_merged_and_told(qtbot, tmp_pa
     assert len(coco["annotations"]) == 2
 
 
-def test_a_save_thread_that_finds_an_outside_edit_leaves_the_merge_to_the_window(
-    qtbot, tmp_path
-):
+def test_a_save_thread_that_finds_an_outside_edit_leaves_the_merge_to_the_window(qtbot, tmp_path):
     window, path = opened(qtbot, tmp_path)
     c = window.controller
     kinds: list[SaveKind] = []

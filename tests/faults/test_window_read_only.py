@@ -70,9 +70,7 @@ def test_a_held_file_says_so_in_the_title_and_a_bar_and_is_offered_when_let_go(
     assert "kept" in [k["name"] for k in coco["categories"]]
 
 
-def test_save_as_moves_the_work_and_the_folder_continues_there(
-    qtbot, tmp_path, held, monkeypatch
-):
+def test_save_as_moves_the_work_and_the_folder_continues_there(qtbot, tmp_path, held, monkeypatch):
     folder, _ = held
     settings = tmp_path / "s.ini"
     window = open_window(qtbot, settings, FakePredictor())
@@ -103,9 +101,7 @@ def test_save_as_moves_the_work_and_the_folder_continues_there(
 
 
 @pytest.mark.parametrize("answer", ["cancel", "discard", "save_as"])
-def test_closing_with_work_that_cannot_be_saved_asks(
-    qtbot, tmp_path, held, monkeypatch, answer
-):
+def test_closing_with_work_that_cannot_be_saved_asks(qtbot, tmp_path, held, monkeypatch, answer):
     folder, _ = held
     window = open_window(qtbot, tmp_path / "s.ini", FakePredictor())
     assert window.folders.open_folder(folder)

@@ -77,3 +77,20 @@ def test_not_a_checkpoint_gives_an_error_naming_the_file(tmp_path, export_calls)
 def test_missing_path_is_named(tmp_path):
     with pytest.raises(CheckpointError, match="nowhere.pth"):
         load_predictor(tmp_path / "nowhere.pth")
+
+
+def test_a_conversion_cached_by_an_older_version_is_converted_again(tmp_path, export_calls):
+    """Older cached graphs are slower (or lack SAM 2's split decoder): convert once more."""
+    checkpoint = write_tiny_checkpoint(tmp_path / "tiny.pth", seed=0)
+    first = load_predictor(checkpoint, backend="onnxruntime")
+    manifest_path = first.folder.root / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["version"] = onnx_export.FORMAT_VERSION - 1
+    manifest_path.write_text(json.dumps(manifest))
+    exported_before = len(export_calls)  # 0 when an earlier test converted the same weights
+
+    again = load_predictor(checkpoint, backend="onnxruntime")
+    assert len(export_calls) == exported_before + 1
+    assert json.loads((again.folder.root / "manifest.json").read_text())["version"] == (
+        onnx_export.FORMAT_VERSION
+    )

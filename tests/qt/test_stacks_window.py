@@ -54,8 +54,14 @@ def wheel(window, delta: int, modifier) -> None:
     canvas = window.canvas
     centre = QPointF(canvas.width() / 2, canvas.height() / 2)
     event = QWheelEvent(
-        centre, canvas.mapToGlobal(centre), QPoint(), QPoint(0, delta),
-        Qt.MouseButton.NoButton, modifier, Qt.ScrollPhase.NoScrollPhase, False,
+        centre,
+        canvas.mapToGlobal(centre),
+        QPoint(),
+        QPoint(0, delta),
+        Qt.MouseButton.NoButton,
+        modifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
     )
     QApplication.sendEvent(canvas, event)
 
