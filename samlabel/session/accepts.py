@@ -14,7 +14,7 @@ from samlabel.core.masks import Rle
 from samlabel.core.model import Annotation
 from samlabel.inference.api import Prediction
 from samlabel.session.decoding import PendingAccept
-from samlabel.session.work import MaskRequest, WorkRunner
+from samlabel.session.work import MaskRequest, WorkRunner, full_size_rle
 
 
 class AcceptPipeline:
@@ -44,11 +44,16 @@ class AcceptPipeline:
         """Whether no mask is on its way."""
         return not self._waiting
 
-    def flush(self) -> list[tuple[PendingAccept, Rle]]:
-        """Make the masks still on their way now, on the calling thread, in order; the
-        runner's later answers to them are ignored."""
+    def flush(self, undecoded: list[PendingAccept] = ()) -> list[tuple[PendingAccept, Rle]]:
+        """Make the masks still on their way now, on the calling thread, in order, then those
+        of ``undecoded`` (accepts whose mask was decoded just now); the runner's later
+        answers to them are ignored."""
         waiting, self._waiting = self._waiting, {}
-        return [(job, request.run()) for _, (job, request) in sorted(waiting.items())]
+        made = [(job, request.run()) for _, (job, request) in sorted(waiting.items())]
+        for job in undecoded:
+            step = job.step
+            made.append((job, full_size_rle(step.prediction, step.selected, job.crop)))
+        return made
 
 
 def add_accepted(
@@ -57,10 +62,17 @@ def add_accepted(
     mask: Rle,
     category: int,
     extra: dict | None = None,
+    replaces: list[int] | None = None,
 ) -> Annotation:
     """Add ``job``'s full-size ``mask`` (RLE in whole-image pixels) to ``document``
     under ``category``, with its score and its prompts in whole-image pixels (one undoable
-    operation); ``extra`` holds more COCO fields (a stack frame's ``track_id``)."""
+    operation); ``extra`` holds more COCO fields (a stack frame's ``track_id``);
+    ``replaces`` are annotations it corrects (propagated masks), deleted in the same step."""
+    if replaces:
+        with document.group("Correct propagated mask"):
+            annotation = add_accepted(document, job, mask, category, extra)
+            document.delete_annotations(replaces)
+        return annotation
     step, crop = job.step, job.crop
     points, box = list(step.points), step.box
     if crop is not None:  # a huge image's crop: prompts back to whole-image pixels

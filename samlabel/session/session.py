@@ -13,7 +13,6 @@ a :class:`~samlabel.session.work.WorkRunner` answers its numbered requests throu
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +37,7 @@ from samlabel.session.prompts import PromptSession
 from samlabel.session.propagation import PropagationSession
 from samlabel.session.proposals import ProposalSession
 from samlabel.session.stack_navigation import StackNavigation
-from samlabel.session.work import WorkRunner, full_size_rle
+from samlabel.session.work import WorkRunner
 
 #: How many images after the current one are encoded ahead.
 PREFETCH = 2
@@ -312,11 +311,8 @@ class LabellingSession:
     def flush_accepts(self) -> None:
         """Add the accepts on their way now, on this thread (before closing the file or
         changing the model)."""
-        for job, mask in self.accepts.flush():
+        for job, mask in self.accepts.flush(self.decoding.flush(self.predictor)):
             self._add_annotation(job, mask)
-        for job in self.decoding.flush(self.predictor):
-            step = job.step
-            self._add_annotation(job, full_size_rle(step.prediction, step.selected, job.crop))
 
     def _add_annotation(self, job: PendingAccept, mask: Rle) -> int | None:
         """Add ``job``'s full-size ``mask``, encoded by the runner (its category may have gone
@@ -334,9 +330,7 @@ class LabellingSession:
         try:
             track = self.frames.track_extra(job.image_id)  # a stack frame's track_id
             stale = self.propagation.stale_masks(job.image_id, track)  # a correction
-            with self.document.group("Correct propagated mask") if stale else nullcontext():
-                annotation = add_accepted(self.document, job, mask, category, track)
-                self.document.delete_annotations(stale)
+            annotation = add_accepted(self.document, job, mask, category, track, stale)
         except MaskSizeError as error:  # the record changed size while the mask was made
             self._message("error", str(error))
             return None
