@@ -122,22 +122,28 @@ class MaskOverlay:
 
 
 #: An unreviewed mask's border: dashes and gaps of this many picture pixels along the edge.
-DASH = 6
+DASH = 7
 #: An unreviewed mask's fill: diagonal stripes this many picture pixels wide, every other
 #: one at a third of the fill's opacity, so the mask reads lighter and hatched.
 HATCH = 3
 
 
-def _dashes(inside: np.ndarray, border: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """The pixels of ``border`` that lie on a dash: the mask's edges (holes included) are
-    walked pixel by pixel and cut into dashes and gaps of :data:`DASH` pixels each."""
+def _dashes(inside: np.ndarray, border: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``border`` split into the pixels on a dash and those in a gap: the mask's edges (holes
+    included) are walked pixel by pixel and cut into dashes and gaps of :data:`DASH` pixels;
+    a border pixel off that walk (a staircase's inner corner, the second ring of a selected
+    mask's border) follows the dash it touches."""
     contours, _ = cv2.findContours(inside.view(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     on = np.zeros(inside.shape, np.uint8)
+    off = np.zeros(inside.shape, bool)
     for contour in contours:
         points = contour[:, 0, :]
         dash = (np.arange(len(points)) // DASH) % 2 == 0
+        off[points[~dash, 1], points[~dash, 0]] = True
         on[points[dash, 1], points[dash, 0]] = 1
-    return border & cv2.dilate(on, kernel).view(bool)
+    near = cv2.dilate(on, np.ones((3, 3), np.uint8)).view(bool)
+    dashes = border & (on.view(bool) | (near & ~off))
+    return dashes, border & ~dashes
 
 
 def _hatch(shape: tuple[int, int]) -> np.ndarray:
@@ -150,7 +156,8 @@ def _bordered_picture(
     inside: np.ndarray, color: QColor, alpha: int, selected: bool, reviewed: bool = True
 ) -> QImage:
     """Fill, a border on the mask's edge pixels and a dark halo just outside them; for an
-    unreviewed mask the border is dashed and the fill hatched (a third as opaque between the
+    unreviewed mask the border is dashed (light gaps between the dashes, so they read on a
+    dark image and a bright one) and the fill hatched (a third as opaque between the
     stripes)."""
     kernel = np.ones((5, 5) if selected else (3, 3), np.uint8)
     as_u8 = inside.view(np.uint8)
@@ -160,7 +167,8 @@ def _bordered_picture(
     pixels = inside.astype(np.uint32) * _premultiplied(color, alpha)
     if not reviewed:
         pixels[inside & ~_hatch(inside.shape)] = _premultiplied(color, alpha // 3)
-        border = _dashes(inside, border, np.ones((3, 3), np.uint8))
+        border, gaps = _dashes(inside, border)
+        pixels[gaps] = _premultiplied(QColor(255, 255, 255), 190)
     pixels[border] = _premultiplied(line, 255)
     pixels[halo] = _premultiplied(QColor(0, 0, 0), 140)
     return _argb_to_qimage(pixels)
