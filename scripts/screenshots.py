@@ -125,6 +125,35 @@ def _pump(app, seconds: float) -> None:
         time.sleep(0.01)
 
 
+def out_folder(argv: Sequence[str] | None, description: str) -> Path:
+    """The ``--out`` folder of a screenshot script's command line (made if missing)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", default="docs/screenshots", help="output folder")
+    out = Path(parser.parse_args(argv).out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def offscreen_window(scratch_dir: Path, predictor):
+    """``(app, window)``: the styled labelling window, 1440 x 900, shown offscreen, with its
+    cache and settings in ``scratch_dir``."""
+    from PySide6.QtWidgets import QApplication
+
+    for var, name in (("SAMLABEL_CACHE_DIR", "cache"), ("SAMLABEL_CONFIG_DIR", "config")):
+        os.environ[var] = str(scratch_dir / name)
+    from samlabel.app import create_window
+    from samlabel.qt.assets import icon, stylesheet
+
+    app = QApplication.instance() or QApplication([])
+    app.setStyle("Fusion")
+    app.setStyleSheet(stylesheet())
+    app.setWindowIcon(icon("app"))
+    window = create_window(scratch_dir / "settings.ini", predictor, embedding_cache=False)
+    window.resize(1440, 900)
+    window.show()
+    return app, window
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/screenshots", help="output folder")
@@ -134,15 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     from PIL import Image
-    from PySide6.QtWidgets import QApplication
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
-        for var, name in (("SAMLABEL_CACHE_DIR", "cache"), ("SAMLABEL_CONFIG_DIR", "config")):
-            os.environ[var] = str(scratch_dir / name)
-        from samlabel.app import create_window
-        from samlabel.qt.assets import icon, stylesheet
-
         folder = scratch_dir / "street"
         folder.mkdir()
         for index in range(8):
@@ -154,13 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             predictor = load_predictor(args.model)
         else:
             predictor = ColourRegionPredictor()
-        app = QApplication.instance() or QApplication([])
-        app.setStyle("Fusion")
-        app.setStyleSheet(stylesheet())
-        app.setWindowIcon(icon("app"))
-        window = create_window(scratch_dir / "settings.ini", predictor, embedding_cache=False)
-        window.resize(1440, 900)
-        window.show()
+        app, window = offscreen_window(scratch_dir, predictor)
         window.folders.open_folder(folder)
         c = window.controller
         deadline = time.monotonic() + 300

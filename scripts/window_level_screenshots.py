@@ -12,7 +12,6 @@ the picture SAM would now see. Writes ``window_level_before.png`` and
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -26,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cv2
 import numpy as np
-from screenshots import ColourRegionPredictor, _pump
+from screenshots import ColourRegionPredictor, _pump, offscreen_window, out_folder
 
 #: Lesion centre in image pixels (x, y).
 LESION = (300, 230)
@@ -48,34 +47,18 @@ def draw_phantom(size: int = 512, seed: int = 5) -> np.ndarray:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="docs/screenshots", help="output folder")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = out_folder(argv, __doc__.splitlines()[0])
 
     import tifffile
-    from PySide6.QtWidgets import QApplication
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
-        for var, name in (("SAMLABEL_CACHE_DIR", "cache"), ("SAMLABEL_CONFIG_DIR", "config")):
-            os.environ[var] = str(scratch_dir / name)
-        from samlabel.app import create_window
-        from samlabel.core.windowing import Window
-        from samlabel.qt.assets import icon, stylesheet
-
         folder = scratch_dir / "scans"
         folder.mkdir()
         tifffile.imwrite(folder / "phantom_16bit.tif", draw_phantom())
-        app = QApplication.instance() or QApplication([])
-        app.setStyle("Fusion")
-        app.setStyleSheet(stylesheet())
-        app.setWindowIcon(icon("app"))
-        predictor = ColourRegionPredictor()
-        window = create_window(scratch_dir / "settings.ini", predictor, embedding_cache=False)
-        window.resize(1440, 900)
-        window.show()
+        app, window = offscreen_window(scratch_dir, ColourRegionPredictor())
+        from samlabel.core.windowing import Window
+
         window.folders.open_folder(folder)
         c = window.controller
         deadline = time.monotonic() + 120

@@ -28,7 +28,10 @@ class FrameReviewStrip(QWidget):
         self.setFixedHeight(6)
         self.states: list[str] = []
         self.current = -1
-        self.setToolTip("Frames: green reviewed, orange propagated and unreviewed (R confirms)")
+        self.setToolTip(
+            "Frames: green reviewed, orange propagated and unreviewed "
+            "(dashed on the canvas; R confirms)"
+        )
 
     def set_states(self, states: list[str], current: int) -> None:
         """Show ``states`` with frame ``current`` outlined."""

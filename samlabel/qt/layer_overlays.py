@@ -1,10 +1,11 @@
 """Keeps the canvas's drawings of accepted masks in step with the document.
 
 Decoding an RLE mask and tracing its outline costs milliseconds to tens of milliseconds on a
-12 MP image, so each annotation is prepared once and reused until its record (or its
-category's colour) changes. Only the current image's annotations are kept. Opening an image
-with many annotations prepares them in slices of :data:`SLICE_SECONDS` between events, so the
-window stays responsive while they appear.
+12 MP image, so each annotation is prepared once and reused until its record, its category's
+colour or whether it is reviewed changes (a mask nobody has confirmed, propagated or added by
+``samlabel auto``, is drawn dashed and hatched until R). Only the current image's annotations
+are kept. Opening an image with many annotations prepares them in slices of
+:data:`SLICE_SECONDS` between events, so the window stays responsive while they appear.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from samlabel.qt.canvas import AnnotationView, ImageCanvas
 from samlabel.qt.controller import LabelController
 from samlabel.qt.overlays import MaskOverlay, build_mask_overlay
 from samlabel.qt.picture_masks import mask_in_picture
+from samlabel.session.review import is_unreviewed
 
 #: Longest stretch of overlay preparation between two rounds of event processing.
 SLICE_SECONDS = 0.03
@@ -30,7 +32,8 @@ class LayerOverlays:
     def __init__(self, controller: LabelController, canvas: ImageCanvas) -> None:
         self.controller = controller
         self.canvas = canvas
-        self._cache: dict[int, tuple[Annotation, str, MaskOverlay]] = {}
+        #: annotation id -> (the record, its colour, reviewed, the overlay made from them)
+        self._cache: dict[int, tuple[Annotation, str, bool, MaskOverlay]] = {}
         #: The picture the cache was prepared for: another crop of the same image needs others.
         self._frame: tuple | None = None
         self._more = QTimer(canvas)
@@ -68,8 +71,9 @@ class LayerOverlays:
         for annotation in document.annotations_for_image(image_id):
             alive.add(annotation.id)
             color = document.category(annotation.category_id).color
+            reviewed = not is_unreviewed(annotation)
             cached = self._cache.get(annotation.id)
-            if cached is None or cached[0] is not annotation or cached[1] != color:
+            if cached is None or cached[0] is not annotation or cached[1:3] != (color, reviewed):
                 if time.perf_counter() - started > SLICE_SECONDS:
                     unfinished = True  # the rest in the next slice
                     continue
@@ -78,12 +82,13 @@ class LayerOverlays:
                 mask = mask_in_picture(annotation.rle, c.source)
                 if mask is None or mask.shape != self.canvas.image_size:
                     continue
-                cached = (annotation, color, build_mask_overlay(mask, QColor(color)))
+                overlay = build_mask_overlay(mask, QColor(color), reviewed=reviewed)
+                cached = (annotation, color, reviewed, overlay)
                 self._cache[annotation.id] = cached
             views.append(
                 AnnotationView(
                     key=annotation.id,
-                    overlay=cached[2],
+                    overlay=cached[3],
                     color=QColor(color),
                     visible=c.layers.is_visible(annotation.id),
                     selected=annotation.id == c.selected_annotation,

@@ -97,6 +97,8 @@ class MaskOverlay:
         scale: picture pixels per original pixel (<= 1).
         area: mask pixels at the original size.
         bbox: ``(x0, y0, x1, y1)`` of the mask in original pixels (exclusive ends).
+        reviewed: False for a mask a model added that nobody has confirmed yet: its pictures
+            have a dashed border and a hatched, lighter fill (:func:`build_mask_overlay`).
     """
 
     image: QImage
@@ -106,6 +108,7 @@ class MaskOverlay:
     scale: float
     area: int
     bbox: tuple[int, int, int, int]
+    reviewed: bool = True
 
     def covers(self, x: float, y: float) -> bool:
         """Whether original pixel ``(x, y)`` is inside the mask (at the picture's resolution)."""
@@ -118,21 +121,64 @@ class MaskOverlay:
         return bool(self.inside[py, px])
 
 
-def _bordered_picture(inside: np.ndarray, color: QColor, alpha: int, selected: bool) -> QImage:
-    """Fill, a border on the mask's edge pixels and a dark halo just outside them."""
+#: An unreviewed mask's border: dashes and gaps of this many picture pixels along the edge.
+DASH = 7
+#: An unreviewed mask's fill: diagonal stripes this many picture pixels wide, every other
+#: one at a third of the fill's opacity, so the mask reads lighter and hatched.
+HATCH = 3
+
+
+def _dashes(inside: np.ndarray, border: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``border`` split into the pixels on a dash and those in a gap: the mask's edges (holes
+    included) are walked pixel by pixel and cut into dashes and gaps of :data:`DASH` pixels;
+    a border pixel off that walk (a staircase's inner corner, the second ring of a selected
+    mask's border) follows the dash it touches."""
+    contours, _ = cv2.findContours(inside.view(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    on = np.zeros(inside.shape, np.uint8)
+    off = np.zeros(inside.shape, bool)
+    for contour in contours:
+        points = contour[:, 0, :]
+        dash = (np.arange(len(points)) // DASH) % 2 == 0
+        off[points[~dash, 1], points[~dash, 0]] = True
+        on[points[dash, 1], points[dash, 0]] = 1
+    near = cv2.dilate(on, np.ones((3, 3), np.uint8)).view(bool)
+    dashes = border & (on.view(bool) | (near & ~off))
+    return dashes, border & ~dashes
+
+
+def _hatch(shape: tuple[int, int]) -> np.ndarray:
+    """``(h, w)`` bool: True on the dense stripes of an unreviewed mask's fill."""
+    rows, cols = np.indices(shape)
+    return ((rows + cols) // HATCH) % 2 == 0
+
+
+def _bordered_picture(
+    inside: np.ndarray, color: QColor, alpha: int, selected: bool, reviewed: bool = True
+) -> QImage:
+    """Fill, a border on the mask's edge pixels and a dark halo just outside them; for an
+    unreviewed mask the border is dashed (light gaps between the dashes, so they read on a
+    dark image and a bright one) and the fill hatched (a third as opaque between the
+    stripes)."""
     kernel = np.ones((5, 5) if selected else (3, 3), np.uint8)
     as_u8 = inside.view(np.uint8)
     border = inside & ~cv2.erode(as_u8, kernel, borderType=cv2.BORDER_CONSTANT).view(bool)
     halo = cv2.dilate(as_u8, np.ones((3, 3), np.uint8)).view(bool) & ~inside
     line = color.lighter(140) if selected else color
     pixels = inside.astype(np.uint32) * _premultiplied(color, alpha)
+    if not reviewed:
+        pixels[inside & ~_hatch(inside.shape)] = _premultiplied(color, alpha // 3)
+        border, gaps = _dashes(inside, border)
+        pixels[gaps] = _premultiplied(QColor(255, 255, 255), 190)
     pixels[border] = _premultiplied(line, 255)
     pixels[halo] = _premultiplied(QColor(0, 0, 0), 140)
     return _argb_to_qimage(pixels)
 
 
-def build_mask_overlay(mask: np.ndarray, color: QColor, alpha: int = 85) -> MaskOverlay:
-    """Prepare ``(H, W)`` bool ``mask`` for drawing in ``color``.
+def build_mask_overlay(
+    mask: np.ndarray, color: QColor, alpha: int = 85, reviewed: bool = True
+) -> MaskOverlay:
+    """Prepare ``(H, W)`` bool ``mask`` for drawing in ``color``; ``reviewed=False`` draws it
+    as a mask nobody has confirmed yet (dashed border, hatched lighter fill).
 
     Only the bounding box (plus a margin) is kept, reduced so the whole image would be at most
     :data:`OVERLAY_MAX_SIDE` on its long side: a small object on a 12 MP image costs little.
@@ -145,7 +191,7 @@ def build_mask_overlay(mask: np.ndarray, color: QColor, alpha: int = 85) -> Mask
         empty = QImage(1, 1, QImage.Format.Format_ARGB32_Premultiplied)
         empty.fill(0)
         return MaskOverlay(
-            empty, empty, np.zeros((1, 1), bool), (0, 0, 1, 1), scale, 0, (0, 0, 0, 0)
+            empty, empty, np.zeros((1, 1), bool), (0, 0, 1, 1), scale, 0, (0, 0, 0, 0), reviewed
         )
     bbox = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
     # Room for the halo: two picture pixels around the box, inside the image.
@@ -157,11 +203,12 @@ def build_mask_overlay(mask: np.ndarray, color: QColor, alpha: int = 85) -> Mask
         size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
         inside = cv2.resize(inside.view(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 127
     return MaskOverlay(
-        image=_bordered_picture(inside, color, alpha, selected=False),
-        selected_image=_bordered_picture(inside, color, min(255, alpha + 50), selected=True),
+        image=_bordered_picture(inside, color, alpha, False, reviewed),
+        selected_image=_bordered_picture(inside, color, min(255, alpha + 50), True, reviewed),
         inside=inside,
         rect=(float(x0), float(y0), float(x1), float(y1)),
         scale=scale,
         area=int(np.count_nonzero(mask)),
         bbox=bbox,
+        reviewed=reviewed,
     )

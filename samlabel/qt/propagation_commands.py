@@ -59,6 +59,11 @@ class PropagationCommands:
         self.marks = QLabel("")
         self.marks.setObjectName("propagationMarks")
         self.marks.setMinimumWidth(1)  # the slider gives way; the window never grows for it
+        self.marks.setToolTip(
+            "Propagated masks nobody has confirmed yet are drawn dashed, with a hatched fill; "
+            "R confirms the selected one (or, with none selected, all of the frame) and it "
+            "is drawn solid"
+        )
         window.frame_slider.layout().addWidget(self.marks)
         self.strip = FrameReviewStrip()
         layout = window.canvas.parentWidget().layout()  # under the frame slider
@@ -168,7 +173,7 @@ class PropagationCommands:
         frames = unreviewed_frames(c.document, stack.uri)
         image_id = c.session.image_id
         here = image_id is not None and bool(unreviewed_ids(c.document, image_id))
-        parts = ["<b>propagated, unreviewed</b> (R confirms)"] if here else []
+        parts = ["<b>propagated, unreviewed</b> (dashed; R confirms)"] if here else []
         if frames:
             parts.append(f"{len(frames)} frame{'s' if len(frames) > 1 else ''} to review")
         self.marks.setText(" · ".join(parts))

@@ -26,7 +26,10 @@ class ReviewView:
         panel = window.layer_panel
         self.only_unreviewed = QCheckBox("Show only unreviewed")
         self.only_unreviewed.setObjectName("onlyUnreviewed")
-        self.only_unreviewed.setToolTip("List only the proposals samlabel auto added")
+        self.only_unreviewed.setToolTip(
+            "List only the proposals samlabel auto added and the masks propagated through "
+            "a stack, not yet confirmed (drawn dashed on the canvas; R confirms)"
+        )
         panel.layout().insertWidget(0, self.only_unreviewed)
         self.only_unreviewed.toggled.connect(self.apply)
         model = panel.model

@@ -13,16 +13,21 @@ from tests.qt.fakes import FakePredictor
 from tests.qt.images import make_image
 
 
-@pytest.fixture
-def canvas(qtbot) -> ImageCanvas:
+def _shown_canvas(qtbot, size: tuple[int, int], rgb: np.ndarray) -> ImageCanvas:
+    """A shown canvas of ``size`` (width, height) with ``rgb`` fitted in it."""
     widget = ImageCanvas()
     qtbot.addWidget(widget)
-    widget.resize(640, 480)
+    widget.resize(*size)
     widget.show()
     qtbot.waitExposed(widget)
-    widget.set_image(make_image(300, 400, 1))
+    widget.set_image(rgb)
     widget.fit()
     return widget
+
+
+@pytest.fixture
+def canvas(qtbot) -> ImageCanvas:
+    return _shown_canvas(qtbot, (640, 480), make_image(300, 400, 1))
 
 
 def _sample(mask: np.ndarray, region, shape) -> np.ndarray:
@@ -87,12 +92,7 @@ def test_large_image_pyramid_and_paint_are_fast(qtbot) -> None:
     """A 12 MP image: pan/zoom repaints stay well under a frame budget."""
     import time
 
-    widget = ImageCanvas()
-    qtbot.addWidget(widget)
-    widget.resize(1200, 800)
-    widget.show()
-    qtbot.waitExposed(widget)
-    widget.set_image(np.full((3000, 4000, 3), 90, np.uint8))
+    widget = _shown_canvas(qtbot, (1200, 800), np.full((3000, 4000, 3), 90, np.uint8))
     mask = np.zeros((3000, 4000), bool)
     mask[1000:2000, 1500:2600] = True
     from PySide6.QtGui import QColor
@@ -166,3 +166,45 @@ def test_ragged_masks_repaint_fast(qtbot, canvas) -> None:
         times.append(time.perf_counter() - start)
     assert np.median(times) < 0.1, f"median repaint {np.median(times) * 1000:.0f} ms"
     assert canvas.annotation_at(1, 1) == 0  # island pixel of the first mask
+
+
+def test_an_unreviewed_mask_is_drawn_dashed_and_hatched(qtbot) -> None:
+    """The same rectangle, reviewed on the left, unreviewed on the right: the left one's top
+    edge is solid in its colour, the right one's has gaps every few pixels, and its fill is
+    striped and lighter (closer to the plain grey image below)."""
+    from PySide6.QtGui import QColor
+
+    from samlabel.qt.canvas import AnnotationView
+    from tests.qt.outline_pixels import gaps, top_edge
+
+    widget = _shown_canvas(qtbot, (640, 480), np.full((60, 80, 3), 100, np.uint8))
+    assert widget.scale >= 2  # drawn without smoothing: picture pixels keep their colours
+    color = QColor("#e6194b")
+    views = []
+    for key, (x0, reviewed) in enumerate(((6, True), (44, False))):
+        mask = np.zeros((60, 80), bool)
+        mask[10:50, x0 : x0 + 30] = True
+        views.append(AnnotationView(key, build_mask_overlay(mask, color, reviewed=reviewed), color))
+    widget.set_annotations(views)
+
+    solid = top_edge(widget, 10, range(6, 36), [color])
+    dashed = top_edge(widget, 10, range(44, 74), [color])
+    assert all(solid)
+    assert gaps(dashed) >= 2 and 0.3 < sum(dashed) / len(dashed) < 0.8
+
+    shot = widget.grab().toImage()
+
+    def inside(x0: int) -> list[int]:
+        return [
+            shot.pixelColor(widget.image_to_widget(x + 0.5, 30.5).toPoint()).red()
+            for x in range(x0 + 3, x0 + 27)
+        ]
+
+    plain, hatched = inside(6), inside(44)
+    assert len(set(plain)) == 1 and len(set(hatched)) == 2  # stripes of two opacities
+    assert np.mean(hatched) < plain[0]  # lighter: less of the red over the grey
+
+    # Selected, the unreviewed mask keeps its dashes (in the emphasised line colour).
+    views[1].selected = True
+    widget.set_annotations(views)
+    assert gaps(top_edge(widget, 10, range(44, 74), [color.lighter(140)])) >= 2

@@ -147,3 +147,36 @@ def test_a_right_click_on_a_proposal_refines_it_through_the_prompts(qtbot, windo
     key(qtbot, window, Qt.Key.Key_Return)  # with prompts, Enter accepts the refined mask
     coco = saved_coco(window)
     assert len(coco["annotations"]) == 1 and c.prompts.is_empty()
+
+
+def test_an_annotation_to_review_is_drawn_dashed_until_r_confirms_it(qtbot, window) -> None:
+    """On the canvas: the proposal samlabel auto added has gaps in its outline where the
+    person's own mask has none; once R confirms it, its outline is solid too."""
+    from PySide6.QtGui import QColor
+
+    from tests.qt.outline_pixels import gaps, top_edge
+
+    c = window.controller
+    category = c.ensure_category()
+    ids = []
+    for x, extra in ((10, None), (80, {"samlabel_reviewed": False})):
+        mask = np.zeros((120, 160), bool, order="F")
+        mask[30:90, x : x + 60] = True
+        ids.append(c.document.add_annotation(c.image_id, category, mask, extra=extra).id)
+    mine, auto = ids
+    qtbot.waitUntil(lambda: len(window.canvas.annotations) == 2 and window.overlays.complete)
+    color = QColor(c.document.category(category).color)
+    outline = [color, color.lighter(140)]  # as drawn, and emphasised when selected
+    canvas = window.canvas
+    assert canvas.scale >= 2  # no smoothing: outline pixels keep their colour
+    assert gaps(top_edge(canvas, 30, range(10, 70), outline)) == 0
+    assert gaps(top_edge(canvas, 30, range(80, 140), outline)) >= 3
+
+    window.layer_panel.select(auto)
+    key(qtbot, window, Qt.Key.Key_R)
+    qtbot.waitUntil(lambda: all(v.overlay.reviewed for v in canvas.annotations))
+    assert gaps(top_edge(canvas, 30, range(80, 140), outline)) == 0
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the mark is back
+    qtbot.waitUntil(lambda: not all(v.overlay.reviewed for v in canvas.annotations))
+    assert gaps(top_edge(canvas, 30, range(80, 140), outline)) >= 3
+    assert mine in [v.key for v in canvas.annotations]

@@ -8,14 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtGui import QColor, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from samlabel.core.stack_frames import stack_frame, track_id_of
+from samlabel.core.stack_frames import add_frame_annotation, stack_frame, track_id_of
 from samlabel.core.windowing import Window
 from tests.io.stacks.factory import slice_pixels, write_dicom_series, write_nifti
 from tests.qt.fakes import FakePredictor
 from tests.qt.images import write_images
+from tests.qt.outline_pixels import gaps, top_edge
 from tests.qt.window_helpers import (
     click_image,
     key,
@@ -126,3 +127,36 @@ def test_a_stack_is_one_row_moved_through_and_labelled_frame_by_frame(
     slider.slider.setValue(3)
     go_frame(qtbot, window, "ct#002")
     assert c.layers.rowCount() == 1
+
+
+def test_a_propagated_mask_is_drawn_dashed_on_its_frame_until_r(
+    qtbot, tmp_path: Path, study: Path
+) -> None:
+    """A frame with the person's mask (track 1) and a propagated one nobody looked at
+    (track 2): the second's outline has gaps, the text beside the slider says what dashed
+    means; R (nothing selected) confirms the frame and both are drawn solid."""
+    window = open_window(qtbot, tmp_path / "settings.ini", FakePredictor())
+    assert window.folders.open_folder(study)
+    wait_ready(qtbot, window)
+    c = window.controller
+    window.frame_slider.slider.setValue(3)
+    go_frame(qtbot, window, "ct#002")
+    category = c.ensure_category()
+    for track, x in ((1, 5), (2, 42)):
+        mask = np.zeros(SIZE, bool, order="F")
+        mask[10:50, x : x + 32] = True
+        add_frame_annotation(c.document, c.image_id, category, mask, track, reviewed=track == 1)
+    canvas = window.canvas
+    qtbot.waitUntil(lambda: len(canvas.annotations) == 2 and window.overlays.complete)
+    color = QColor(c.document.category(category).color)
+    assert canvas.scale >= 2  # no smoothing: outline pixels keep their colour
+    assert gaps(top_edge(canvas, 10, range(5, 37), [color])) == 0
+    assert gaps(top_edge(canvas, 10, range(42, 74), [color])) >= 2
+    marks = window.propagation.marks
+    assert "unreviewed</b> (dashed; R confirms)" in marks.text()
+    assert "dashed" in marks.toolTip() and "dashed" in window.propagation.strip.toolTip()
+
+    key(qtbot, window, Qt.Key.Key_R)
+    qtbot.waitUntil(lambda: all(v.overlay.reviewed for v in canvas.annotations))
+    assert gaps(top_edge(canvas, 10, range(42, 74), [color])) == 0
+    assert "unreviewed" not in marks.text()
