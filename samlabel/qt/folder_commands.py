@@ -44,19 +44,15 @@ def ask_unsaved(parent: QWidget, text: str) -> str:
 
 @dataclass(frozen=True)
 class PendingOpen:
-    """A folder being listed in the background, and what to restore once it is open.
+    """A folder being listed in the background.
 
     Attributes:
         number: the session's listing request number.
-        folder: the folder as asked for.
-        image, category: the image and category current when it was last open (read before
-            opening: opening shows the first image, which is then remembered).
+        folder: the folder as asked for (the key of its remembered place).
     """
 
     number: int
     folder: Path
-    image: Path | None
-    category: str | None
 
 
 class FolderCommands:
@@ -65,7 +61,8 @@ class FolderCommands:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self._pending: PendingOpen | None = None
-        self._opened = False  # the pending folder has opened (the session said so)
+        # The pending folder's remembered image and category, read when it has opened.
+        self._place: tuple[Path | None, str | None] | None = None
         controller = window.controller
         controller.session.events.folder_opened.subscribe(self._on_folder_opened)
         controller.runner.listingAnswered.connect(self._on_listing_answered)
@@ -92,12 +89,11 @@ class FolderCommands:
         ("Opening <folder>…" in the status bar meanwhile) and opens when that is done; a
         failure is a message and the folder open before stays. A newer open wins."""
         w = self.window
-        image, category = w.settings.folder_place(folder)
         if annotations is None:  # "Save annotations as…" moved this folder's work there
             annotations = w.settings.folder_annotations(folder)
-        self._opened = False
+        self._place = None
         number = w.controller.start_opening_folder(folder, annotations, files)
-        self._pending = PendingOpen(number, Path(folder), image, category)
+        self._pending = PendingOpen(number, Path(folder))
         w.status.show_busy(f"Opening {folder}", time.monotonic())
 
     def is_opening(self) -> bool:
@@ -139,10 +135,12 @@ class FolderCommands:
 
     def _on_folder_opened(self) -> None:
         # Also sent when the open file's content is replaced (a reload, save-as): only an
-        # open that ends the pending listing counts. The session shows the first image after
-        # this event, so the remembered place is restored once the answer is handled.
-        if self._pending is not None and not self.window.controller.session.folders.is_opening():
-            self._opened = True
+        # open that ends the pending listing counts. The place is read now, before the
+        # session shows the first image (which is then remembered), and restored once the
+        # answer is handled (after that first image).
+        pending = self._pending
+        if pending is not None and not self.window.controller.session.folders.is_opening():
+            self._place = self.window.settings.folder_place(pending.folder)
             self.window.status.show_state("")  # the new image's state follows
 
     def _on_listing_answered(self, number: int) -> None:
@@ -150,8 +148,9 @@ class FolderCommands:
         if pending is None or pending.number != number:
             return  # superseded
         self._pending = None
-        if self._opened:  # the status bar already shows the new image's state
-            self._after_open(pending.folder, pending.image, pending.category)
+        if self._place is not None:  # it opened; the status bar shows the image's state
+            self._after_open(pending.folder, *self._place)
+            self._place = None
         else:  # it failed, and the session said why in the message bar
             self.window.status.show_state("")
 
