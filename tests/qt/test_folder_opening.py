@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QFileDialog
 
 import samlabel.session.work as work
 from tests.qt.fakes import FakePredictor
@@ -30,9 +31,10 @@ def slow_listing(monkeypatch) -> dict[str, float]:
 
 
 def test_a_slow_folder_listing_does_not_block_the_window(
-    qtbot, tmp_path, image_folder, slow_listing
+    qtbot, tmp_path, image_folder, slow_listing, monkeypatch
 ):
     slow_listing[image_folder.name] = 1.0
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a: str(image_folder))
     window = open_window(qtbot, tmp_path / "s.ini", FakePredictor())
     c = window.controller
     ticks: list[float] = []
@@ -42,7 +44,7 @@ def test_a_slow_folder_listing_does_not_block_the_window(
     timer.start()
 
     start = time.monotonic()
-    window.folders.start_opening(image_folder)
+    window.actions["open_folder"].trigger()  # File ▸ Open Folder…
     assert time.monotonic() - start < 0.5  # returns at once
     assert window.folders.is_opening() and c.folder is None
     label = window.status.state_label.text()
@@ -108,3 +110,20 @@ def test_a_folder_that_cannot_be_listed_is_told_and_the_open_one_stays(
     assert c.folder == image_folder.resolve() and len(c.paths) == 5
     assert window.settings.last_folder == image_folder
     assert not window.status.state_label.text().startswith("Opening")
+
+
+def test_opening_a_folder_at_once_supersedes_one_being_listed(qtbot, tmp_path, slow_listing):
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_images(first, 2)
+    write_images(second, 3)
+    slow_listing["first"] = 1.0
+    window = open_window(qtbot, tmp_path / "s.ini", FakePredictor())
+    c = window.controller
+    window.folders.start_opening(first)
+    assert window.folders.open_folder(second)  # opened on this thread, the newest request
+    assert not window.folders.is_opening()
+    assert not window.status.state_label.text().startswith("Opening")
+    qtbot.waitUntil(lambda: not c.runner.folder_lane.is_busy(), timeout=5000)
+    qtbot.wait(50)  # the first listing's late answer has been delivered, and dropped
+    assert c.folder == second.resolve() and len(c.paths) == 3
+    assert window.settings.last_folder == second
