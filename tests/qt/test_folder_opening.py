@@ -30,6 +30,15 @@ def slow_listing(monkeypatch) -> dict[str, float]:
     return delays
 
 
+def _slow_and_quick(root: Path, slow_listing: dict[str, float]) -> tuple[Path, Path]:
+    """Two folders: ``first`` (2 images) takes a second longer to list, ``second`` has 3."""
+    first, second = root / "first", root / "second"
+    write_images(first, 2)
+    write_images(second, 3)
+    slow_listing["first"] = 1.0
+    return first, second
+
+
 def test_a_slow_folder_listing_does_not_block_the_window(
     qtbot, tmp_path, image_folder, slow_listing, monkeypatch
 ):
@@ -63,10 +72,7 @@ def test_a_slow_folder_listing_does_not_block_the_window(
 
 
 def test_a_second_open_while_the_first_is_listed_wins(qtbot, tmp_path, slow_listing):
-    first, second = tmp_path / "first", tmp_path / "second"
-    write_images(first, 2)
-    write_images(second, 3)
-    slow_listing["first"] = 1.0
+    first, second = _slow_and_quick(tmp_path, slow_listing)
     window = open_window(qtbot, tmp_path / "s.ini", FakePredictor())
     c = window.controller
 
@@ -113,10 +119,7 @@ def test_a_folder_that_cannot_be_listed_is_told_and_the_open_one_stays(
 
 
 def test_opening_a_folder_at_once_supersedes_one_being_listed(qtbot, tmp_path, slow_listing):
-    first, second = tmp_path / "first", tmp_path / "second"
-    write_images(first, 2)
-    write_images(second, 3)
-    slow_listing["first"] = 1.0
+    first, second = _slow_and_quick(tmp_path, slow_listing)
     window = open_window(qtbot, tmp_path / "s.ini", FakePredictor())
     c = window.controller
     window.folders.start_opening(first)
