@@ -134,7 +134,7 @@ def run_app(args: argparse.Namespace) -> int:
         window.notify_no_model()
     if folder is not None:
         annotations = Path(args.annotations) if args.annotations else None
-        window.folders.open_folder(folder, annotations, files)
+        window.folders.start_opening(folder, annotations, files)  # listed in the background
     try:
         code = int(app.exec())
         return code if signals.received is None else 128 + signals.received

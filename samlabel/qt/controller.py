@@ -205,6 +205,13 @@ class LabelController(QObject):
         """See :meth:`LabellingSession.open_folder` (raises SamlabelError)."""
         self.session.open_folder(folder, annotations, files)
 
+    def start_opening_folder(
+        self, folder: Path, annotations: Path | None = None, files: list[Path] | None = None
+    ) -> int:
+        """See :meth:`LabellingSession.start_opening_folder`: listed in the runner's folder
+        lane; the session's ``folder_opened`` follows, or a message. Returns its number."""
+        return self.session.start_opening_folder(folder, annotations, files)
+
     def close_folder(self) -> None:
         """Add the accepts on their way, save and close the annotations file."""
         self.session.close_folder()

@@ -1,11 +1,12 @@
-"""The window's runner of the session's requests: four background lanes, answers on the GUI
+"""The window's runner of the session's requests: five background lanes, answers on the GUI
 thread.
 
 :class:`QtWorkRunner` implements :class:`samlabel.session.work.WorkRunner` with
-:class:`~samlabel.qt.background.Lane` s: images are read (with their display pyramid) and
-embeddings computed newest-first, prompt sets decoded newest-first, accepted masks made in
-order. After the current image, the next few are encoded ahead into the disk cache
-(prefetch), so moving on and going back are instant. ``Predictor.decode`` keeps no per-image
+:class:`~samlabel.qt.background.Lane` s: folders to open are listed (with their stacks'
+headers) newest-first, images are read (with their display pyramid) and embeddings computed
+newest-first, prompt sets decoded newest-first, accepted masks made in order. After the
+current image, the next few are encoded ahead into the disk cache (prefetch), so moving on
+and going back are instant. ``Predictor.decode`` keeps no per-image
 state, so the encoder and decoder threads share one predictor.
 """
 
@@ -23,7 +24,13 @@ from samlabel.qt.overlays import image_pyramid
 from samlabel.session.encoding import Encoder, ImageMemory
 from samlabel.session.session import LabellingSession
 from samlabel.session.source import SourceImage
-from samlabel.session.work import DecodeRequest, EncodeRequest, LoadRequest, MaskRequest
+from samlabel.session.work import (
+    DecodeRequest,
+    EncodeRequest,
+    ListRequest,
+    LoadRequest,
+    MaskRequest,
+)
 
 if TYPE_CHECKING:  # annotations only: the window reaches models through inference.api
     from samlabel.inference.embedding_cache import EmbeddingCache
@@ -35,18 +42,25 @@ class QtWorkRunner(QObject):
     Signals:
         encodeStarted(number): the encoder began request ``number`` (emitted from its thread,
             delivered on the GUI thread).
+        listingAnswered(number): the session has had the answer to folder listing ``number``
+            (``session.folders.on_listed`` or ``on_list_failed`` has returned): the folder is
+            open now, or it failed and the one before stays. A superseded listing skipped
+            before it started is not answered.
 
     Attributes:
-        images, encoder_lane, decoder_lane, mask_lane: the lanes (tests wait on them).
+        folder_lane, images, encoder_lane, decoder_lane, mask_lane: the lanes (tests wait
+            on them).
         encoder: the current model's :class:`Encoder`, None without a model.
     """
 
     encodeStarted = Signal(int)
+    listingAnswered = Signal(int)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session: LabellingSession | None = None
         self.memory = ImageMemory(image_pyramid)
+        self.folder_lane = Lane("samlabel-folders", newest_wins=True, parent=self)
         self.images = Lane("samlabel-images", newest_wins=True, parent=self)
         self.encoder_lane = Lane("samlabel-encoder", newest_wins=True, parent=self)
         self.decoder_lane = Lane("samlabel-decoder", newest_wins=True, parent=self)
@@ -85,6 +99,19 @@ class QtWorkRunner(QObject):
             lambda entry: self.session.image.on_loaded(number, *entry),
             lambda text: self.session.image.on_load_failed(number, text),
         )
+
+    def list_folder(self, request: ListRequest) -> None:
+        number = request.number
+
+        def listed(listing) -> None:
+            self.session.folders.on_listed(number, listing)
+            self.listingAnswered.emit(number)
+
+        def failed(text: str) -> None:
+            self.session.folders.on_list_failed(number, text)
+            self.listingAnswered.emit(number)
+
+        self.folder_lane.submit(request.run, listed, failed)
 
     def encode(self, request: EncodeRequest) -> None:
         encoder, number = self.encoder, request.number
@@ -151,11 +178,18 @@ class QtWorkRunner(QObject):
 
     def wait_until_idle(self, timeout: float = 10.0) -> bool:
         """Block until no lane has work (tests only); answers still need the event loop."""
-        lanes = (self.images, self.encoder_lane, self.decoder_lane, self.mask_lane)
+        lanes = (
+            self.folder_lane,
+            self.images,
+            self.encoder_lane,
+            self.decoder_lane,
+            self.mask_lane,
+        )
         return all(lane.wait_until_idle(timeout) for lane in lanes)
 
     def shutdown(self) -> None:
         self._ahead = []
+        self.folder_lane.shutdown()
         self.images.shutdown()
         self.decoder_lane.shutdown()
         self.mask_lane.shutdown()

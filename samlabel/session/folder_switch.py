@@ -147,12 +147,14 @@ class FolderSwitching:
         """Open the images of ``folder`` (or just ``files``) with their annotations file, all
         or nothing (:mod:`samlabel.session.folder_switch`); unreadable images are listed as
         broken entries. ``listing``: the folder already read (:meth:`start_opening`); None
-        reads it now, on this thread.
+        reads it now, on this thread. Being the newest request, it supersedes a listing still
+        in progress (whose answer is then dropped), whether it succeeds or not.
 
         Raises:
             SamlabelError: the folder or its annotations file cannot be opened; the folder
                 open before stays as it was (and the annotations file is left untouched).
         """
+        self._listing = None
         s = self.session
         ready = prepare_folder(
             folder,

@@ -19,7 +19,7 @@ from tests.faults.window_faults import (
     on_disk,
 )
 from tests.qt.fakes import FakePredictor
-from tests.qt.window_helpers import open_window
+from tests.qt.window_helpers import open_and_wait, open_window
 
 pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)
 
@@ -80,4 +80,35 @@ def test_a_folder_that_fails_to_open_leaves_the_previous_one_in_place(qtbot, tmp
     assert names_of_annotations(on_disk(folder_a / "annotations.json")) == ["a_0.png", "a_1.png"]
     assert not (folder_b / "annotations.json").exists()
     assert window.folders.open_folder(folder_b)  # B was let go of: it opens writable now
+    assert c.store.read_only_reason is None
+
+
+def test_a_folder_opened_in_the_background_that_fails_leaves_the_previous_one(
+    qtbot, tmp_path, monkeypatch
+):
+    """The same through File ▸ Open Folder: listed in the background, then opened on the GUI
+    thread, where matching the images with the file fails."""
+    folder_a, folder_b = image_folder(tmp_path, "a"), image_folder(tmp_path, "b")
+    window = open_window(qtbot, tmp_path / "s.ini", FakePredictor())
+    c = window.controller
+    assert open_and_wait(qtbot, window, folder_a)
+    accept_one(qtbot, window)
+
+    def broken_listing(*args, **kwargs):
+        raise OSError(f"{folder_b}: Input/output error")
+
+    monkeypatch.setattr("samlabel.session.images.sync_images", broken_listing)
+    assert not open_and_wait(qtbot, window, folder_b)
+    monkeypatch.undo()
+    assert str(folder_b) in window.message_bar.text
+    assert str(folder_a.resolve()) in window.windowTitle()
+    assert c.folder == folder_a.resolve()
+    assert c.annotations_path == (folder_a / "annotations.json").resolve()
+    assert window.settings.last_folder == folder_a
+    c.go_to(1)
+    accept_one(qtbot, window)
+    flushed(window)
+    assert names_of_annotations(on_disk(folder_a / "annotations.json")) == ["a_0.png", "a_1.png"]
+    assert not (folder_b / "annotations.json").exists()
+    assert open_and_wait(qtbot, window, folder_b)  # B was let go of: it opens writable now
     assert c.store.read_only_reason is None

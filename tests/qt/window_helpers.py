@@ -23,6 +23,19 @@ def open_window(qtbot, settings_path: Path, predictor=None, cache: bool = False)
     return window
 
 
+def open_and_wait(qtbot, window: MainWindow, folder: Path, timeout: int = 10000) -> bool:
+    """Open ``folder`` as File ▸ Open Folder does (listed in the background) and wait until it
+    has opened or failed; whether it is the open folder now."""
+    window.folders.start_opening(folder)
+    wait_opened(qtbot, window, timeout)
+    return window.controller.folder == Path(folder).resolve()
+
+
+def wait_opened(qtbot, window: MainWindow, timeout: int = 10000) -> None:
+    """Until no folder is being listed to open (it opened, failed, or was superseded)."""
+    qtbot.waitUntil(lambda: not window.folders.is_opening(), timeout=timeout)
+
+
 def wait_ready(qtbot, window: MainWindow, timeout: int = 10000) -> None:
     """Until the current image is shown and (with a model) its embedding is ready."""
     c = window.controller

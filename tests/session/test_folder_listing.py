@@ -79,3 +79,13 @@ def test_a_folder_that_cannot_be_listed_is_a_message_and_the_open_one_stays(tmp_
     messages = [e for e in events.seen if e[0] == "message"]
     assert messages and messages[-1][1] == "error" and "gone" in messages[-1][2]
     assert not session.folders.is_opening()
+
+
+def test_opening_a_folder_at_once_supersedes_a_listing_in_progress(tmp_path) -> None:
+    first, second = _study(tmp_path, "a"), _study(tmp_path, "b")
+    session, runner = make_session(FakePredictor())
+    session.start_opening_folder(first)
+    session.open_folder(second)  # the newest request: opened on this thread
+    assert not session.folders.is_opening()
+    runner.run()  # the first listing's answer comes, and is dropped
+    assert session.folder == second.resolve()
