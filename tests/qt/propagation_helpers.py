@@ -17,22 +17,14 @@ from PIL import Image
 from PySide6.QtCore import QCoreApplication
 
 from samlabel.core.stack_frames import is_reviewed, track_id_of
-from samlabel.sam.sam2_model import HIERA_CONFIGS, Sam2Config
-from samlabel.sam.sam2_video import VideoConfig, build_sam2_video
-from tests.sam2.video_reference import OBJECT_SCORE_BIAS, make_frames
+from tests.sam2.video_reference import light_video_model, make_frames
 
 FRAMES = 4
 
 
 def write_tiny_sam21(path: Path) -> Path:
     """The tiny SAM 2.1 checkpoint (Meta's layout, ``{"model": state_dict}``)."""
-    torch.manual_seed(0)
-    model = build_sam2_video(
-        Sam2Config("tiny", HIERA_CONFIGS["tiny"]), VideoConfig(num_maskmem=3, attention_layers=1)
-    ).eval()
-    with torch.no_grad():
-        model.sam_mask_decoder.pred_obj_score_head.layers[2].bias.add_(OBJECT_SCORE_BIAS)
-    torch.save({"model": model.state_dict()}, path)
+    torch.save({"model": light_video_model().state_dict()}, path)
     return path
 
 
