@@ -1,7 +1,9 @@
 """A window run as its own process by test_propagation_crash: it opens the folder with the
 tiny SAM 2.1 checkpoint, accepts the disc on the stack's first frame, waits until that is
 saved (``accepted``), propagates forward and prints ``frame <k>`` as each frame arrives, until
-it is killed."""
+it is killed. Tracking frames after :data:`LAST_FRAME_BEFORE_KILL` stalls in the worker (the
+window keeps saving), so the kill always lands in the middle of the run: with embeddings
+already in the cache, a quiet machine tracks the whole stack before the test can kill it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,23 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+#: The last frame tracked at full speed; later ones wait in the worker until the kill.
+LAST_FRAME_BEFORE_KILL = 2
+
+
+def _stall_after(last: int) -> None:
+    """Make the propagator's worker wait before tracking any frame after ``last``."""
+    from samlabel.inference.propagation import Propagator
+
+    track = Propagator._track_frame
+
+    def slow_after_last(self, frame: int, reverse: bool):
+        if frame > last:
+            time.sleep(3600)
+        return track(self, frame, reverse)
+
+    Propagator._track_frame = slow_after_last
+
 
 def main(folder: str, settings: str, checkpoint: str) -> None:
     from PySide6.QtWidgets import QApplication
@@ -20,6 +39,7 @@ def main(folder: str, settings: str, checkpoint: str) -> None:
     from samlabel.inference import load_predictor
     from tests.sam2.video_reference import disc_centre
 
+    _stall_after(LAST_FRAME_BEFORE_KILL)
     app = QApplication([])
     window = create_window(settings, load_predictor(checkpoint, backend="torch"))
     window.show()
