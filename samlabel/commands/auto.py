@@ -166,13 +166,7 @@ def _prelabel(store, folder: Path, args: argparse.Namespace, params: dict[str, A
         progress.write(f"{path.name}: {added} proposals ({seconds:.1f} s)")
         progress.update(1)
     progress.close()
-    print(
-        f"done: {done} images pre-labelled with {masks_added} masks; {already} were done "
-        f"before; {len(unreadable)} skipped (unreadable).",
-        file=sys.stderr,
-    )
-    for line in unreadable:
-        print(f"  skipped {line}", file=sys.stderr)
+    _summary(done, masks_added, already, unreadable)
     return 0
 
 
@@ -220,6 +214,12 @@ def _prelabel_on_ray(store, folder: Path, args: argparse.Namespace, params: dict
             progress.write(f"{result.path.name}: {added} proposals")
         progress.update(1)
     progress.close()
+    _summary(done, masks_added, already, unreadable)
+    return 0
+
+
+def _summary(done: int, masks_added: int, already: int, unreadable: list[str]) -> None:
+    """The closing lines of a run on stderr: what was done, and each image skipped."""
     print(
         f"done: {done} images pre-labelled with {masks_added} masks; {already} were done "
         f"before; {len(unreadable)} skipped (unreadable).",
@@ -227,7 +227,6 @@ def _prelabel_on_ray(store, folder: Path, args: argparse.Namespace, params: dict
     )
     for line in unreadable:
         print(f"  skipped {line}", file=sys.stderr)
-    return 0
 
 
 def _images_in(document, folder: Path, root: Path) -> tuple[list[tuple[Path, int]], list[str]]:

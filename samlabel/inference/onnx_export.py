@@ -34,7 +34,7 @@ from samlabel.core.errors import InferenceError
 from samlabel.core.paths import cache_dir
 from samlabel.inference import export_cache_guard as guard
 from samlabel.inference.onnx_convert import convert_to_onnx, relative_error
-from samlabel.inference.onnx_folder import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME
+from samlabel.inference.onnx_folder import write_manifest
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -248,19 +248,7 @@ def export_model(
     if verify:
         report("Checking the converted model against the original", 0.7)
         verify_export(model, out_dir)
-    manifest = {
-        "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
-        "model_name": model_name,
-        **(manifest_extra or {}),
-        "files": {
-            "encoder": "encoder.onnx",
-            "decoder": "decoder.onnx",
-            "decoder_image": "decoder_image.onnx",
-            "decoder_prompt": "decoder_prompt.onnx",
-        },
-    }
-    (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    write_manifest(out_dir, model_name, manifest_extra)
 
 
 def verify_export(model, out_dir: Path) -> None:

@@ -173,3 +173,20 @@ def open_onnx_folder(root: str | Path, check: bool = True) -> OnnxModelFolder:
         checkpoint_sha256=manifest.get("checkpoint_sha256"),
         family=family,
     )
+
+
+def write_manifest(
+    out_dir: Path, model_name: str, extra: dict | None = None, family: str | None = None
+) -> None:
+    """Write ``out_dir/manifest.json`` of a finished export: this format and version, the
+    model's name, ``extra`` fields (e.g. the checkpoint's file and hash), the ``family``
+    (None for SAM 1 / MobileSAM) and the four graph files every export writes."""
+    manifest: dict = {"format": FORMAT_NAME, "version": FORMAT_VERSION}
+    if family is not None:
+        manifest["family"] = family
+    manifest["model_name"] = model_name
+    manifest.update(extra or {})
+    manifest["files"] = {
+        name: f"{name}.onnx" for name in ("encoder", "decoder", "decoder_image", "decoder_prompt")
+    }
+    (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")

@@ -24,13 +24,12 @@ torch is imported only inside the functions.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from samlabel.core.errors import InferenceError
 from samlabel.inference.onnx_convert import convert_to_onnx, relative_error
 from samlabel.inference.onnx_export import VERIFY_TOLERANCE, ProgressCallback
-from samlabel.inference.onnx_folder import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME
+from samlabel.inference.onnx_folder import write_manifest
 
 #: The ``family`` a SAM 2 folder's manifest names.
 FAMILY = "sam2"
@@ -132,20 +131,7 @@ def export_sam2_model(
     if verify:
         report("Checking the converted model against the original", 0.7)
         verify_sam2_export(model, out_dir)
-    manifest = {
-        "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
-        "family": FAMILY,
-        "model_name": model_name,
-        **(manifest_extra or {}),
-        "files": {
-            "encoder": "encoder.onnx",
-            "decoder": "decoder.onnx",
-            "decoder_image": "decoder_image.onnx",
-            "decoder_prompt": "decoder_prompt.onnx",
-        },
-    }
-    (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    write_manifest(out_dir, model_name, manifest_extra, FAMILY)
 
 
 def verify_sam2_export(model, out_dir: Path) -> None:

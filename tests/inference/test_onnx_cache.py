@@ -10,6 +10,7 @@ import pytest
 from samlabel.core.errors import CheckpointError
 from samlabel.inference import load_predictor, onnx_export
 from samlabel.inference.onnx_backend import OnnxPredictor
+from samlabel.inference.onnx_folder import FORMAT_VERSION
 from tests.inference.tiny_models import write_tiny_checkpoint
 
 
@@ -85,12 +86,12 @@ def test_a_conversion_cached_by_an_older_version_is_converted_again(tmp_path, ex
     first = load_predictor(checkpoint, backend="onnxruntime")
     manifest_path = first.folder.root / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["version"] = onnx_export.FORMAT_VERSION - 1
+    manifest["version"] = FORMAT_VERSION - 1
     manifest_path.write_text(json.dumps(manifest))
     exported_before = len(export_calls)  # 0 when an earlier test converted the same weights
 
     again = load_predictor(checkpoint, backend="onnxruntime")
     assert len(export_calls) == exported_before + 1
     assert json.loads((again.folder.root / "manifest.json").read_text())["version"] == (
-        onnx_export.FORMAT_VERSION
+        FORMAT_VERSION
     )
