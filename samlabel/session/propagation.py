@@ -215,7 +215,8 @@ class PropagationSession:
         return run if run is not None and run.request.number == number else None
 
     def on_frame(self, number: int, frame: int, masks: dict[int, Any], record: str) -> None:
-        """Frame ``frame``'s masks arrived (``{track: (H, W) bool or None}``)."""
+        """Frame ``frame``'s masks arrived (``{track: mask RLE, or None where the object is
+        not seen}``, encoded by the runner)."""
         run = self._answer(number)
         if run is None:
             return
@@ -290,7 +291,7 @@ class PropagationSession:
                 if mine:
                     document.delete_annotations([a.id for a in mine])
                 category = run.categories.get(track)
-                if mask is None or not mask.any() or category not in document.state.category_index:
+                if mask is None or mask.area == 0 or category not in document.state.category_index:
                     continue
                 add_frame_annotation(document, image_id, category, mask, track, reviewed=False)
 

@@ -22,9 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-
-from samlabel.core.masks import Rle
+from samlabel.core.masks import Rle, encode_mask
 from samlabel.inference.api import ImageEmbedding, Predictor, PropagationEngine
 from samlabel.inference.propagation_record import PropagationRecord, restore
 from samlabel.session.decoding import describe_error
@@ -35,7 +33,8 @@ if TYPE_CHECKING:
 #: ``(track id, frame)``: one object on one frame.
 TrackFrame = tuple[int, int]
 #: ``frame, {track id: (H, W) bool mask or None (the object is not seen)}, record JSON``.
-FrameCallback = Callable[[int, dict[int, np.ndarray | None], str], None]
+#: ``(frame, {track: mask RLE or None when not seen}, record JSON)``.
+FrameCallback = Callable[[int, dict[int, Rle | None], str], None]
 
 
 class PropagationCancelled(Exception):
@@ -97,7 +96,10 @@ class PropagateRequest:
         done = 0
         try:
             for frame, results in frames:
-                masks = {obj: (r.mask if r.visible else None) for obj, r in results.items()}
+                # Upsampled and encoded here, in the worker: the GUI thread only adds RLEs.
+                masks = {
+                    o: (encode_mask(r.mask) if r.visible else None) for o, r in results.items()
+                }
                 on_frame(frame, masks, engine.record().to_json())
                 done += 1
                 if self.cancel.is_set():
