@@ -103,29 +103,31 @@ class Prediction:
     def masks(self) -> np.ndarray:
         """``(K, H, W)`` bool masks at the original size, pixel for pixel Meta's.
 
-        Each ``masks[i]`` is Fortran-ordered (column-major), as :meth:`full_mask` makes it, so
-        filling the stack is a plain copy (``np.stack`` would transpose 36 MB at 12 MP).
+        Each ``masks[i]`` is Fortran-ordered (column-major), as :meth:`full_mask` makes it:
+        every candidate is written straight into its place in the stack.
         """
-        count = self.low_res_logits.shape[0]
-        height, width = self.original_size
-        stack = np.empty((count, width, height), bool).transpose(0, 2, 1)
-        for i in range(count):
-            stack[i] = self.full_mask(i)
-        return stack
+        from samlabel.inference.full_mask import full_size_masks
+
+        return full_size_masks(
+            self.low_res_logits, self.input_size, self.original_size, stretched=self.stretched
+        )
 
     def full_mask(self, index: int) -> np.ndarray:
         """``(H, W)`` bool mask ``index`` at the original size, computed alone.
 
-        Identical to Meta's ``postprocess_masks(...) > 0`` for that candidate; Fortran-ordered
-        (column-major), the order COCO RLE walks. Work is spent only near the mask's boundary.
+        Identical to Meta's postprocessing ``> 0`` for that candidate (SAM 1's two resizes,
+        SAM 2's one); Fortran-ordered (column-major), the order COCO RLE walks.
         """
         if "masks" in self.__dict__:
             return self.masks[index]
-        if self.stretched:  # SAM 2: one bilinear resize straight to (H, W), as Meta's
-            return np.asfortranarray(self._upsample(self.low_res_logits[index : index + 1])[0] > 0)
         from samlabel.inference.full_mask import full_size_mask
 
-        return full_size_mask(self.low_res_logits[index], self.input_size, self.original_size)
+        return full_size_mask(
+            self.low_res_logits[index],
+            self.input_size,
+            self.original_size,
+            stretched=self.stretched,
+        )
 
     def full_mask_rle(self, index: int) -> Rle:
         """Mask ``index`` at the original size as COCO compressed RLE, ready to save.

@@ -25,16 +25,23 @@ Coordinates: arrays are ``(rows, cols)`` = ``(y, x)``; sizes are ``(height, widt
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
 import numpy as np
 
 from samlabel.inference.api import IMAGE_SIZE, LOW_RES_SIZE
 from samlabel.inference.full_mask_axes import TINY, AxisMap, axis_map, blend, crop
-from samlabel.inference.full_mask_dense import dense_mask
+from samlabel.inference.full_mask_dense import dense_mask, stretched_mask
+from samlabel.inference.full_mask_fixed import fixed_point_mask, meta_resizes, stretched_resizes
 
 #: Above this fraction of low-res tiles on the boundary, the whole image is computed: tile
 #: by tile cost about as much as whole passes at 4% (measured at 1 and 12 MP; one object
 #: is under 1%, a field of blobs 9%, random weights' textures over 90%).
 DENSE_ABOVE = 0.04
+#: From this many pixels, the candidates of a click are computed on several threads.
+PARALLEL_FROM = 2_000_000
 
 
 def _block_values(
@@ -86,19 +93,85 @@ def _ranges(axis: AxisMap, groups: np.ndarray, grow: int = 0) -> tuple[np.ndarra
 
 
 def full_size_mask(
-    low_res: np.ndarray, input_size: tuple[int, int], original_size: tuple[int, int]
+    low_res: np.ndarray,
+    input_size: tuple[int, int],
+    original_size: tuple[int, int],
+    *,
+    stretched: bool = False,
+    out_t: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(H, W)`` bool mask of one ``(256, 256)`` logit map, identical to Meta's postprocess.
 
     Args:
-        low_res: ``(256, 256)`` float32 logits in the padded 1024 frame at 1/4 resolution.
+        low_res: ``(256, 256)`` float32 logits at 1/4 of the 1024 frame.
         input_size: ``(h, w)`` of the resized image inside the 1024 frame.
         original_size: ``(H, W)`` of the original image.
+        stretched: SAM 2's postprocessing (the frame is the stretched image; one resize
+            straight to ``(H, W)``) instead of SAM 1's.
+        out_t: optional ``(W, H)`` C-contiguous bool to write the transposed mask into.
 
     Returns:
         ``(H, W)`` bool, Fortran-ordered (column-major, COCO RLE's order); True inside.
+        ``out_t.T`` when ``out_t`` is given.
     """
     logits = np.ascontiguousarray(low_res, dtype=np.float32).reshape(LOW_RES_SIZE, LOW_RES_SIZE)
+    resizes = (
+        stretched_resizes(original_size) if stretched else meta_resizes(input_size, original_size)
+    )
+    mask = fixed_point_mask(logits, resizes, out_t)  # the fast way, where it applies
+    if mask is None:
+        # Non-finite logits (a broken model) blend to NaN where torch's do: outside.
+        with np.errstate(invalid="ignore"):
+            if stretched:
+                mask = stretched_mask(logits, original_size)
+            else:
+                mask = _mask_by_tiles(logits, input_size, original_size)
+        if out_t is not None:
+            out_t[...] = mask.T
+            mask = out_t.T
+    return mask
+
+
+def full_size_masks(
+    low_res: np.ndarray,
+    input_size: tuple[int, int],
+    original_size: tuple[int, int],
+    *,
+    stretched: bool = False,
+) -> np.ndarray:
+    """``(K, H, W)`` bool masks of ``(K, 256, 256)`` logits, each as :func:`full_size_mask`.
+
+    Every mask is written straight into its place (``masks[i]`` is Fortran-ordered). Large
+    masks are computed side by side on a few threads: each is bound by memory traffic more
+    than by one core, so two overlap by about a fifth.
+    """
+    count = low_res.shape[0]
+    height, width = original_size
+    stack_t = np.empty((count, width, height), bool)
+
+    def one(i: int) -> None:
+        full_size_mask(low_res[i], input_size, original_size, stretched=stretched, out_t=stack_t[i])
+
+    if count > 1 and height * width >= PARALLEL_FROM:
+        for _ in _pool().map(one, range(count)):
+            pass
+    else:
+        for i in range(count):
+            one(i)
+    return stack_t.transpose(0, 2, 1)
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(
+        max_workers=min(3, os.cpu_count() or 1), thread_name_prefix="full-size-mask"
+    )
+
+
+def _mask_by_tiles(
+    logits: np.ndarray, input_size: tuple[int, int], original_size: tuple[int, int]
+) -> np.ndarray:
+    """The exact mask by low-res tiles (boundary tiles only) or whole passes (textures)."""
     h, w = input_size
     height, width = original_size
     up = axis_map(LOW_RES_SIZE, IMAGE_SIZE)

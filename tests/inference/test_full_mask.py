@@ -61,8 +61,17 @@ def smooth_logits(seed: int, with_zeros: bool = False) -> np.ndarray:
     return logits
 
 
+@pytest.fixture(params=["fixed-point", "exact passes"])
+def mask_path(request, monkeypatch):
+    """Run a test on each way of computing a full-size mask: the fixed-point resize with
+    exact uncertain pixels (the default), and the exact passes it falls back to."""
+    if request.param == "exact passes":
+        monkeypatch.setattr(full_mask_module, "fixed_point_mask", lambda *a, **k: None)
+    return request.param
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_full_size_masks_are_meta_pixels_for_every_shape(size):
+def test_full_size_masks_are_meta_pixels_for_every_shape(size, mask_path):
     rng = np.random.default_rng(size[0] * 7919 + size[1])
     low_res = np.stack(
         [
@@ -86,8 +95,9 @@ def test_full_size_masks_are_meta_pixels_for_every_shape(size):
 
 @pytest.mark.parametrize("dense_above", [0.0, 1.01], ids=["whole-image passes", "tiles only"])
 def test_both_ways_of_computing_give_meta_pixels(monkeypatch, dense_above):
-    """Texture-like masks take whole-image passes, object-like ones boundary tiles; each way
-    alone must give Meta's pixels for any mask."""
+    """Without the fixed-point path, texture-like masks take whole-image passes, object-like
+    ones boundary tiles; each way alone must give Meta's pixels for any mask."""
+    monkeypatch.setattr(full_mask_module, "fixed_point_mask", lambda *a, **k: None)
     monkeypatch.setattr(full_mask_module, "DENSE_ABOVE", dense_above)
     size = (1201, 1599)
     rng = np.random.default_rng(5)
@@ -102,7 +112,7 @@ def test_both_ways_of_computing_give_meta_pixels(monkeypatch, dense_above):
         assert np.array_equal(full_size_mask(low_res[i], resized_size(size), size), expected[i])
 
 
-def test_all_zero_and_all_positive_logits():
+def test_all_zero_and_all_positive_logits(mask_path):
     size = (333, 517)
     zeros = np.zeros((256, 256), np.float32)
     assert not full_size_mask(zeros, resized_size(size), size).any()  # 0 is outside
@@ -165,7 +175,7 @@ def torch_masks(low_res: np.ndarray, original_size: tuple[int, int]) -> np.ndarr
     return (full[0] > 0).numpy()
 
 
-def test_three_texture_candidates_at_12_mp_are_torch_pixels():
+def test_three_texture_candidates_at_12_mp_are_torch_pixels(mask_path):
     size = (3000, 4000)
     low_res = texture_logits(12)
     prediction = Prediction(np.zeros(3, np.float32), low_res, size, resized_size(size))
@@ -181,14 +191,14 @@ def test_three_texture_candidates_at_12_mp_are_torch_pixels():
     "size", [(864, 1152), (1201, 1599), (2000, 1500), (640, 480)], ids=lambda s: f"{s[0]}x{s[1]}"
 )
 @pytest.mark.parametrize("cell", [1, 4])
-def test_texture_masks_are_torch_pixels(size, cell):
+def test_texture_masks_are_torch_pixels(size, cell, mask_path):
     low_res = texture_logits(size[0] + cell, count=2, cell=cell)
     expected = torch_masks(low_res, size)
     for i in range(2):
         assert np.array_equal(full_size_mask(low_res[i], resized_size(size), size), expected[i])
 
 
-def test_texture_near_underflow_is_torch_pixels():
+def test_texture_near_underflow_is_torch_pixels(mask_path):
     """Values near float32's smallest: products and blends underflow, signs turn to 0."""
     size = (1201, 1599)
     low_res = texture_logits(3, count=2, scale=1e-38)
@@ -201,6 +211,7 @@ def test_texture_near_underflow_is_torch_pixels():
 def test_a_wrong_estimate_of_the_switch_row_is_caught(monkeypatch):
     """The zero crossing only estimates where a pair's blend changes sign: the exact check of
     the rows either side must catch an estimate that is off, and blend those rows one by one."""
+    monkeypatch.setattr(full_mask_module, "fixed_point_mask", lambda *a, **k: None)
     real = full_mask_dense._first_row_at
     monkeypatch.setattr(
         full_mask_dense, "_first_row_at", lambda rows, position: real(rows, position) + 1
@@ -230,3 +241,10 @@ def test_sam2_stretched_masks_are_one_torch_resize(size):
     for i in range(2):
         got = full_mask_dense.stretched_mask(low_res[i], size)
         assert got.flags.f_contiguous and np.array_equal(got, expected[i])
+    # What a SAM 2 prediction saves: the fixed-point path (or these passes where it does
+    # not apply), the same pixels. It used a plain float32 resize before, off by a few.
+    prediction = Prediction(np.zeros(2, np.float32), low_res, size, (1024, 1024), stretched=True)
+    for i in range(2):
+        got = prediction.full_mask(i)
+        assert got.flags.f_contiguous and np.array_equal(got, expected[i])
+    assert np.array_equal(prediction.masks, expected)

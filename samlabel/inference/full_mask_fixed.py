@@ -1,0 +1,273 @@
+"""Full-size masks from a fixed-point OpenCV resize, with every uncertain pixel made exact.
+
+Meta's mask is the sign of torch's bilinear resize(s) of the ``(256, 256)`` logits
+(:mod:`samlabel.inference.full_mask`). OpenCV resizes an int16 image several times faster
+than any numpy pass, and its result is within a known distance of torch's values, in
+quanta (the logits are scaled so that the largest magnitude is :data:`FULL_SCALE`):
+
+- rounding the scaled logits to int16: at most 0.5;
+- each resize rounds its output to int16: at most 0.5 per resize;
+- the sampling positions and weights are torch's own: OpenCV is given torch's float32
+  scale (as ``fx``/``fy``), so it computes the same real source position and rounds it once
+  to float32, as torch's fused multiply-add does. A probe per image size checks that this
+  OpenCV build does so (:func:`_stage_is_torchs`); where it does not, the exact path runs;
+- float32 arithmetic on both sides: a few hundredths.
+
+So with two resizes a fixed-point value of 2 or more is surely positive in torch, -2 or less
+surely not. Only the pixels at -1, 0 or 1 (about 3,000 of a 12 MP texture mask's 12
+million) are computed again with torch's roundings (:func:`_exact_signs_at`).
+
+Layout: the resizes run on the transposed image ``(x, y)``, so the mask comes out
+column-major (Fortran order), the order COCO RLE walks. Image coordinates are ``(y, x)``;
+sizes ``(height, width)``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from samlabel.inference.api import IMAGE_SIZE, LOW_RES_SIZE
+from samlabel.inference.full_mask_axes import AxisMap, axis_map, blend, crop
+
+#: Fixed-point value of the largest logit magnitude (int16 holds +-32767).
+FULL_SCALE = 32000
+#: Logits of a smaller largest magnitude (or non-finite ones) take the exact path: the
+#: margin of 2 quanta must stay far above float32's smallest numbers.
+SMALLEST_SCALE = 1e-30
+#: Above this many output pixels the int16 image (2 bytes a pixel) is not worth its memory.
+LARGEST_OUTPUT = 80_000_000
+#: Work arrays of up to this many pixels are kept between masks (per thread).
+KEEP_SCRATCH_UP_TO = 25_000_000
+#: float32 arithmetic on either side of one resize, in quanta (a few roundings of 32000).
+ARITHMETIC = 0.02
+#: Wider than this, too many pixels would be recomputed; the exact path is taken instead.
+WIDEST_UNCERTAIN = 16
+
+
+@dataclass(frozen=True)
+class Resize:
+    """One of torch's bilinear resizes as Meta applies it, in image orientation ``(y, x)``.
+
+    ``size_in`` -> ``size_out`` is the resize (its scales are what torch and OpenCV must
+    sample with); ``keep`` the top-left part of the output that is kept (Meta crops the
+    1024 frame to the resized image; the whole output otherwise).
+    """
+
+    size_in: tuple[int, int]
+    size_out: tuple[int, int]
+    keep: tuple[int, int]
+
+    @property
+    def rows(self) -> AxisMap:
+        return crop(axis_map(self.size_in[0], self.size_out[0]), self.keep[0])
+
+    @property
+    def cols(self) -> AxisMap:
+        return crop(axis_map(self.size_in[1], self.size_out[1]), self.keep[1])
+
+
+def meta_resizes(input_size: tuple[int, int], original_size: tuple[int, int]) -> list[Resize]:
+    """SAM 1's postprocessing: 256 -> the 1024 frame cropped to ``input_size``, then to
+    ``original_size``."""
+    frame = (IMAGE_SIZE, IMAGE_SIZE)
+    return [
+        Resize((LOW_RES_SIZE, LOW_RES_SIZE), frame, input_size),
+        Resize(input_size, original_size, original_size),
+    ]
+
+
+def stretched_resizes(original_size: tuple[int, int]) -> list[Resize]:
+    """SAM 2's postprocessing: the stretched frame's 256 logits straight to the image."""
+    return [Resize((LOW_RES_SIZE, LOW_RES_SIZE), original_size, original_size)]
+
+
+def fixed_point_mask(
+    logits: np.ndarray, resizes: Sequence[Resize], out_t: np.ndarray | None = None
+) -> np.ndarray | None:
+    """Signs of torch's bilinear resizes of ``logits``: ``(H, W)`` bool, Fortran-ordered.
+
+    Args:
+        logits: ``(256, 256)`` float32, image orientation ``(y, x)``.
+        resizes: the resizes in order (:func:`meta_resizes`, :func:`stretched_resizes`).
+        out_t: optional ``(W, H)`` C-contiguous bool to write the transposed mask into.
+
+    Returns:
+        ``out_t.T`` (column-major ``(H, W)``), or None where this path does not apply (tiny
+        or non-finite logits, an OpenCV whose resize this module does not recognise, a huge
+        image); the caller then takes the exact path.
+    """
+    height, width = resizes[-1].keep
+    largest = float(np.max(np.abs(logits))) if logits.size else 0.0
+    if not np.isfinite(largest) or largest < SMALLEST_SCALE or height * width > LARGEST_OUTPUT:
+        return None
+    sampling = [_sampling_difference(resize) for resize in resizes]
+    if any(difference is None for difference in sampling):
+        return None
+    fixed_t = np.rint(logits.T.astype(np.float64) * (FULL_SCALE / largest)).astype(np.int16)
+    bias = _uncertain_below(fixed_t, resizes, sampling)
+    if bias is None:
+        return None
+    fixed_t += np.int16(bias)  # uncertain, |value| <= bias, becomes 0 <= value <= 2 * bias
+    for step, resize in enumerate(resizes):
+        fixed_t = _resize_t(fixed_t, resize, _scratch(f"resize {step}", resize))
+    if out_t is None:
+        out_t = np.empty((width, height), bool)
+    np.greater(fixed_t, 2 * bias, out=out_t)
+    near_zero = _scratch_array("near zero", (width, height), np.dtype(bool))
+    np.less_equal(fixed_t.view(np.uint16), 2 * bias, out=near_zero)
+    uncertain = _sparse_flatnonzero(near_zero.reshape(-1))
+    if uncertain.size:
+        xs, ys = np.divmod(uncertain, height)
+        out_t.reshape(-1)[uncertain] = _exact_signs_at(logits, resizes, ys, xs)
+    return out_t.T
+
+
+def _samples_as_torch_cache_clear() -> None:
+    """Forget the probes (tests swap OpenCV's resize)."""
+    _sampling_difference.cache_clear()
+
+
+def _sparse_flatnonzero(flags: np.ndarray) -> np.ndarray:
+    """``np.flatnonzero(flags)`` for a 1-D bool array that is nearly all False: eight flags
+    are looked at as one 64-bit word first (half the time of a plain scan at 12 MP)."""
+    whole = flags.size // 8 * 8
+    words = flags[:whole].view(np.uint64)
+    candidates = (np.flatnonzero(words != 0) * 8)[:, None] + np.arange(8)
+    found = candidates.reshape(-1)
+    found = found[flags[found]]
+    tail = np.flatnonzero(flags[whole:]) + whole
+    return np.concatenate([found, tail]) if tail.size else found
+
+
+def _uncertain_below(
+    fixed_t: np.ndarray, resizes: Sequence[Resize], sampling: Sequence[tuple[float, float]]
+) -> int | None:
+    """The largest ``|value|`` (in quanta) whose sign in torch is not certain: the error bound
+    of the module docstring, rounded down. None if it is too wide to be worth it.
+
+    ``sampling``: per resize, OpenCV's largest weight difference from torch along rows and
+    columns; each costs that times the steepest step between neighbouring source values.
+    """
+    wide = fixed_t.astype(np.int32)  # transposed: axis 0 is the image's x
+    steep_x = float(np.abs(np.diff(wide, axis=0)).max(initial=0))
+    steep_y = float(np.abs(np.diff(wide, axis=1)).max(initial=0))
+    bound = 0.5 + ARITHMETIC  # rounding the logits, float32 on torch's side
+    for resize, (rows_difference, cols_difference) in zip(resizes, sampling, strict=True):
+        bound += 0.5 + ARITHMETIC + rows_difference * steep_y + cols_difference * steep_x
+        # Neighbouring outputs sample ``scale`` source pixels apart, so the next resize's
+        # steps are this one's times its scale, plus the rounding of two outputs.
+        steep_y = steep_y * (resize.size_in[0] / resize.size_out[0]) * 1.000001 + 1.04
+        steep_x = steep_x * (resize.size_in[1] / resize.size_out[1]) * 1.000001 + 1.04
+    uncertain = int(np.floor(bound))
+    return uncertain if uncertain <= WIDEST_UNCERTAIN else None
+
+
+def _resize_t(image_t: np.ndarray, resize: Resize, out: np.ndarray | None = None) -> np.ndarray:
+    """One resize of a transposed image ``(x, y)``; returns the kept ``(x, y)`` part.
+
+    ``out``: where to write the whole ``(x, y)`` output (same type as ``image_t``), or None.
+    """
+    size = (resize.size_out[0], resize.size_out[1])  # OpenCV's (width, height): (y, x) here
+    out = cv2.resize(image_t, size, dst=out, interpolation=cv2.INTER_LINEAR)
+    keep_y, keep_x = resize.keep
+    if out.shape != (keep_x, keep_y):
+        out = out[:keep_x, :keep_y]  # Meta's crop of the 1024 frame (a view; OpenCV takes it)
+    return out
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, resize: Resize) -> np.ndarray | None:
+    """The int16 output of ``resize``, kept per thread (see :func:`_scratch_array`)."""
+    shape = (resize.size_out[1], resize.size_out[0])  # transposed (x, y)
+    return _scratch_array(name, shape, np.dtype(np.int16))
+
+
+def _scratch_array(name: str, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+    """A work array kept per thread and reused while the image size stays the same.
+
+    Fresh multi-megabyte arrays cost page faults on every mask (the kernel zeroes each new
+    page): a third of the time of a 12 MP mask when other work ran in between. Arrays of
+    huge images are not kept.
+    """
+    kept: dict[str, np.ndarray] = _SCRATCH.__dict__.setdefault("arrays", {})
+    array = kept.get(name)
+    if array is None or array.shape != shape or array.dtype != dtype:
+        array = np.empty(shape, dtype)
+        if array.size <= KEEP_SCRATCH_UP_TO:
+            kept[name] = array
+    return array
+
+
+@lru_cache(maxsize=32)
+def _sampling_difference(resize: Resize) -> tuple[float, float] | None:
+    """OpenCV's largest weight difference from torch's, along rows and along columns.
+
+    Each axis is probed with the steepest image there is (+-1 alternating along it, constant
+    along the other) in float32, where nothing is rounded to hide a difference; the int16
+    resize the masks use is checked to compute the same values (within its rounding). Same
+    sizes as the real resize, so OpenCV takes the same code path. None if OpenCV's resize is
+    not a 2-tap blend of the same neighbours (a build this module does not know).
+    """
+    n_rows, n_cols = resize.size_in
+    differences = []
+    for axis, along_rows in ((resize.rows, True), (resize.cols, False)):
+        line = np.where(np.arange(n_rows if along_rows else n_cols) % 2 == 0, 1.0, -1.0)
+        image_t = np.empty((n_cols, n_rows), np.float32)
+        image_t[...] = line[None, :] if along_rows else line[:, None]
+        try:
+            out_float = _resize_t(image_t, resize)
+            out_fixed = _resize_t((image_t * FULL_SCALE).astype(np.int16), resize)
+        except cv2.error:
+            return None
+        got = out_float[0, :] if along_rows else out_float[:, 0]
+        if out_float.shape != (resize.keep[1], resize.keep[0]) or not np.array_equal(
+            out_float,
+            np.broadcast_to(got[None, :] if along_rows else got[:, None], out_float.shape),
+        ):
+            return None
+        w0, w1 = axis.w0.astype(np.float64), axis.w1.astype(np.float64)
+        expected = w0 * line[axis.i0] + w1 * line[axis.i1]
+        difference = float(np.max(np.abs(got - expected), initial=0.0)) / 2 + 1e-6
+        if np.max(np.abs(out_fixed - out_float.astype(np.float64) * FULL_SCALE)) > 0.51:
+            return None
+        differences.append(difference)
+    return differences[0], differences[1]
+
+
+def _exact_signs_at(
+    logits: np.ndarray, resizes: Sequence[Resize], ys: np.ndarray, xs: np.ndarray
+) -> np.ndarray:
+    """Whether torch's value at output pixels ``(ys, xs)`` is positive: its float32 operations
+    in its order (per resize, the width pass, then the height pass)."""
+    maps = [(resize.rows, resize.cols) for resize in resizes]
+    return _value_at(logits, maps, len(maps) - 1, ys, xs) > 0
+
+
+def _value_at(
+    logits: np.ndarray,
+    maps: Sequence[tuple[AxisMap, AxisMap]],
+    level: int,
+    ys: np.ndarray,
+    xs: np.ndarray,
+) -> np.ndarray:
+    """float32 output of resize ``level`` at ``(ys, xs)``, as torch computes it."""
+    rows, cols = maps[level]
+    y0, y1, x0, x1 = rows.i0[ys], rows.i1[ys], cols.i0[xs], cols.i1[xs]
+
+    def source(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        if level == 0:
+            return logits[y, x]
+        return _value_at(logits, maps, level - 1, y, x)
+
+    cw0, cw1 = cols.w0[xs], cols.w1[xs]
+    top = blend(source(y0, x0), cw0, source(y0, x1), cw1)
+    bottom = blend(source(y1, x0), cw0, source(y1, x1), cw1)
+    return blend(top, rows.w0[ys], bottom, rows.w1[ys])
