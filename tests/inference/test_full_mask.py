@@ -61,10 +61,11 @@ def smooth_logits(seed: int, with_zeros: bool = False) -> np.ndarray:
     return logits
 
 
-@pytest.fixture(params=["fixed-point", "exact passes"])
+@pytest.fixture(params=["default", "exact passes"])
 def mask_path(request, monkeypatch):
-    """Run a test on each way of computing a full-size mask: the fixed-point resize with
-    exact uncertain pixels (the default), and the exact passes it falls back to."""
+    """Run a test on each way of computing a full-size mask: the default (boundary tiles for
+    one object, else the fixed-point resize with exact uncertain pixels), and the exact
+    passes the fixed-point resize falls back to."""
     if request.param == "exact passes":
         monkeypatch.setattr(full_mask_module, "fixed_point_mask", lambda *a, **k: None)
     return request.param

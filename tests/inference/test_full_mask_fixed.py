@@ -19,7 +19,7 @@ from samlabel.inference import full_mask_fixed
 from samlabel.inference.full_mask import full_size_mask
 from samlabel.inference.full_mask_fixed import fixed_point_mask, meta_resizes, stretched_resizes
 from samlabel.inference.transforms import resized_size
-from tests.inference.test_full_mask import texture_logits, torch_masks
+from tests.inference.test_full_mask import smooth_logits, texture_logits, torch_masks
 
 
 def tenths(seed: int) -> np.ndarray:
@@ -34,9 +34,15 @@ def tenths(seed: int) -> np.ndarray:
     ids=lambda s: f"{s[0]}x{s[1]}",
 )
 def test_the_fixed_point_path_is_taken_and_gives_torch_pixels(size):
-    low_res = np.stack([texture_logits(size[0], count=1)[0], tenths(size[1])])
+    low_res = np.stack(
+        [
+            texture_logits(size[0], count=1)[0],
+            tenths(size[1]),
+            smooth_logits(size[0], with_zeros=True),  # blobs, exact zeros around them
+        ]
+    )
     expected = torch_masks(low_res, size)
-    for i in range(2):
+    for i in range(3):
         got = fixed_point_mask(low_res[i], meta_resizes(resized_size(size), size))
         assert got is not None, "the fast path did not apply"
         assert got.flags.f_contiguous
