@@ -25,10 +25,7 @@ Coordinates: arrays are ``(rows, cols)`` = ``(y, x)``; sizes are ``(height, widt
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -47,8 +44,6 @@ DENSE_ABOVE = 0.04
 #: take the fixed-point resize (0.6 ms at 1 MP, where tiles cost 2 to 5 ms).
 TILES_FROM_PIXELS = 10_000_000
 TILES_ONLY_BELOW = 0.025
-#: From this many pixels, the candidates of a click are computed on several threads.
-PARALLEL_FROM = 2_000_000
 
 
 def _block_values(
@@ -159,31 +154,16 @@ def full_size_masks(
 ) -> np.ndarray:
     """``(K, H, W)`` bool masks of ``(K, 256, 256)`` logits, each as :func:`full_size_mask`.
 
-    Every mask is written straight into its place (``masks[i]`` is Fortran-ordered). Large
-    masks are computed side by side on a few threads: each is bound by memory traffic more
-    than by one core, so two overlap by about a tenth.
+    Every mask is written straight into its place (``masks[i]`` is Fortran-ordered). One
+    after the other: each is bound by memory traffic more than by a core, and two threads
+    side by side gained under a tenth (none with cold caches) for a second set of work arrays.
     """
     count = low_res.shape[0]
     height, width = original_size
     stack_t = np.empty((count, width, height), bool)
-
-    def one(i: int) -> None:
+    for i in range(count):
         full_size_mask(low_res[i], input_size, original_size, stretched=stretched, out_t=stack_t[i])
-
-    if count > 1 and height * width >= PARALLEL_FROM:
-        for _ in _pool().map(one, range(count)):
-            pass
-    else:
-        for i in range(count):
-            one(i)
     return stack_t.transpose(0, 2, 1)
-
-
-@lru_cache(maxsize=1)
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(
-        max_workers=min(3, os.cpu_count() or 1), thread_name_prefix="full-size-mask"
-    )
 
 
 @dataclass(frozen=True)

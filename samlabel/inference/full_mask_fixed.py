@@ -42,8 +42,9 @@ FULL_SCALE = 32000
 SMALLEST_SCALE = 1e-30
 #: Above this many output pixels the int16 image (2 bytes a pixel) is not worth its memory.
 LARGEST_OUTPUT = 80_000_000
-#: Work arrays of up to this many pixels are kept between masks (per thread).
-KEEP_SCRATCH_UP_TO = 25_000_000
+#: Work arrays of up to this many pixels (a 16 MP image: 48 MB) are kept between masks, per
+#: thread; in the window that is the one thread that makes accepted masks.
+KEEP_SCRATCH_UP_TO = 16_000_000
 #: float32 arithmetic on either side of one resize, in quanta (a few roundings of 32000).
 ARITHMETIC = 0.02
 #: Wider than this, too many pixels would be recomputed; the exact path is taken instead.
