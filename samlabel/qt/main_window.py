@@ -40,6 +40,7 @@ from samlabel.qt.edit_commands import EditCommands
 from samlabel.qt.export_commands import ExportCommands
 from samlabel.qt.folder_commands import FolderCommands
 from samlabel.qt.frame_slider import install_frame_navigation
+from samlabel.qt.gui_thread_gc import gui_thread_collector
 from samlabel.qt.image_list import ImageListView
 from samlabel.qt.layer_overlays import LayerOverlays
 from samlabel.qt.live_mask import LiveMaskFeed
@@ -71,6 +72,8 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        # Before any work runs off the GUI thread: see gui_thread_gc.
+        gui_thread_collector().hold(self)
         self.controller = controller
         self.settings = settings
         self._told_cache_problem = False
@@ -385,4 +388,5 @@ class MainWindow(QMainWindow):
         self.proposals.shutdown()
         self.propagation.shutdown()
         self.controller.shutdown()
+        gui_thread_collector().release(self)
         super().closeEvent(event)
