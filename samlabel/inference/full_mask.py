@@ -15,10 +15,17 @@ miss some pixels near the boundary:
   source value of a pixel has it: a blend with non-negative weights of values that are all
   positive is positive, of values that are all <= 0 is <= 0.
 
-So the mask is built from sign maps, and exact values are computed only for the pixels
-whose sources disagree (a band along the boundary). At 12 MP that is a few percent of the
-pixels; the rest is copying booleans. The mask is produced in Fortran order, the order COCO
-RLE walks, so encoding it makes no copy.
+Three ways give those pixels, each exact; :func:`full_size_mask` takes the cheapest:
+
+- one object on a large image: sign maps of low-res tiles, with exact values only for the
+  pixels of tiles on the boundary (this module);
+- anything else: a fixed-point OpenCV resize, with exact values for the few pixels too
+  close to 0 to trust (:mod:`samlabel.inference.full_mask_fixed`);
+- where that cannot vouch for its result: whole passes with torch's roundings
+  (:mod:`samlabel.inference.full_mask_dense`) or the tiles.
+
+The mask is produced in Fortran order, the order COCO RLE walks, so encoding it makes no
+copy.
 
 Coordinates: arrays are ``(rows, cols)`` = ``(y, x)``; sizes are ``(height, width)``.
 """

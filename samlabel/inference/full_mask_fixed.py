@@ -7,15 +7,23 @@ quanta (the logits are scaled so that the largest magnitude is :data:`FULL_SCALE
 
 - rounding the scaled logits to int16: at most 0.5;
 - each resize rounds its output to int16: at most 0.5 per resize;
-- the sampling positions and weights are torch's own: OpenCV is given torch's float32
-  scale (as ``fx``/``fy``), so it computes the same real source position and rounds it once
-  to float32, as torch's fused multiply-add does. A probe per image size checks that this
-  OpenCV build does so (:func:`_stage_is_torchs`); where it does not, the exact path runs;
-- float32 arithmetic on both sides: a few hundredths.
+- float32 arithmetic on either side: a few hundredths per resize (:data:`ARITHMETIC`);
+- OpenCV samples at slightly other positions than torch (OpenCV 5 computes them in float64,
+  torch in float32): a weight differs by at most ``d``, measured per image size by a probe
+  (:func:`_sampling_difference`), which costs ``d`` times the steepest step between
+  neighbouring source values; the steps are measured on the logits and bounded for the
+  second resize.
 
-So with two resizes a fixed-point value of 2 or more is surely positive in torch, -2 or less
-surely not. Only the pixels at -1, 0 or 1 (about 3,000 of a 12 MP texture mask's 12
-million) are computed again with torch's roundings (:func:`_exact_signs_at`).
+A fixed-point value further from 0 than that bound (:func:`_uncertain_below`; 3 quanta
+for a texture mask at 12 MP) has torch's sign. The pixels within it (about 3,000 of a
+12 MP texture mask's 12 million) are computed again with torch's own roundings
+(:func:`_exact_signs_at`). Where the probe finds a resize that is not a 2-tap blend of
+torch's neighbours, or the logits cannot be scaled, the caller takes the exact passes.
+
+The probe is done in float32, where nothing is rounded to hide a difference; the int16
+resize is checked to agree with it within its rounding, and is taken to sample as the
+float32 one does (OpenCV's own resize computes one table of positions and weights for
+both).
 
 Layout: the resizes run on the transposed image ``(x, y)``, so the mask comes out
 column-major (Fortran order), the order COCO RLE walks. Image coordinates are ``(y, x)``;
@@ -37,8 +45,8 @@ from samlabel.inference.full_mask_axes import AxisMap, axis_map, blend, crop
 
 #: Fixed-point value of the largest logit magnitude (int16 holds +-32767).
 FULL_SCALE = 32000
-#: Logits of a smaller largest magnitude (or non-finite ones) take the exact path: the
-#: margin of 2 quanta must stay far above float32's smallest numbers.
+#: Logits of a smaller largest magnitude (or non-finite ones) take the exact path: a margin
+#: of a few quanta must stay far above float32's smallest numbers.
 SMALLEST_SCALE = 1e-30
 #: Above this many output pixels the int16 image (2 bytes a pixel) is not worth its memory.
 LARGEST_OUTPUT = 80_000_000
@@ -129,7 +137,7 @@ def fixed_point_mask(
     return out_t.T
 
 
-def _samples_as_torch_cache_clear() -> None:
+def forget_probes() -> None:
     """Forget the probes (tests swap OpenCV's resize)."""
     _sampling_difference.cache_clear()
 

@@ -119,7 +119,7 @@ def test_an_opencv_that_samples_otherwise_is_refused(monkeypatch):
             shifted = real_resize(src, dsize, interpolation=cv2.INTER_NEAREST)
             return ((out.astype(np.float64) * 31 + shifted) / 32).astype(src.dtype)
 
-    full_mask_fixed._samples_as_torch_cache_clear()
+    full_mask_fixed.forget_probes()
     monkeypatch.setattr(full_mask_fixed, "cv2", CoarseCv2)
     try:
         size = (700, 900)
@@ -129,7 +129,7 @@ def test_an_opencv_that_samples_otherwise_is_refused(monkeypatch):
             full_size_mask(low_res, resized_size(size), size), torch_masks(low_res[None], size)[0]
         )
     finally:
-        full_mask_fixed._samples_as_torch_cache_clear()
+        full_mask_fixed.forget_probes()
 
 
 def test_masks_computed_on_several_threads_at_once_are_each_right():
