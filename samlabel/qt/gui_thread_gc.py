@@ -57,10 +57,13 @@ class GuiThreadCollector(QObject):
             return
         self._holders.discard(key)
         if not self._holders:
-            self._timer.stop()
-            gc.collect()  # what accumulated, here on the GUI thread
             if self._was_enabled:
                 gc.enable()
+            try:
+                self._timer.stop()
+            except RuntimeError:  # the application (and this timer) went first, at exit
+                return
+            gc.collect()  # what accumulated, here on the GUI thread
 
     def collect_due(self) -> None:
         """One collection of the oldest generation whose count passed its threshold."""
