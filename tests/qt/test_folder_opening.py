@@ -39,6 +39,16 @@ def _slow_and_quick(root: Path, slow_listing: dict[str, float]) -> tuple[Path, P
     return first, second
 
 
+def _late_listing_dropped(qtbot, window, second: Path) -> None:
+    """Once the first folder's listing has answered late, ``second`` (3 images) is still
+    the open folder and the remembered one."""
+    c = window.controller
+    qtbot.waitUntil(lambda: not c.runner.folder_lane.is_busy(), timeout=5000)
+    qtbot.wait(50)  # the first listing's late answer has been delivered, and dropped
+    assert c.folder == second.resolve() and len(c.paths) == 3
+    assert window.settings.last_folder == second
+
+
 def test_a_slow_folder_listing_does_not_block_the_window(
     qtbot, tmp_path, image_folder, slow_listing, monkeypatch
 ):
@@ -84,9 +94,7 @@ def test_a_second_open_while_the_first_is_listed_wins(qtbot, tmp_path, slow_list
     assert c.folder == second.resolve() and len(c.paths) == 3
     assert window.settings.last_folder == second
 
-    qtbot.waitUntil(lambda: not c.runner.folder_lane.is_busy(), timeout=5000)
-    qtbot.wait(50)  # the first listing's late answer has been delivered, and dropped
-    assert c.folder == second.resolve() and len(c.paths) == 3
+    _late_listing_dropped(qtbot, window, second)
     assert c.annotations_path == (second / "annotations.json").resolve()
 
 
@@ -121,12 +129,8 @@ def test_a_folder_that_cannot_be_listed_is_told_and_the_open_one_stays(
 def test_opening_a_folder_at_once_supersedes_one_being_listed(qtbot, tmp_path, slow_listing):
     first, second = _slow_and_quick(tmp_path, slow_listing)
     window = open_window(qtbot, tmp_path / "s.ini", FakePredictor())
-    c = window.controller
     window.folders.start_opening(first)
     assert window.folders.open_folder(second)  # opened on this thread, the newest request
     assert not window.folders.is_opening()
     assert not window.status.state_label.text().startswith("Opening")
-    qtbot.waitUntil(lambda: not c.runner.folder_lane.is_busy(), timeout=5000)
-    qtbot.wait(50)  # the first listing's late answer has been delivered, and dropped
-    assert c.folder == second.resolve() and len(c.paths) == 3
-    assert window.settings.last_folder == second
+    _late_listing_dropped(qtbot, window, second)
