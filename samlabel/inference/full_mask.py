@@ -162,8 +162,10 @@ def full_size_masks(
     """``(K, H, W)`` bool masks of ``(K, 256, 256)`` logits, each as :func:`full_size_mask`.
 
     Every mask is written straight into its place (``masks[i]`` is Fortran-ordered). One
-    after the other: each is bound by memory traffic more than by a core, and two threads
-    side by side gained under a tenth (none with cold caches) for a second set of work arrays.
+    after the other: each is bound by memory traffic more than by a core, and two masks in
+    two threads side by side gained under a tenth (none with cold caches) for a second set
+    of work arrays; within a mask, a helper thread takes one of the threshold passes
+    (:mod:`samlabel.inference.full_mask_fixed`).
     """
     count = low_res.shape[0]
     height, width = original_size
@@ -175,25 +177,27 @@ def full_size_masks(
 
 @dataclass(frozen=True)
 class BoundaryTiles:
-    """Low-res tiles of one logit map: ``positive`` ``(256, 256)`` (every output pixel of the
-    tile is surely inside), and the ``(rows, cols)`` of the mixed tiles, whose pixels need a
-    look; ``fraction``: mixed tiles per tile of the image's crop."""
+    """Low-res tiles of one logit map inside the image's crop of the 1024 frame:
+    ``positive`` ``(256, 256)`` (every output pixel of the tile is surely inside), ``mixed``
+    (the tile's pixels need a look: the boundary), and ``fraction``, mixed tiles per tile
+    of the crop."""
 
     positive: np.ndarray
-    rows: np.ndarray
-    cols: np.ndarray
+    mixed: np.ndarray
     fraction: float
 
 
 def _boundary_tiles(logits: np.ndarray, input_size: tuple[int, int]) -> BoundaryTiles:
     """A tile whose 3x3 low-res neighbourhood agrees fixes the sign of every 1024-frame cell
-    in it; only the cells of the other ("mixed") tiles are looked at."""
+    in it; only the cells of the other ("mixed") tiles are looked at. Tiles outside the
+    crop make no output pixel and are not counted."""
     positive, non_positive = _all_positive_or_not(logits)
-    tile_r, tile_c = np.nonzero(~(positive | non_positive))
-    h, w = input_size
     up = axis_map(LOW_RES_SIZE, IMAGE_SIZE)
-    tiles_in_crop = len(np.unique(crop(up, h).i0)) * len(np.unique(crop(up, w).i0))
-    return BoundaryTiles(positive, tile_r, tile_c, tile_r.size / tiles_in_crop)
+    # i0 counts up from 0 in steps of at most 1: the last one is the number of tiles - 1.
+    rows, cols = (int(crop(up, size).i0[-1]) + 1 for size in input_size)
+    mixed = np.zeros_like(positive)
+    mixed[:rows, :cols] = ~(positive[:rows, :cols] | non_positive[:rows, :cols])
+    return BoundaryTiles(positive, mixed, np.count_nonzero(mixed) / (rows * cols))
 
 
 def _mask_by_tiles(
@@ -208,11 +212,12 @@ def _mask_by_tiles(
     up = axis_map(LOW_RES_SIZE, IMAGE_SIZE)
     rows1, cols1 = crop(up, h), crop(up, w)
     rows2, cols2 = axis_map(h, height), axis_map(w, width)
-    positive, tile_r, tile_c = tiles.positive, tiles.rows, tiles.cols
     if tiles.fraction > DENSE_ABOVE:
         # Boundary in many places (texture-like masks, as random weights draw, or many
         # objects): whole passes cost less than looking at tiles one by one.
         return dense_mask(logits, rows1, cols1, rows2, cols2)
+    positive = tiles.positive
+    tile_r, tile_c = np.nonzero(tiles.mixed)
     # Sign of each 1024-frame cell [r, r+1] x [c, c+1], transposed: (w, h).
     cells_t = np.take(np.take(positive.T, rows1.i0, axis=1), cols1.i0, axis=0)
     out_rows = out_cols = None

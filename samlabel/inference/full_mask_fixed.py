@@ -32,8 +32,10 @@ sizes ``(height, width)``.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -58,6 +60,9 @@ KEEP_SCRATCH_UP_TO = 16_000_000
 ARITHMETIC = 0.02
 #: Wider than this, too many pixels would be recomputed; the exact path is taken instead.
 WIDEST_UNCERTAIN = 16
+#: From this many pixels the threshold passes run side by side in two threads (below,
+#: handing work over costs more than it saves).
+SPLIT_FROM_PIXELS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -128,14 +133,64 @@ def fixed_point_mask(
         fixed_t = _resize_t(fixed_t, resize, _scratch(f"resize {step}", resize))
     if out_t is None:
         out_t = np.empty((width, height), bool)
-    np.greater(fixed_t, 2 * bias, out=out_t)
-    near_zero = _scratch_array("near zero", (width, height), np.dtype(bool))
-    np.less_equal(fixed_t.view(np.uint16), 2 * bias, out=near_zero)
-    uncertain = _sparse_flatnonzero(near_zero.reshape(-1))
+    uncertain = _threshold(fixed_t, 2 * bias, out_t)
     if uncertain.size:
         xs, ys = np.divmod(uncertain, height)
         out_t.reshape(-1)[uncertain] = _exact_signs_at(logits, resizes, ys, xs)
     return out_t.T
+
+
+def _threshold(values_t: np.ndarray, band: int, out_t: np.ndarray) -> np.ndarray:
+    """``out_t = values_t > band``; returns the flat indices of ``0 <= values_t <= band``.
+
+    Both ``(x, y)``; ``values_t`` int16. The two are separate passes, each bound by memory
+    traffic and one core, so on a large image a helper thread finds the uncertain pixels
+    while this one writes the mask (12 MP on 2 cores, between other work as in
+    ``samlabel bench``: 2.4 ms instead of 3.1). This thread keeps the mask: ``out_t`` is
+    often fresh memory, and two threads writing fresh pages side by side (bands of rows
+    each) took ten times as long on a virtual machine.
+    """
+    helpers = _helpers() if values_t.size >= SPLIT_FROM_PIXELS else None
+    if helpers is None:
+        np.greater(values_t, band, out=out_t)
+        return _near_zero(values_t, band)
+    near = helpers.submit(_near_zero, values_t, band)
+    np.greater(values_t, band, out=out_t)
+    return near.result()
+
+
+def _near_zero(values_t: np.ndarray, band: int) -> np.ndarray:
+    """Flat indices of ``0 <= values_t <= band`` (int16, ``(x, y)``)."""
+    near_zero = _scratch_array("near zero", values_t.shape, np.dtype(bool))
+    np.less_equal(values_t.view(np.uint16), band, out=near_zero)
+    return _sparse_flatnonzero(near_zero.reshape(-1))
+
+
+_HELPERS_LOCK = threading.Lock()
+_HELPERS: list[ThreadPoolExecutor | None] = []
+
+
+def _helpers() -> ThreadPoolExecutor | None:
+    """The thread that works beside the calling one on a mask, started on first use; None
+    where this process may use a single core."""
+    with _HELPERS_LOCK:
+        if not _HELPERS:
+            usable = getattr(os, "sched_getaffinity", None)
+            cores = len(usable(0)) if usable is not None else (os.cpu_count() or 1)
+            helper = None
+            if cores > 1:
+                helper = ThreadPoolExecutor(1, thread_name_prefix="samlabel-mask")
+            _HELPERS.append(helper)
+        return _HELPERS[0]
+
+
+def _forget_helpers() -> None:
+    """A forked child has none of the parent's threads: it starts its own helper."""
+    _HELPERS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helpers)
 
 
 def forget_probes() -> None:

@@ -9,6 +9,7 @@ or non-finite logits) goes to the exact passes instead.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import cv2
@@ -150,3 +151,16 @@ def test_masks_computed_on_several_threads_at_once_are_each_right():
         thread.join()
     for i, size in enumerate(sizes):
         assert np.array_equal(results[i], torch_masks(logits[i : i + 1], size)[0])
+
+
+def test_a_single_core_gives_the_same_mask(monkeypatch):
+    """On a large image a helper thread finds the uncertain pixels while the calling thread
+    writes the mask; where there is no helper, one thread does both, with the same result."""
+    size = (1201, 1599)
+    low_res = texture_logits(size[0], count=1)[0]
+    resizes = meta_resizes(resized_size(size), size)
+    expected = torch_masks(low_res[None], size)[0]
+    assert (full_mask_fixed._helpers() is None) == (len(os.sched_getaffinity(0)) == 1)
+    assert np.array_equal(fixed_point_mask(low_res, resizes), expected)
+    monkeypatch.setattr(full_mask_fixed, "_helpers", lambda: None)
+    assert np.array_equal(fixed_point_mask(low_res, resizes), expected)
