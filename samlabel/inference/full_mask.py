@@ -32,6 +32,7 @@ Coordinates: arrays are ``(rows, cols)`` = ``(y, x)``; sizes are ``(height, widt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,12 @@ import numpy as np
 from samlabel.inference.api import IMAGE_SIZE, LOW_RES_SIZE
 from samlabel.inference.full_mask_axes import TINY, AxisMap, axis_map, blend, crop
 from samlabel.inference.full_mask_dense import dense_mask, stretched_mask
-from samlabel.inference.full_mask_fixed import fixed_point_mask, meta_resizes, stretched_resizes
+from samlabel.inference.full_mask_fixed import (
+    Beside,
+    fixed_point_mask,
+    meta_resizes,
+    stretched_resizes,
+)
 
 #: Above this fraction of low-res tiles on the boundary, the whole image is computed: tile
 #: by tile cost about as much as whole passes at 4% (measured at 1 and 12 MP; one object
@@ -108,6 +114,7 @@ def full_size_mask(
     *,
     stretched: bool = False,
     out_t: np.ndarray | None = None,
+    settle_later: Callable[[Callable[[], None]], None] | None = None,
 ) -> np.ndarray:
     """``(H, W)`` bool mask of one ``(256, 256)`` logit map, identical to Meta's postprocess.
 
@@ -118,6 +125,8 @@ def full_size_mask(
         stretched: SAM 2's postprocessing (the frame is the stretched image; one resize
             straight to ``(H, W)``) instead of SAM 1's.
         out_t: optional ``(W, H)`` C-contiguous bool to write the transposed mask into.
+        settle_later: passed to :func:`fixed_point_mask` where that path is taken: the
+            mask is complete only once the work handed to it has run.
 
     Returns:
         ``(H, W)`` bool, Fortran-ordered (column-major, COCO RLE's order); True inside.
@@ -125,7 +134,8 @@ def full_size_mask(
     """
     logits = np.ascontiguousarray(low_res, dtype=np.float32).reshape(LOW_RES_SIZE, LOW_RES_SIZE)
     mask = None
-    if not stretched and original_size[0] * original_size[1] >= TILES_FROM_PIXELS:
+    large = original_size[0] * original_size[1] >= TILES_FROM_PIXELS
+    if not stretched and large and not _surely_many_boundary_tiles(logits, input_size):
         tiles = _boundary_tiles(logits, input_size)
         if tiles.fraction <= TILES_ONLY_BELOW:  # one object: its boundary tiles alone
             mask = _mask_by_tiles(logits, input_size, original_size, tiles)
@@ -135,7 +145,7 @@ def full_size_mask(
             if stretched
             else meta_resizes(input_size, original_size)
         )
-        fast = fixed_point_mask(logits, resizes, out_t)
+        fast = fixed_point_mask(logits, resizes, out_t, settle_later)
         if fast is not None:
             return fast
         # Where it does not apply, the exact passes. Non-finite logits (a broken model)
@@ -170,8 +180,20 @@ def full_size_masks(
     count = low_res.shape[0]
     height, width = original_size
     stack_t = np.empty((count, width, height), bool)
-    for i in range(count):
-        full_size_mask(low_res[i], input_size, original_size, stretched=stretched, out_t=stack_t[i])
+    beside = Beside()
+    try:
+        for i in range(count):
+            full_size_mask(
+                low_res[i],
+                input_size,
+                original_size,
+                stretched=stretched,
+                out_t=stack_t[i],
+                # The last one's exact pixels have nothing left to overlap with.
+                settle_later=beside if i + 1 < count else None,
+            )
+    finally:
+        beside.wait()  # nothing writes into the stack after this returns
     return stack_t.transpose(0, 2, 1)
 
 
@@ -192,12 +214,31 @@ def _boundary_tiles(logits: np.ndarray, input_size: tuple[int, int]) -> Boundary
     in it; only the cells of the other ("mixed") tiles are looked at. Tiles outside the
     crop make no output pixel and are not counted."""
     positive, non_positive = _all_positive_or_not(logits)
-    up = axis_map(LOW_RES_SIZE, IMAGE_SIZE)
-    # i0 counts up from 0 in steps of at most 1: the last one is the number of tiles - 1.
-    rows, cols = (int(crop(up, size).i0[-1]) + 1 for size in input_size)
+    rows, cols = _crop_tiles(input_size)
     mixed = np.zeros_like(positive)
     mixed[:rows, :cols] = ~(positive[:rows, :cols] | non_positive[:rows, :cols])
     return BoundaryTiles(positive, mixed, np.count_nonzero(mixed) / (rows * cols))
+
+
+def _surely_many_boundary_tiles(logits: np.ndarray, input_size: tuple[int, int]) -> bool:
+    """Whether more than :data:`TILES_ONLY_BELOW` of the crop's tiles are mixed, judged from
+    a lower bound that costs a tenth of counting them (textures skip the count).
+
+    A sign change between ``logits[r, c]`` and ``logits[r, c + 1]`` makes tile ``(r, c)``
+    mixed (its 3x3 neighbourhood holds both), and each change names a different tile.
+    """
+    rows, cols = _crop_tiles(input_size)
+    inside = logits[:rows, :cols] > TINY
+    changes = np.count_nonzero(inside[:, 1:] != inside[:, :-1])
+    return changes > TILES_ONLY_BELOW * rows * cols
+
+
+def _crop_tiles(input_size: tuple[int, int]) -> tuple[int, int]:
+    """Low-res tiles along rows and columns that make pixels of the crop ``input_size``."""
+    up = axis_map(LOW_RES_SIZE, IMAGE_SIZE)
+    # i0 counts up from 0 in steps of at most 1: the last one is the number of tiles - 1.
+    rows, cols = (int(crop(up, size).i0[-1]) + 1 for size in input_size)
+    return rows, cols
 
 
 def _mask_by_tiles(

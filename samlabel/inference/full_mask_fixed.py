@@ -1,12 +1,14 @@
 """Full-size masks from a fixed-point OpenCV resize, with every uncertain pixel made exact.
 
 Meta's mask is the sign of torch's bilinear resize(s) of the ``(256, 256)`` logits
-(:mod:`samlabel.inference.full_mask`). OpenCV resizes an int16 image several times faster
+(:mod:`samlabel.inference.full_mask`). OpenCV resizes a 16-bit image several times faster
 than any numpy pass, and its result is within a known distance of torch's values, in
-quanta (the logits are scaled so that the largest magnitude is :data:`FULL_SCALE`):
+quanta (the logits are scaled so that the largest magnitude is :data:`FULL_SCALE`, and
+stored as uint16 :data:`OFFSET` above their value: OpenCV's uint16 resize is twice as fast
+as its int16 one, and a blend whose weights sum to one carries the offset along):
 
-- rounding the scaled logits to int16: at most 0.5;
-- each resize rounds its output to int16: at most 0.5 per resize;
+- rounding the scaled logits to integers: at most 0.5;
+- each resize rounds its output to an integer: at most 0.5 per resize;
 - float32 arithmetic on either side: a few hundredths per resize (:data:`ARITHMETIC`);
 - OpenCV samples at slightly other positions than torch (OpenCV 5 computes them in float64,
   torch in float32): a weight differs by at most ``d``, measured per image size by a probe
@@ -20,7 +22,7 @@ for a texture mask at 12 MP) has torch's sign. The pixels within it (about 3,000
 (:func:`_exact_signs_at`). Where the probe finds a resize that is not a 2-tap blend of
 torch's neighbours, or the logits cannot be scaled, the caller takes the exact passes.
 
-The probe is done in float32, where nothing is rounded to hide a difference; the int16
+The probe is done in float32, where nothing is rounded to hide a difference; the uint16
 resize is checked to agree with it within its rounding, and is taken to sample as the
 float32 one does (OpenCV's own resize computes one table of positions and weights for
 both).
@@ -34,8 +36,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -45,24 +47,33 @@ import numpy as np
 from samlabel.inference.api import IMAGE_SIZE, LOW_RES_SIZE
 from samlabel.inference.full_mask_axes import AxisMap, axis_map, blend, crop
 
-#: Fixed-point value of the largest logit magnitude (int16 holds +-32767).
+#: Fixed-point value of the largest logit magnitude.
 FULL_SCALE = 32000
+#: Fixed-point values are stored this far above 0, as uint16: -FULL_SCALE..FULL_SCALE
+#: (plus the uncertainty shift) fits in 0..65535.
+OFFSET = 32768
 #: Logits of a smaller largest magnitude (or non-finite ones) take the exact path: a margin
 #: of a few quanta must stay far above float32's smallest numbers.
 SMALLEST_SCALE = 1e-30
-#: Above this many output pixels the exact passes run: the int16 image (2 bytes a pixel)
+#: Above this many output pixels the exact passes run: the uint16 image (2 bytes a pixel)
 #: and the first mask's probe (4 bytes a pixel, once per image size) cost too much memory.
 LARGEST_OUTPUT = 50_000_000
 #: Work arrays of up to this many pixels (a 16 MP image: 48 MB) are kept between masks, per
 #: thread; in the window that is the one thread that makes accepted masks.
 KEEP_SCRATCH_UP_TO = 16_000_000
-#: float32 arithmetic on either side of one resize, in quanta (a few roundings of 32000).
-ARITHMETIC = 0.02
+#: float32 arithmetic on either side of one resize, in quanta: OpenCV's few roundings of
+#: stored values up to 65535 (half a unit in the last place: 0.004 each, about 0.03 in
+#: all) and torch's of values up to 32000 in its own scale (about 0.01).
+ARITHMETIC = 0.05
 #: Wider than this, too many pixels would be recomputed; the exact path is taken instead.
 WIDEST_UNCERTAIN = 16
+#: Lines across the other axis on which the probe compares OpenCV with torch.
+PROBED_LINES = 33
 #: From this many pixels the threshold passes run side by side in two threads (below,
 #: handing work over costs more than it saves).
 SPLIT_FROM_PIXELS = 1_000_000
+#: Pixels searched for uncertain values at a time: their flags (1 MB) stay in the cache.
+NEAR_ZERO_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -103,7 +114,10 @@ def stretched_resizes(original_size: tuple[int, int]) -> list[Resize]:
 
 
 def fixed_point_mask(
-    logits: np.ndarray, resizes: Sequence[Resize], out_t: np.ndarray | None = None
+    logits: np.ndarray,
+    resizes: Sequence[Resize],
+    out_t: np.ndarray | None = None,
+    settle_later: Callable[[Callable[[], None]], None] | None = None,
 ) -> np.ndarray | None:
     """Signs of torch's bilinear resizes of ``logits``: ``(H, W)`` bool, Fortran-ordered.
 
@@ -111,6 +125,9 @@ def fixed_point_mask(
         logits: ``(256, 256)`` float32, image orientation ``(y, x)``.
         resizes: the resizes in order (:func:`meta_resizes`, :func:`stretched_resizes`).
         out_t: optional ``(W, H)`` C-contiguous bool to write the transposed mask into.
+        settle_later: where given, the last step (computing the uncertain pixels exactly)
+            is handed to it instead of being done here (see :class:`Beside`); the mask is
+            complete once that step has run.
 
     Returns:
         ``out_t.T`` (column-major ``(H, W)``), or None where this path does not apply (tiny
@@ -118,52 +135,103 @@ def fixed_point_mask(
         image); the caller then takes the exact path.
     """
     height, width = resizes[-1].keep
-    largest = float(np.max(np.abs(logits))) if logits.size else 0.0
-    if not np.isfinite(largest) or largest < SMALLEST_SCALE or height * width > LARGEST_OUTPUT:
+    top, bottom = (float(logits.max()), float(logits.min())) if logits.size else (0.0, 0.0)
+    largest = max(top, -bottom)
+    finite = np.isfinite(top) and np.isfinite(bottom)
+    if not finite or largest < SMALLEST_SCALE or height * width > LARGEST_OUTPUT:
         return None
     sampling = [_sampling_difference(resize) for resize in resizes]
     if any(difference is None for difference in sampling):
         return None
-    fixed_t = np.rint(logits.T.astype(np.float64) * (FULL_SCALE / largest)).astype(np.int16)
+    scaled_t = np.ascontiguousarray(logits.T) * np.float32(FULL_SCALE / largest)
+    fixed_t = np.rint(scaled_t, out=scaled_t).astype(np.int32)
     bias = _uncertain_below(fixed_t, resizes, sampling)
     if bias is None:
         return None
-    fixed_t += np.int16(bias)  # uncertain, |value| <= bias, becomes 0 <= value <= 2 * bias
+    # Uncertain, |value| <= bias, becomes 0 <= value <= 2 * bias, stored OFFSET higher.
+    fixed_t += OFFSET + bias
+    stored_t = fixed_t.astype(np.uint16)
     for step, resize in enumerate(resizes):
-        fixed_t = _resize_t(fixed_t, resize, _scratch(f"resize {step}", resize))
+        stored_t = _resize_t(stored_t, resize, _scratch(f"resize {step}", resize))
     if out_t is None:
         out_t = np.empty((width, height), bool)
-    uncertain = _threshold(fixed_t, 2 * bias, out_t)
+    uncertain = _threshold(stored_t, 2 * bias, out_t)
     if uncertain.size:
-        xs, ys = np.divmod(uncertain, height)
-        out_t.reshape(-1)[uncertain] = _exact_signs_at(logits, resizes, ys, xs)
+
+        def settle(out_t: np.ndarray = out_t) -> None:
+            xs, ys = np.divmod(uncertain, height)
+            out_t.reshape(-1)[uncertain] = _exact_signs_at(logits, resizes, ys, xs)
+
+        if settle_later is None:
+            settle()
+        else:
+            settle_later(settle)
     return out_t.T
 
 
-def _threshold(values_t: np.ndarray, band: int, out_t: np.ndarray) -> np.ndarray:
-    """``out_t = values_t > band``; returns the flat indices of ``0 <= values_t <= band``.
+class Beside:
+    """Work handed over to the helper thread, to overlap with the next mask's resizes (which
+    release the GIL), or done at once where there is no helper; :meth:`wait` for all of it.
 
-    Both ``(x, y)``; ``values_t`` int16. The two are separate passes, each bound by memory
-    traffic and one core, so on a large image a helper thread finds the uncertain pixels
-    while this one writes the mask (12 MP on 2 cores, between other work as in
-    ``samlabel bench``: 2.4 ms instead of 3.1). This thread keeps the mask: ``out_t`` is
-    often fresh memory, and two threads writing fresh pages side by side (bands of rows
-    each) took ten times as long on a virtual machine.
+    Three 12 MP masks: the exact pixels of one (about 0.8 ms) run while the next is resized.
     """
-    helpers = _helpers() if values_t.size >= SPLIT_FROM_PIXELS else None
+
+    def __init__(self) -> None:
+        self._helper = _helpers()
+        self._pending: list[Future] = []
+
+    def __call__(self, work: Callable[[], None]) -> None:
+        if self._helper is None:
+            work()
+        else:
+            self._pending.append(self._helper.submit(work))
+
+    def wait(self) -> None:
+        """Block until every piece of work has run; re-raises the first failure."""
+        pending, self._pending = self._pending, []
+        for piece in pending:
+            piece.result()
+
+
+def _threshold(stored_t: np.ndarray, band: int, out_t: np.ndarray) -> np.ndarray:
+    """``out_t = value > band``; returns the flat indices of ``0 <= value <= band``.
+
+    Both ``(x, y)``; ``stored_t`` is uint16, ``value + OFFSET``. The two are separate
+    passes, each bound by memory traffic and one core, so on a large image a helper thread
+    finds the uncertain pixels while this one writes the mask (12 MP on 2 cores, between
+    other work as in ``samlabel bench``: 2.4 ms instead of 3.1). This thread keeps the
+    mask: ``out_t`` is often fresh memory, and two threads writing fresh pages side by side
+    (bands of rows each) took ten times as long on a virtual machine.
+    """
+    helpers = _helpers() if stored_t.size >= SPLIT_FROM_PIXELS else None
     if helpers is None:
-        np.greater(values_t, band, out=out_t)
-        return _near_zero(values_t, band)
-    near = helpers.submit(_near_zero, values_t, band)
-    np.greater(values_t, band, out=out_t)
+        np.greater(stored_t, OFFSET + band, out=out_t)
+        return _near_zero(stored_t, band)
+    near = helpers.submit(_near_zero, stored_t, band)
+    np.greater(stored_t, OFFSET + band, out=out_t)
     return near.result()
 
 
-def _near_zero(values_t: np.ndarray, band: int) -> np.ndarray:
-    """Flat indices of ``0 <= values_t <= band`` (int16, ``(x, y)``)."""
-    near_zero = _scratch_array("near zero", values_t.shape, np.dtype(bool))
-    np.less_equal(values_t.view(np.uint16), band, out=near_zero)
-    return _sparse_flatnonzero(near_zero.reshape(-1))
+def _near_zero(stored_t: np.ndarray, band: int) -> np.ndarray:
+    """Flat indices of ``0 <= value <= band`` (``stored_t`` uint16 ``value + OFFSET``,
+    ``(x, y)``).
+
+    Block by block, so that the flags stay in the core's cache between being written and
+    being searched (at 12 MP: 1.5 ms instead of 1.9 between other work).
+    """
+    # As int16, OFFSET + v reads v - OFFSET for v >= 0 (the lowest values there are) and
+    # OFFSET + v for v < 0: one comparison finds 0 <= v <= band.
+    flat = stored_t.reshape(-1).view(np.int16)
+    flags = _scratch_array("near zero", (min(flat.size, NEAR_ZERO_BLOCK),), np.dtype(bool))
+    found = []
+    for start in range(0, flat.size, NEAR_ZERO_BLOCK):
+        block = flat[start : start + NEAR_ZERO_BLOCK]
+        near = flags[: block.size]
+        np.less_equal(block, band - OFFSET, out=near)
+        found.append(_sparse_flatnonzero(near) + start)
+    if len(found) == 1:
+        return found[0]
+    return np.concatenate(found) if found else np.empty(0, np.intp)
 
 
 _HELPERS_LOCK = threading.Lock()
@@ -216,12 +284,11 @@ def _uncertain_below(
     """The largest ``|value|`` (in quanta) whose sign in torch is not certain: the error bound
     of the module docstring, rounded down. None if it is too wide to be worth it.
 
-    ``sampling``: per resize, OpenCV's largest weight difference from torch along rows and
-    columns; each costs that times the steepest step between neighbouring source values.
+    ``fixed_t``: the scaled logits, int32 ``(x, y)``. ``sampling``: per resize, OpenCV's
+    largest weight difference from torch along rows and columns; each costs that times the
+    steepest step between neighbouring source values.
     """
-    wide = fixed_t.astype(np.int32)  # transposed: axis 0 is the image's x
-    steep_x = float(np.abs(np.diff(wide, axis=0)).max(initial=0))
-    steep_y = float(np.abs(np.diff(wide, axis=1)).max(initial=0))
+    steep_x, steep_y = (_steepest(np.diff(fixed_t, axis=axis)) for axis in (0, 1))
     bound = 0.5 + ARITHMETIC  # rounding the logits, float32 on torch's side
     for resize, (rows_difference, cols_difference) in zip(resizes, sampling, strict=True):
         bound += 0.5 + ARITHMETIC + rows_difference * steep_y + cols_difference * steep_x
@@ -231,6 +298,13 @@ def _uncertain_below(
         steep_x = steep_x * (resize.size_in[1] / resize.size_out[1]) * 1.000001 + 1.04
     uncertain = int(np.floor(bound))
     return uncertain if uncertain <= WIDEST_UNCERTAIN else None
+
+
+def _steepest(steps: np.ndarray) -> float:
+    """``max(|steps|)``, 0 for none, without an array of magnitudes."""
+    if not steps.size:
+        return 0.0
+    return float(max(int(steps.max()), -int(steps.min())))
 
 
 def _resize_t(image_t: np.ndarray, resize: Resize, out: np.ndarray | None = None) -> np.ndarray:
@@ -250,12 +324,12 @@ _SCRATCH = threading.local()
 
 
 def _scratch(name: str, resize: Resize) -> np.ndarray | None:
-    """The int16 output of ``resize``, kept per thread (see :func:`_scratch_array`)."""
+    """The uint16 output of ``resize``, kept per thread (see :func:`_scratch_array`)."""
     shape = (resize.size_out[1], resize.size_out[0])  # transposed (x, y)
-    return _scratch_array(name, shape, np.dtype(np.int16))
+    return _scratch_array(name, shape, np.dtype(np.uint16))
 
 
-def _scratch_array(name: str, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+def _scratch_array(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """A work array kept per thread and reused while the image size stays the same.
 
     Fresh multi-megabyte arrays cost page faults on every mask (the kernel zeroes each new
@@ -276,7 +350,7 @@ def _sampling_difference(resize: Resize) -> tuple[float, float] | None:
     """OpenCV's largest weight difference from torch's, along rows and along columns.
 
     Each axis is probed with the steepest image there is (+-1 alternating along it, constant
-    along the other) in float32, where nothing is rounded to hide a difference; the int16
+    along the other) in float32, where nothing is rounded to hide a difference; the uint16
     resize the masks use is checked to compute the same values (within its rounding). Same
     sizes as the real resize, so OpenCV takes the same code path; the outputs are checked
     on :data:`PROBED_LINES` lines across the other axis (all of them cost a third of a
@@ -293,13 +367,15 @@ def _sampling_difference(resize: Resize) -> tuple[float, float] | None:
         image_t[...] = line[None, :] if along_rows else line[:, None]
         try:
             out_float = _resize_t(image_t, resize)
-            out_fixed = _resize_t((image_t * FULL_SCALE).astype(np.int16), resize)
+            stored_t = (image_t * FULL_SCALE + OFFSET).astype(np.uint16)
+            out_fixed = _resize_t(stored_t, resize)
         except cv2.error:
             return None
         if out_float.shape != (keep_cols, keep_rows) or out_fixed.shape != out_float.shape:
             return None
         # Transposed (x, y): the image's rows vary along axis 1, its columns along axis 0.
-        across = np.unique(np.linspace(0, (keep_cols if along_rows else keep_rows) - 1, 33))
+        lines = keep_cols if along_rows else keep_rows
+        across = np.unique(np.linspace(0, lines - 1, PROBED_LINES))
         across = across.astype(np.intp)
         floats = out_float[across, :] if along_rows else out_float[:, across].T
         fixed = out_fixed[across, :] if along_rows else out_fixed[:, across].T
@@ -309,7 +385,8 @@ def _sampling_difference(resize: Resize) -> tuple[float, float] | None:
         w0, w1 = axis.w0.astype(np.float64), axis.w1.astype(np.float64)
         expected = w0 * line[axis.i0] + w1 * line[axis.i1]
         difference = float(np.max(np.abs(got - expected), initial=0.0)) / 2 + 1e-6
-        if np.max(np.abs(fixed - floats.astype(np.float64) * FULL_SCALE), initial=0.0) > 0.51:
+        fixed_error = fixed.astype(np.float64) - OFFSET - floats.astype(np.float64) * FULL_SCALE
+        if np.max(np.abs(fixed_error), initial=0.0) > 0.5 + ARITHMETIC:
             return None
         differences.append(difference)
     return differences[0], differences[1]

@@ -249,3 +249,31 @@ def test_sam2_stretched_masks_are_one_torch_resize(size):
         got = prediction.full_mask(i)
         assert got.flags.f_contiguous and np.array_equal(got, expected[i])
     assert np.array_equal(prediction.masks, expected)
+
+
+@pytest.mark.parametrize("input_size", [(768, 1024), (1024, 768), (1024, 1024), (300, 1024)])
+def test_the_quick_boundary_estimate_never_overstates(input_size):
+    """Texture-like logits skip counting boundary tiles when a cheap lower bound already
+    exceeds the share up to which the tiles path is taken; the bound must never claim
+    "many" where the count finds few (that would only cost time, but shows a wrong bound)."""
+    from samlabel.inference.full_mask import (
+        TILES_ONLY_BELOW,
+        _boundary_tiles,
+        _surely_many_boundary_tiles,
+    )
+
+    rng = np.random.default_rng(7)
+    cases = [smooth_logits(seed) for seed in range(4)]
+    cases += list(texture_logits(3000, count=2))
+    for density in (0.0005, 0.002, 0.01, 0.05):  # scattered positive specks
+        specks = -np.abs(rng.standard_normal((256, 256))).astype(np.float32)
+        chosen = rng.random((256, 256)) < density
+        specks[chosen] = 1.0
+        cases.append(specks)
+    verdicts = []
+    for logits in cases:
+        fraction = _boundary_tiles(logits, input_size).fraction
+        sure = _surely_many_boundary_tiles(logits, input_size)
+        assert not sure or fraction > TILES_ONLY_BELOW
+        verdicts.append(sure)
+    assert any(verdicts) and not all(verdicts)

@@ -164,3 +164,35 @@ def test_a_single_core_gives_the_same_mask(monkeypatch):
     assert np.array_equal(fixed_point_mask(low_res, resizes), expected)
     monkeypatch.setattr(full_mask_fixed, "_helpers", lambda: None)
     assert np.array_equal(fixed_point_mask(low_res, resizes), expected)
+
+
+def test_masks_are_complete_when_returned_though_their_exact_pixels_ran_beside(monkeypatch):
+    """Three masks: the exact pixels of each but the last are computed in the helper thread
+    while the next one is resized; however slow that is, the stack that comes back is
+    finished, and a failure there reaches the caller."""
+    import time
+
+    from samlabel.inference.full_mask import full_size_masks
+
+    size = (1201, 1599)
+    low_res = texture_logits(size[0] + 1, count=3)
+    expected = torch_masks(low_res, size)
+    real = full_mask_fixed._exact_signs_at
+    threads = set()
+
+    def slow(logits, resizes, ys, xs):
+        threads.add(threading.current_thread().name)
+        time.sleep(0.05)
+        return real(logits, resizes, ys, xs)
+
+    monkeypatch.setattr(full_mask_fixed, "_exact_signs_at", slow)
+    assert np.array_equal(full_size_masks(low_res, resized_size(size), size), expected)
+    if full_mask_fixed._helpers() is not None:
+        assert any(name.startswith("samlabel-mask") for name in threads)
+
+    def broken(logits, resizes, ys, xs):
+        raise MemoryError("no room for the exact pixels")
+
+    monkeypatch.setattr(full_mask_fixed, "_exact_signs_at", broken)
+    with pytest.raises(MemoryError):
+        full_size_masks(low_res, resized_size(size), size)
