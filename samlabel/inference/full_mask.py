@@ -41,6 +41,7 @@ from samlabel.inference.api import IMAGE_SIZE, LOW_RES_SIZE
 from samlabel.inference.full_mask_axes import TINY, AxisMap, axis_map, blend, crop
 from samlabel.inference.full_mask_dense import dense_mask, stretched_mask
 from samlabel.inference.full_mask_fixed import (
+    KEEP_SCRATCH_UP_TO,
     Beside,
     fixed_point_mask,
     meta_resizes,
@@ -51,12 +52,17 @@ from samlabel.inference.full_mask_fixed import (
 #: by tile cost about as much as whole passes at 4% (measured at 1 and 12 MP; one object
 #: is under 1%, a field of blobs 9%, random weights' textures over 90%).
 DENSE_ABOVE = 0.04
-#: From this many pixels, and up to this fraction of low-res tiles on the boundary (one
-#: object), the boundary tiles alone are looked at: 3.1 ms instead of the fixed-point
-#: resize's 5.0 ms for a disc at 12 MP. Smaller images, or more boundary (equal at 2.9%),
-#: take the fixed-point resize (0.6 ms at 1 MP, where tiles cost 2 to 5 ms).
+#: From this many pixels, and up to a fraction of low-res tiles on the boundary (one
+#: object; :func:`_tiles_only_below`), the boundary tiles alone are looked at. Smaller
+#: images, or more boundary, take the fixed-point resize (0.6 ms at 1 MP, where tiles cost
+#: 2 to 5 ms).
 TILES_FROM_PIXELS = 10_000_000
-TILES_ONLY_BELOW = 0.025
+#: Up to this fraction the tiles pay off on an image whose fixed-point work arrays are kept
+#: (a disc at 12 MP, between other work: 3.1 ms against 3.6 at 0.3%, equal at 1%) ...
+TILES_ONLY_BELOW = 0.01
+#: ... and up to this one on a larger image, whose work arrays are fresh every time (24 MP:
+#: 5.7 ms against 8.0 at 1.8%).
+TILES_ONLY_BELOW_HUGE = 0.025
 
 
 def _block_values(
@@ -134,10 +140,12 @@ def full_size_mask(
     """
     logits = np.ascontiguousarray(low_res, dtype=np.float32).reshape(LOW_RES_SIZE, LOW_RES_SIZE)
     mask = None
-    large = original_size[0] * original_size[1] >= TILES_FROM_PIXELS
-    if not stretched and large and not _surely_many_boundary_tiles(logits, input_size):
+    pixels = original_size[0] * original_size[1]
+    share = _tiles_only_below(pixels)
+    large = pixels >= TILES_FROM_PIXELS
+    if not stretched and large and not _surely_many_boundary_tiles(logits, input_size, share):
         tiles = _boundary_tiles(logits, input_size)
-        if tiles.fraction <= TILES_ONLY_BELOW:  # one object: its boundary tiles alone
+        if tiles.fraction <= share:  # one object: its boundary tiles alone
             mask = _mask_by_tiles(logits, input_size, original_size, tiles)
     if mask is None:  # boundary in many places: the fixed-point resize
         resizes = (
@@ -220,9 +228,16 @@ def _boundary_tiles(logits: np.ndarray, input_size: tuple[int, int]) -> Boundary
     return BoundaryTiles(positive, mixed, np.count_nonzero(mixed) / (rows * cols))
 
 
-def _surely_many_boundary_tiles(logits: np.ndarray, input_size: tuple[int, int]) -> bool:
-    """Whether more than :data:`TILES_ONLY_BELOW` of the crop's tiles are mixed, judged from
-    a lower bound that costs a tenth of counting them (textures skip the count).
+def _tiles_only_below(pixels: int) -> float:
+    """The largest share of boundary tiles for which the tiles path is taken at ``pixels``."""
+    return TILES_ONLY_BELOW if pixels <= KEEP_SCRATCH_UP_TO else TILES_ONLY_BELOW_HUGE
+
+
+def _surely_many_boundary_tiles(
+    logits: np.ndarray, input_size: tuple[int, int], share: float
+) -> bool:
+    """Whether more than ``share`` of the crop's tiles are mixed, judged from a lower bound
+    that costs a tenth of counting them (textures skip the count).
 
     A sign change between ``logits[r, c]`` and ``logits[r, c + 1]`` makes tile ``(r, c)``
     mixed (its 3x3 neighbourhood holds both), and each change names a different tile.
@@ -230,7 +245,7 @@ def _surely_many_boundary_tiles(logits: np.ndarray, input_size: tuple[int, int])
     rows, cols = _crop_tiles(input_size)
     inside = logits[:rows, :cols] > TINY
     changes = np.count_nonzero(inside[:, 1:] != inside[:, :-1])
-    return changes > TILES_ONLY_BELOW * rows * cols
+    return changes > share * rows * cols
 
 
 def _crop_tiles(input_size: tuple[int, int]) -> tuple[int, int]:

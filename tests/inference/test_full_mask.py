@@ -258,6 +258,7 @@ def test_the_quick_boundary_estimate_never_overstates(input_size):
     "many" where the count finds few (that would only cost time, but shows a wrong bound)."""
     from samlabel.inference.full_mask import (
         TILES_ONLY_BELOW,
+        TILES_ONLY_BELOW_HUGE,
         _boundary_tiles,
         _surely_many_boundary_tiles,
     )
@@ -270,10 +271,30 @@ def test_the_quick_boundary_estimate_never_overstates(input_size):
         chosen = rng.random((256, 256)) < density
         specks[chosen] = 1.0
         cases.append(specks)
-    verdicts = []
-    for logits in cases:
-        fraction = _boundary_tiles(logits, input_size).fraction
-        sure = _surely_many_boundary_tiles(logits, input_size)
-        assert not sure or fraction > TILES_ONLY_BELOW
-        verdicts.append(sure)
-    assert any(verdicts) and not all(verdicts)
+    for share in (TILES_ONLY_BELOW, TILES_ONLY_BELOW_HUGE):
+        verdicts = []
+        for logits in cases:
+            fraction = _boundary_tiles(logits, input_size).fraction
+            sure = _surely_many_boundary_tiles(logits, input_size, share)
+            assert not sure or fraction > share
+            verdicts.append(sure)
+        assert any(verdicts) and not all(verdicts)
+
+
+@pytest.mark.parametrize("size", [(3000, 4000), (4000, 6000)], ids=["12MP", "24MP"])
+def test_one_object_on_a_large_image_takes_its_boundary_tiles(monkeypatch, size):
+    """A single object's mask on a large image is made from its boundary tiles alone (the
+    cheapest way there), and its pixels are still Meta's."""
+    rows, cols = np.mgrid[0:256, 0:256]
+    disc = ((20 - np.hypot(rows - 90, cols - 120)) / 4).astype(np.float32)
+    taken = []
+    real = full_mask_module._mask_by_tiles
+
+    def spy(logits, input_size, original_size, tiles):
+        taken.append(tiles.fraction)
+        return real(logits, input_size, original_size, tiles)
+
+    monkeypatch.setattr(full_mask_module, "_mask_by_tiles", spy)
+    got = full_size_mask(disc, resized_size(size), size)
+    assert taken and taken[0] < 0.01
+    assert np.array_equal(got, torch_masks(disc[None], size)[0])
