@@ -1,11 +1,9 @@
 """Full-size masks from a fixed-point OpenCV resize, with every uncertain pixel made exact.
 
 Meta's mask is the sign of torch's bilinear resize(s) of the ``(256, 256)`` logits
-(:mod:`samlabel.inference.full_mask`). OpenCV resizes a 16-bit image several times faster
+(:mod:`samlabel.inference.full_mask`). OpenCV resizes an int16 image several times faster
 than any numpy pass, and its result is within a known distance of torch's values, in
-quanta (the logits are scaled so that the largest magnitude is :data:`FULL_SCALE`, and
-stored as uint16 :data:`OFFSET` above their value: OpenCV's uint16 resize is twice as fast
-as its int16 one, and a blend whose weights sum to one carries the offset along):
+quanta (the logits are scaled so that the largest magnitude is :data:`FULL_SCALE`):
 
 - rounding the scaled logits to integers: at most 0.5;
 - each resize rounds its output to an integer: at most 0.5 per resize;
@@ -22,7 +20,7 @@ for a texture mask at 12 MP) has torch's sign. The pixels within it (about 3,000
 (:func:`_exact_signs_at`). Where the probe finds a resize that is not a 2-tap blend of
 torch's neighbours, or the logits cannot be scaled, the caller takes the exact passes.
 
-The probe is done in float32, where nothing is rounded to hide a difference; the uint16
+The probe is done in float32, where nothing is rounded to hide a difference; the int16
 resize is checked to agree with it within its rounding, and is taken to sample as the
 float32 one does (OpenCV's own resize computes one table of positions and weights for
 both).
@@ -47,24 +45,21 @@ import numpy as np
 from samlabel.inference.api import IMAGE_SIZE, LOW_RES_SIZE
 from samlabel.inference.full_mask_axes import AxisMap, axis_map, blend, crop
 
-#: Fixed-point value of the largest logit magnitude.
+#: Fixed-point value of the largest logit magnitude (int16 holds +-32767, with room for
+#: the uncertainty shift).
 FULL_SCALE = 32000
-#: Fixed-point values are stored this far above 0, as uint16: -FULL_SCALE..FULL_SCALE
-#: (plus the uncertainty shift) fits in 0..65535.
-OFFSET = 32768
 #: Logits of a smaller largest magnitude (or non-finite ones) take the exact path: a margin
 #: of a few quanta must stay far above float32's smallest numbers.
 SMALLEST_SCALE = 1e-30
-#: Above this many output pixels the exact passes run: the uint16 image (2 bytes a pixel)
+#: Above this many output pixels the exact passes run: the int16 image (2 bytes a pixel)
 #: and the first mask's probe (4 bytes a pixel, once per image size) cost too much memory.
 LARGEST_OUTPUT = 50_000_000
 #: Work arrays of up to this many pixels (a 16 MP image: 48 MB) are kept between masks, per
 #: thread; in the window that is the one thread that makes accepted masks.
 KEEP_SCRATCH_UP_TO = 16_000_000
-#: float32 arithmetic on either side of one resize, in quanta: OpenCV's few roundings of
-#: stored values up to 65535 (half a unit in the last place: 0.004 each, about 0.03 in
-#: all) and torch's of values up to 32000 in its own scale (about 0.01).
-ARITHMETIC = 0.05
+#: float32 arithmetic on either side of one resize, in quanta (a few roundings of values
+#: up to 32000, half a unit in the last place each: 0.002).
+ARITHMETIC = 0.02
 #: Wider than this, too many pixels would be recomputed; the exact path is taken instead.
 WIDEST_UNCERTAIN = 16
 #: Lines across the other axis on which the probe compares OpenCV with torch.
@@ -148,9 +143,9 @@ def fixed_point_mask(
     bias = _uncertain_below(fixed_t, resizes, sampling)
     if bias is None:
         return None
-    # Uncertain, |value| <= bias, becomes 0 <= value <= 2 * bias, stored OFFSET higher.
-    fixed_t += OFFSET + bias
-    stored_t = fixed_t.astype(np.uint16)
+    # Uncertain, |value| <= bias, becomes 0 <= value <= 2 * bias.
+    fixed_t += bias
+    stored_t = fixed_t.astype(np.int16)
     for step, resize in enumerate(resizes):
         stored_t = _resize_t(stored_t, resize, _scratch(f"resize {step}", resize))
     if out_t is None:
@@ -194,9 +189,9 @@ class Beside:
 
 
 def _threshold(stored_t: np.ndarray, band: int, out_t: np.ndarray) -> np.ndarray:
-    """``out_t = value > band``; returns the flat indices of ``0 <= value <= band``.
+    """``out_t = stored_t > band``; returns the flat indices of ``0 <= stored_t <= band``.
 
-    Both ``(x, y)``; ``stored_t`` is uint16, ``value + OFFSET``. The two are separate
+    Both ``(x, y)``; ``stored_t`` is int16. The two are separate
     passes, each bound by memory traffic and one core, so on a large image a helper thread
     finds the uncertain pixels while this one writes the mask (12 MP on 2 cores, between
     other work as in ``samlabel bench``: 2.4 ms instead of 3.1). This thread keeps the
@@ -205,29 +200,26 @@ def _threshold(stored_t: np.ndarray, band: int, out_t: np.ndarray) -> np.ndarray
     """
     helpers = _helpers() if stored_t.size >= SPLIT_FROM_PIXELS else None
     if helpers is None:
-        np.greater(stored_t, OFFSET + band, out=out_t)
+        np.greater(stored_t, band, out=out_t)
         return _near_zero(stored_t, band)
     near = helpers.submit(_near_zero, stored_t, band)
-    np.greater(stored_t, OFFSET + band, out=out_t)
+    np.greater(stored_t, band, out=out_t)
     return near.result()
 
 
 def _near_zero(stored_t: np.ndarray, band: int) -> np.ndarray:
-    """Flat indices of ``0 <= value <= band`` (``stored_t`` uint16 ``value + OFFSET``,
-    ``(x, y)``).
+    """Flat indices of ``0 <= stored_t <= band`` (int16, ``(x, y)``).
 
     Block by block, so that the flags stay in the core's cache between being written and
     being searched (at 12 MP: 1.5 ms instead of 1.9 between other work).
     """
-    # As int16, OFFSET + v reads v - OFFSET for v >= 0 (the lowest values there are) and
-    # OFFSET + v for v < 0: one comparison finds 0 <= v <= band.
-    flat = stored_t.reshape(-1).view(np.int16)
+    flat = stored_t.reshape(-1).view(np.uint16)  # negative values are large here
     flags = _scratch_array("near zero", (min(flat.size, NEAR_ZERO_BLOCK),), np.dtype(bool))
     found = []
     for start in range(0, flat.size, NEAR_ZERO_BLOCK):
         block = flat[start : start + NEAR_ZERO_BLOCK]
         near = flags[: block.size]
-        np.less_equal(block, band - OFFSET, out=near)
+        np.less_equal(block, band, out=near)
         found.append(_sparse_flatnonzero(near) + start)
     if len(found) == 1:
         return found[0]
@@ -324,9 +316,9 @@ _SCRATCH = threading.local()
 
 
 def _scratch(name: str, resize: Resize) -> np.ndarray | None:
-    """The uint16 output of ``resize``, kept per thread (see :func:`_scratch_array`)."""
+    """The int16 output of ``resize``, kept per thread (see :func:`_scratch_array`)."""
     shape = (resize.size_out[1], resize.size_out[0])  # transposed (x, y)
-    return _scratch_array(name, shape, np.dtype(np.uint16))
+    return _scratch_array(name, shape, np.dtype(np.int16))
 
 
 def _scratch_array(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
@@ -350,7 +342,7 @@ def _sampling_difference(resize: Resize) -> tuple[float, float] | None:
     """OpenCV's largest weight difference from torch's, along rows and along columns.
 
     Each axis is probed with the steepest image there is (+-1 alternating along it, constant
-    along the other) in float32, where nothing is rounded to hide a difference; the uint16
+    along the other) in float32, where nothing is rounded to hide a difference; the int16
     resize the masks use is checked to compute the same values (within its rounding). Same
     sizes as the real resize, so OpenCV takes the same code path; the outputs are checked
     on :data:`PROBED_LINES` lines across the other axis (all of them cost a third of a
@@ -367,8 +359,7 @@ def _sampling_difference(resize: Resize) -> tuple[float, float] | None:
         image_t[...] = line[None, :] if along_rows else line[:, None]
         try:
             out_float = _resize_t(image_t, resize)
-            stored_t = (image_t * FULL_SCALE + OFFSET).astype(np.uint16)
-            out_fixed = _resize_t(stored_t, resize)
+            out_fixed = _resize_t((image_t * FULL_SCALE).astype(np.int16), resize)
         except cv2.error:
             return None
         if out_float.shape != (keep_cols, keep_rows) or out_fixed.shape != out_float.shape:
@@ -385,7 +376,7 @@ def _sampling_difference(resize: Resize) -> tuple[float, float] | None:
         w0, w1 = axis.w0.astype(np.float64), axis.w1.astype(np.float64)
         expected = w0 * line[axis.i0] + w1 * line[axis.i1]
         difference = float(np.max(np.abs(got - expected), initial=0.0)) / 2 + 1e-6
-        fixed_error = fixed.astype(np.float64) - OFFSET - floats.astype(np.float64) * FULL_SCALE
+        fixed_error = fixed.astype(np.float64) - floats.astype(np.float64) * FULL_SCALE
         if np.max(np.abs(fixed_error), initial=0.0) > 0.5 + ARITHMETIC:
             return None
         differences.append(difference)
