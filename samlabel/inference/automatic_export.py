@@ -86,7 +86,7 @@ def export_batch_decoder(model, path: Path, verify: bool = True) -> None:
     coords = torch.rand(3, 2, 2, generator=generator) * 1024
     labels = torch.tensor([[1.0, -1.0], [1.0, -1.0], [0.0, -1.0]])
     with torch.no_grad():
-        keys, values = DecoderImageSide(model)(embedding)
+        keys, values = DecoderImageSide(model)(embedding)[:2]
     module = DecoderPromptBatch(model).eval()
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -125,7 +125,7 @@ def _verify(module, path: Path) -> None:
     coords = torch.rand(5, 3, 2, generator=generator) * 1024
     labels = torch.tensor([[1.0, 0.0, -1.0]] * 5)
     with torch.no_grad():
-        keys, values = DecoderImageSide(module.model)(embedding)
+        keys, values = DecoderImageSide(module.model)(embedding)[:2]
         ref_iou, ref_masks = module(embedding, keys, values, coords, labels)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     feeds = dict(

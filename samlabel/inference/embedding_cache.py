@@ -34,7 +34,7 @@ import tempfile
 import threading
 import zipfile
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -264,7 +264,9 @@ class EmbeddingCache:
         except OSError as error:
             self._refused(error)
             with self._lock:
-                self._memory[path] = embedding
+                # Without the backend's extras (8 to 16 MB per embedding, made again at the
+                # first click), as an embedding read back from the disk would come.
+                self._memory[path] = replace(embedding, extras={})
                 self._memory.move_to_end(path)
                 while len(self._memory) > MEMORY_ITEMS:
                     self._memory.popitem(last=False)

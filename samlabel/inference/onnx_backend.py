@@ -16,6 +16,20 @@ from samlabel.inference.sam2_graphs import decode_sam2, encode_sam2
 from samlabel.inference.transforms import preprocess
 
 
+def _image_side_feeds(embedding: ImageEmbedding) -> dict[str, np.ndarray]:
+    """The per-click graph's inputs from the per-image graph's outputs (see
+    :mod:`samlabel.inference.onnx_export`): the tokens where the folder's graphs give them,
+    else the embedding (folders exported before format 4)."""
+    keys, values = embedding.extras["layer0_kv"]
+    feeds = {"layer0_keys": keys, "layer0_values": values}
+    tokens = embedding.extras.get("image_tokens")
+    if tokens is None:
+        feeds["image_embeddings"] = embedding.features
+    else:
+        feeds["image_tokens"], feeds["image_tokens_pe"] = tokens
+    return feeds
+
+
 class OnnxPredictor(Predictor):
     """SAM in ONNX Runtime on the CPU.
 
@@ -94,8 +108,10 @@ class OnnxPredictor(Predictor):
         """
         if self._decoder_image is None or "layer0_kv" in embedding.extras:
             return
-        keys, values = self._decoder_image.run(None, {"image_embeddings": embedding.features})
-        embedding.extras["layer0_kv"] = (keys, values)
+        outputs = self._decoder_image.run(None, {"image_embeddings": embedding.features})
+        embedding.extras["layer0_kv"] = (outputs[0], outputs[1])
+        if len(outputs) == 4:  # SAM 1 from format 4: the image tokens, and plus their encoding
+            embedding.extras["image_tokens"] = (outputs[2], outputs[3])
 
     def decode(
         self,
@@ -122,17 +138,9 @@ class OnnxPredictor(Predictor):
             labels = np.full((1, 1), -1.0, np.float32)
         if mask_input is None and self._decoder_prompt is not None:
             self.prepare(embedding)
-            keys, values = embedding.extras["layer0_kv"]
-            scores, low_res = self._decoder_prompt.run(
-                None,
-                {
-                    "image_embeddings": embedding.features,
-                    "layer0_keys": keys,
-                    "layer0_values": values,
-                    "point_coords": coords,
-                    "point_labels": labels,
-                },
-            )
+            feeds = _image_side_feeds(embedding)
+            feeds["point_coords"], feeds["point_labels"] = coords, labels
+            scores, low_res = self._decoder_prompt.run(None, feeds)
             return self._prediction(embedding, scores, low_res, multimask)
         mask, has_mask = decoder_mask_input(mask_input)
         feeds = {

@@ -8,14 +8,19 @@ does not export again, and a changed checkpoint (new digest) is exported anew. F
   image_embeddings, point_coords ``(1, N, 2)``, point_labels ``(1, N)``, mask_input
   ``(1, 1, 256, 256)``, has_mask_input ``(1,)``; outputs iou_predictions ``(1, 4)`` and
   low_res_masks ``(1, 4, 256, 256)``. Upsampling stays out of the graph.
-- ``decoder_image.onnx``: the decoder's prompt-independent work for one image (the first
-  two-way layer's image keys and values, computed once per image).
-- ``decoder_prompt.onnx``: the decoder without a mask input, taking those keys and values.
+- ``decoder_image.onnx``: the decoder's prompt-independent work for one image: the first
+  two-way layer's image keys and values ``(1, heads, 4096, d)``, the image tokens
+  ``(1, 4096, 256)`` (embedding plus no-mask embedding) and the same plus their positional
+  encoding.
+- ``decoder_prompt.onnx``: the decoder without a mask input, taking those four
+  (:data:`PROMPT_INPUTS`).
 
 The two per-click graphs compute the attentions between the prompt tokens and the 4096 image
 tokens in the reordered form of :mod:`samlabel.sam.onnx_modules` (the few tokens are
 projected, not the image tokens): the same values, about 1.4x less time per click. Folders
-exported before keep their earlier graphs (same inputs and outputs) until exported again.
+exported before keep their earlier graphs until exported again: before format 4, the per-image
+graph gave the keys and values only and the per-click graph took the embedding instead of the
+tokens (the backends feed either).
 
 torch is imported only inside the functions (here, in :mod:`samlabel.inference.onnx_convert`
 and in the torch backend).
@@ -46,6 +51,17 @@ DECODER_INPUTS = [
     "has_mask_input",
 ]
 DECODER_OUTPUTS = ["iou_predictions", "low_res_masks"]
+#: ``decoder_image.onnx``: what the decoder needs of the image, once per image.
+IMAGE_SIDE_OUTPUTS = ["layer0_keys", "layer0_values", "image_tokens", "image_tokens_pe"]
+#: ``decoder_prompt.onnx``: those (tokens first) and the prompt.
+PROMPT_INPUTS = [
+    "image_tokens",
+    "image_tokens_pe",
+    "layer0_keys",
+    "layer0_values",
+    "point_coords",
+    "point_labels",
+]
 #: Largest error (relative to the reference's largest magnitude) accepted after export.
 VERIFY_TOLERANCE = 1e-3
 
@@ -209,7 +225,7 @@ def export_model(
     image_side = DecoderImageSide(model)
     embedding, coords, labels, mask, has_mask = example_decoder_inputs()
     with torch.no_grad():
-        keys, values = image_side(embedding)
+        image_outputs = image_side(embedding)
 
     report("Converting the image encoder (once per model)", 0.1)
     convert_to_onnx(
@@ -234,16 +250,17 @@ def export_model(
         (embedding,),
         out_dir / "decoder_image.onnx",
         ["image_embeddings"],
-        ["layer0_keys", "layer0_values"],
+        IMAGE_SIDE_OUTPUTS,
         points_axis=None,
     )
+    keys, values, tokens, tokens_pe = image_outputs
     convert_to_onnx(
         DecoderPromptSide(model),
-        (embedding, keys, values, coords, labels),
+        (tokens, tokens_pe, keys, values, coords, labels),
         out_dir / "decoder_prompt.onnx",
-        ["image_embeddings", "layer0_keys", "layer0_values", "point_coords", "point_labels"],
+        PROMPT_INPUTS,
         DECODER_OUTPUTS,
-        points_axis={3: 1, 4: 1},
+        points_axis={4: 1, 5: 1},
     )
     if verify:
         report("Checking the converted model against the original", 0.7)
@@ -289,16 +306,12 @@ def verify_export(model, out_dir: Path) -> None:
     no_mask = torch.zeros(1)
     with torch.no_grad():
         ref_masks, _ = model.decode(embedding, coords, labels, mask, no_mask)
-    keys, values = session("decoder_image.onnx").run(None, {"image_embeddings": embedding.numpy()})
+    keys, values, tokens, tokens_pe = session("decoder_image.onnx").run(
+        None, {"image_embeddings": embedding.numpy()}
+    )
+    inputs = (tokens, tokens_pe, keys, values, coords.numpy(), labels.numpy())
     _, masks = session("decoder_prompt.onnx").run(
-        None,
-        {
-            "image_embeddings": embedding.numpy(),
-            "layer0_keys": keys,
-            "layer0_values": values,
-            "point_coords": coords.numpy(),
-            "point_labels": labels.numpy(),
-        },
+        None, dict(zip(PROMPT_INPUTS, inputs, strict=True))
     )
     checks.append(("split mask decoder", relative_error(masks, ref_masks.numpy())))
     failed = [

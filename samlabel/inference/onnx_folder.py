@@ -24,9 +24,11 @@ MANIFEST_NAME = "manifest.json"
 FORMAT_NAME = "samlabel-onnx"
 #: 2: decoder graphs that transform the prompt tokens instead of the 4096 image tokens, and
 #: SAM 2's split decoder. 3: SAM 1's mask heads in token order (no transposed convolutions).
+#: 4: SAM 1's per-image graph also gives the image tokens (and plus their encoding), which
+#: the per-click graph takes instead of the embedding; sub-pixels placed by DepthToSpace.
 #: Cached conversions of an older version are converted again (once); folders a person
 #: exported with an older version still open as they are.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 #: Operator domains ONNX Runtime implements itself; anything else needs a custom op library.
 BUILTIN_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft"})
 REQUIRED_FILES = ("encoder", "decoder")

@@ -146,7 +146,7 @@ class TorchPredictor(TorchModelPredictor):
             features = self.tensor(embedding.features)
             kv = embedding.extras.get("torch_layer0_kv")
             if kv is None or kv[0].device != self._device:
-                kv = DecoderImageSide(self.model)(features)
+                kv = DecoderImageSide(self.model)(features)[:2]
                 embedding.extras["torch_layer0_kv"] = kv
             iou, masks = DecoderPromptBatch(self.model)(
                 features,

@@ -81,9 +81,30 @@ def heads_channels_last(
         dim=1,
     )  # (B, count, C')
     masks = x @ hyper_in.transpose(1, 2)  # (B, (y, x, dy1, dx1, dy2, dx2), count)
-    masks = masks.reshape(b, h, w, 2, 2, 2, 2, count).permute(0, 7, 1, 3, 5, 2, 4, 6)
-    masks = masks.reshape(b, count, 4 * h, 4 * w)  # row 4y + 2*dy1 + dy2, likewise columns
+    # Sub-pixels into place: row 4y + 2*dy1 + dy2, likewise columns. As channels per pixel
+    # (a 2-D transpose), reordered so that each pixel shuffle takes the innermost 2x2, then
+    # two DepthToSpace: 0.2 ms less per click than one 8-D transpose in ONNX Runtime.
+    masks = masks.reshape(b, h * w, 16 * count).transpose(1, 2)
+    masks = masks[:, _shuffle_order(count)].reshape(b, 16 * count, h, w)
+    masks = nn.functional.pixel_shuffle(nn.functional.pixel_shuffle(masks, 2), 2)
     return masks, decoder.iou_prediction_head(hs[:, 0, :])
+
+
+def _shuffle_order(count: int) -> torch.Tensor:
+    """Channel order for two pixel shuffles of ``(dy1, dx1, dy2, dx2, mask)`` channels.
+
+    ``pixel_shuffle`` reads channel ``c * 4 + (dy * 2 + dx)``: the first one places
+    ``(dy1, dx1)``, the second ``(dy2, dx2)``, so the order is (mask, dy2, dx2, dy1, dx1).
+    """
+    order = [
+        dy1 * 8 * count + dx1 * 4 * count + dy2 * 2 * count + dx2 * count + mask
+        for mask in range(count)
+        for dy2 in range(2)
+        for dx2 in range(2)
+        for dy1 in range(2)
+        for dx1 in range(2)
+    ]
+    return torch.tensor(order)
 
 
 def _image_tokens_without_mask(model: SamModel, image_embeddings: torch.Tensor):
@@ -101,15 +122,25 @@ def image_tokens_without_mask(prompt_encoder, image_embeddings: torch.Tensor):
 def layer0_image_kv(prompt_encoder, transformer, image_embeddings: torch.Tensor):
     """The first two-way layer's projected image keys and values without a mask input, each
     ``(1, heads, 4096, head_dim)``: prompt-independent, so computed once per image."""
+    return image_side_without_mask(prompt_encoder, transformer, image_embeddings)[:2]
+
+
+def image_side_without_mask(prompt_encoder, transformer, image_embeddings: torch.Tensor):
+    """Everything of the decoder that depends on the image alone (no mask input):
+    ``(layer0_keys, layer0_values)`` as :func:`layer0_image_kv`, then the image tokens
+    ``(1, 4096, C)`` (embedding plus no-mask embedding, pixel by pixel) and the same plus
+    their positional encoding, which the first layer's image-to-token attention reads."""
     src, pe = image_tokens_without_mask(prompt_encoder, image_embeddings)
     keys = src.flatten(2).permute(0, 2, 1)
     key_pe = pe.flatten(2).permute(0, 2, 1)
-    return transformer.layers[0].image_kv(keys, key_pe)
+    layer0_keys, layer0_values = transformer.layers[0].image_kv(keys, key_pe)
+    return layer0_keys, layer0_values, keys, keys + key_pe
 
 
 class DecoderImageSide(nn.Module):
-    """Per-image work of the decoder without mask input: the first two-way layer's projected
-    image keys and values, each ``(1, heads, 4096, head_dim)``."""
+    """Per-image work of the decoder without mask input (:func:`image_side_without_mask`):
+    ``(layer0_keys, layer0_values (1, heads, 4096, head_dim), image_tokens,
+    image_tokens_pe (1, 4096, C))``."""
 
     def __init__(self, model: SamModel) -> None:
         super().__init__()
@@ -117,14 +148,14 @@ class DecoderImageSide(nn.Module):
 
     def forward(self, image_embeddings: torch.Tensor):
         model = self.model
-        return layer0_image_kv(
+        return image_side_without_mask(
             model.prompt_encoder, model.mask_decoder.transformer, image_embeddings
         )
 
 
 class DecoderPromptSide(nn.Module):
-    """Per-click work of the decoder (no mask input) given :class:`DecoderImageSide`'s output,
-    for one prompt set, in the cheaper order of :func:`_reordered_transformer`.
+    """Per-click work of the decoder (no mask input) given :class:`DecoderImageSide`'s four
+    outputs, for one prompt set, in the cheaper order of :func:`_reordered_transformer`.
 
     Returns ``(iou_predictions (1, 4), low_res_masks (1, 4, 256, 256))``.
     """
@@ -133,17 +164,24 @@ class DecoderPromptSide(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, image_embeddings, layer0_keys, layer0_values, point_coords, point_labels):
+    def forward(
+        self, image_tokens, image_tokens_pe, layer0_keys, layer0_values, point_coords, point_labels
+    ):
         decoder = self.model.mask_decoder
-        sparse = self.model.prompt_encoder.embed_points(point_coords, point_labels)
+        prompt_encoder = self.model.prompt_encoder
+        sparse = prompt_encoder.embed_points(point_coords, point_labels)
         tokens = torch.cat([decoder.output_tokens(1), sparse], dim=1)
-        src, pe = _image_tokens_without_mask(self.model, image_embeddings)
-        keys = src.flatten(2).permute(0, 2, 1)
+        pe = prompt_encoder.get_dense_pe()
         key_pe = pe.flatten(2).permute(0, 2, 1)
         queries, keys = _reordered_transformer(
-            decoder.transformer, tokens, keys, key_pe, (layer0_keys, layer0_values)
+            decoder.transformer,
+            tokens,
+            image_tokens,
+            key_pe,
+            (layer0_keys, layer0_values),
+            layer0_keys_pe=image_tokens_pe,
         )
-        masks, iou = heads_channels_last(decoder, queries, keys, tuple(src.shape[-2:]))
+        masks, iou = heads_channels_last(decoder, queries, keys, tuple(pe.shape[-2:]))
         return iou, masks
 
 
@@ -205,11 +243,13 @@ def _token_to_image(attn, queries: torch.Tensor, keys_pe: torch.Tensor, keys: to
     d = internal // heads
     channels = keys.shape[-1]
     q = q.reshape(b, n, heads, d).transpose(1, 2)  # (B, h, N, d)
+    # The softmax's 1/sqrt(d) goes onto the few queries, not the (hN, HW) scores.
+    q = q * d**-0.5
     w_k = attn.k_proj.weight.reshape(heads, d, channels)
     b_k = attn.k_proj.bias.reshape(1, heads, 1, d)
     q_in = (q @ w_k).reshape(b, heads * n, channels)  # queries in the image-token space
     bias = (q * b_k).sum(-1).reshape(b, heads * n, 1)
-    scores = (torch.bmm(q_in, keys_pe.transpose(1, 2)) + bias) / (d**0.5)  # (B, hN, HW)
+    scores = torch.bmm(q_in, keys_pe.transpose(1, 2)) + bias  # (B, hN, HW)
     mean = torch.bmm(scores.softmax(dim=-1), keys)  # (B, hN, C)
     w_v = attn.v_proj.weight.reshape(heads, d, channels)
     mean = mean.reshape(b, heads, n, channels)
@@ -228,13 +268,14 @@ def _image_to_token(attn, image_pe: torch.Tensor, tokens_pe: torch.Tensor, token
     b, n, internal = k.shape
     d = internal // heads
     channels = image_pe.shape[-1]
-    k = k.reshape(b, n, heads, d).transpose(1, 2)  # (B, h, N, d)
+    # The softmax's 1/sqrt(d) goes onto the few keys, not the (HW, hN) scores.
+    k = k.reshape(b, n, heads, d).transpose(1, 2) * d**-0.5  # (B, h, N, d)
     v = attn.v_proj(tokens).reshape(b, n, heads, d).transpose(1, 2)
     w_q = attn.q_proj.weight.reshape(heads, d, channels)
     b_q = attn.q_proj.bias.reshape(1, heads, 1, d)
     k_in = (k @ w_q).reshape(b, heads * n, channels)  # keys in the image-token space
     bias = (k * b_q).sum(-1).reshape(b, 1, heads * n)
-    scores = (torch.bmm(image_pe, k_in.transpose(1, 2)) + bias) / (d**0.5)  # (B, HW, hN)
+    scores = torch.bmm(image_pe, k_in.transpose(1, 2)) + bias  # (B, HW, hN)
     hw = scores.shape[1]
     weights = scores.reshape(b, hw, heads, n).softmax(dim=-1).reshape(b, hw, heads * n)
     w_o = attn.out_proj.weight.reshape(channels, heads, d).permute(1, 2, 0)  # (h, d, C)
@@ -278,10 +319,11 @@ class DecoderPromptBatch(nn.Module):
         return iou, masks
 
 
-def _reordered_layer(layer, queries, keys, tokens, key_pe, image_kv=None):
+def _reordered_layer(layer, queries, keys, tokens, key_pe, image_kv=None, keys_pe=None):
     """One two-way block, its image-token attentions in the order of :func:`_token_to_image`
     and :func:`_image_to_token`. Same inputs and value as ``layer(queries, keys, tokens,
-    key_pe, image_kv)``; shapes queries/tokens ``(1, N, C)``, keys/key_pe ``(1, HW, C)``."""
+    key_pe, image_kv)``; shapes queries/tokens ``(1, N, C)``, keys/key_pe ``(1, HW, C)``.
+    ``keys_pe``: ``keys + key_pe`` where already computed (the first layer's, per image)."""
     queries = layer.self_attend(queries, tokens)
     q = queries + tokens
     if image_kv is not None:  # projected once per image (DecoderImageSide)
@@ -291,17 +333,22 @@ def _reordered_layer(layer, queries, keys, tokens, key_pe, image_kv=None):
     queries = layer.norm2(queries + attended)
     queries = layer.norm3(queries + layer.mlp(queries))
     q = queries + tokens
-    attended = _image_to_token(layer.cross_attn_image_to_token, keys + key_pe, q, queries)
+    if keys_pe is None:
+        keys_pe = keys + key_pe
+    attended = _image_to_token(layer.cross_attn_image_to_token, keys_pe, q, queries)
     return queries, layer.norm4(keys + attended)
 
 
-def _reordered_transformer(transformer, tokens, keys, key_pe, layer0_kv=None, first_as_is=False):
+def _reordered_transformer(
+    transformer, tokens, keys, key_pe, layer0_kv=None, first_as_is=False, layer0_keys_pe=None
+):
     """:class:`~samlabel.sam.transformer.TwoWayTransformer` on flattened image tokens.
 
     Args:
         tokens: ``(B, N, C)`` output tokens then prompt tokens.
         keys, key_pe: ``(1, HW, C)`` image tokens (plus dense prompt) and their encoding.
         layer0_kv: the first layer's projected image keys and values, or None.
+        layer0_keys_pe: ``keys + key_pe``, computed once per image, or None.
         first_as_is: run the first layer as written (it broadcasts batch-1 image tokens over
             ``B`` prompt sets; the reordered products need equal batches).
 
@@ -314,7 +361,8 @@ def _reordered_transformer(transformer, tokens, keys, key_pe, layer0_kv=None, fi
         if i == 0 and first_as_is:
             queries, keys = layer(queries, keys, tokens, key_pe, image_kv=kv)
         else:
-            queries, keys = _reordered_layer(layer, queries, keys, tokens, key_pe, kv)
+            keys_pe = layer0_keys_pe if i == 0 else None
+            queries, keys = _reordered_layer(layer, queries, keys, tokens, key_pe, kv, keys_pe)
     final = transformer.final_attn_token_to_image
     q = queries + tokens
     attended = _token_to_image(final, q, keys + key_pe, keys)

@@ -114,7 +114,7 @@ def test_exported_batch_decoder_reproduces_torch(model, tmp_path):
     coords = torch.rand(7, 2, 2, generator=torch.Generator().manual_seed(4)) * 1024
     labels = torch.tensor([[1.0, -1.0]] * 7)
     with torch.no_grad():
-        keys, values = DecoderImageSide(model)(embedding)
+        keys, values = DecoderImageSide(model)(embedding)[:2]
         iou, masks = DecoderPromptBatch(model)(embedding, keys, values, coords, labels)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = ["image_embeddings", "layer0_keys", "layer0_values", "point_coords", "point_labels"]
@@ -167,7 +167,7 @@ def test_batched_decoder_is_the_reference_network_with_eight_heads():
     coords = torch.rand(3, 3, 2, generator=generator) * 1024
     labels = torch.tensor([[1.0, 0.0, -1.0], [1.0, -1.0, -1.0], [0.0, 1.0, -1.0]])
     with torch.no_grad():
-        keys, values = DecoderImageSide(full_decoder)(embedding)
+        keys, values = DecoderImageSide(full_decoder)(embedding)[:2]
         iou, masks = DecoderPromptBatch(full_decoder)(embedding, keys, values, coords, labels)
         ref_masks, ref_iou = full_decoder.decode(
             embedding, coords, labels, torch.zeros(1, 1, 256, 256), torch.zeros(1)

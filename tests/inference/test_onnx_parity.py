@@ -45,3 +45,75 @@ def test_embedding_from_cache_gives_the_same_masks(reference, name):
     cases.check_case(predictor, bare, name)
     uses_mask_input = cases.prompts(name)[2] is not None
     assert ("layer0_kv" in bare.extras) != uses_mask_input
+    assert ("image_tokens" in bare.extras) != uses_mask_input  # format 4's per-image outputs
+
+
+def test_a_folder_exported_before_format_4_still_gives_the_reference(reference, tmp_path):
+    """Folders a person exported with an earlier version keep opening as they are: there the
+    per-image graph gives the first layer's keys and values only, and the per-click graph
+    takes the embedding (format 3). The backend feeds whichever the folder has."""
+    import json
+    import shutil
+
+    import torch
+    from torch import nn
+
+    from samlabel.inference.onnx_convert import convert_to_onnx
+    from samlabel.inference.onnx_folder import MANIFEST_NAME, open_onnx_folder
+    from samlabel.sam.checkpoint import load_sam_model
+    from samlabel.sam.onnx_modules import (
+        DecoderImageSide,
+        DecoderPromptSide,
+        example_decoder_inputs,
+    )
+
+    cases, predictor, _ = reference
+    model, _ = load_sam_model(cases.folder / "checkpoint.pth")
+    model.eval()
+
+    class ImageSideFormat3(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.image_side = DecoderImageSide(model)
+
+        def forward(self, image_embeddings):
+            return self.image_side(image_embeddings)[:2]
+
+    class PromptSideFormat3(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.image_side = DecoderImageSide(model)
+            self.prompt_side = DecoderPromptSide(model)
+
+        def forward(self, image_embeddings, layer0_keys, layer0_values, coords, labels):
+            _, _, tokens, tokens_pe = self.image_side(image_embeddings)
+            return self.prompt_side(tokens, tokens_pe, layer0_keys, layer0_values, coords, labels)
+
+    old = tmp_path / "format3"
+    shutil.copytree(predictor.folder.root, old)
+    embedding, coords, labels, _, _ = example_decoder_inputs()
+    with torch.no_grad():
+        keys, values = ImageSideFormat3()(embedding)
+    convert_to_onnx(
+        ImageSideFormat3(),
+        (embedding,),
+        old / "decoder_image.onnx",
+        ["image_embeddings"],
+        ["layer0_keys", "layer0_values"],
+        points_axis=None,
+    )
+    convert_to_onnx(
+        PromptSideFormat3(),
+        (embedding, keys, values, coords, labels),
+        old / "decoder_prompt.onnx",
+        ["image_embeddings", "layer0_keys", "layer0_values", "point_coords", "point_labels"],
+        ["iou_predictions", "low_res_masks"],
+        points_axis={3: 1, 4: 1},
+    )
+    manifest = json.loads((old / MANIFEST_NAME).read_text())
+    (old / MANIFEST_NAME).write_text(json.dumps({**manifest, "version": 3}))
+    older = OnnxPredictor(open_onnx_folder(old))
+    embedding = older.encode(cases.image)
+    assert "image_tokens" not in embedding.extras
+    for name in CASE_NAMES:
+        cases.check_case(older, embedding, name)
