@@ -191,12 +191,12 @@ class Beside:
 def _threshold(stored_t: np.ndarray, band: int, out_t: np.ndarray) -> np.ndarray:
     """``out_t = stored_t > band``; returns the flat indices of ``0 <= stored_t <= band``.
 
-    Both ``(x, y)``; ``stored_t`` is int16. The two are separate
-    passes, each bound by memory traffic and one core, so on a large image a helper thread
-    finds the uncertain pixels while this one writes the mask (12 MP on 2 cores, between
-    other work as in ``samlabel bench``: 2.4 ms instead of 3.1). This thread keeps the
-    mask: ``out_t`` is often fresh memory, and two threads writing fresh pages side by side
-    (bands of rows each) took ten times as long on a virtual machine.
+    Both ``(x, y)``; ``stored_t`` is int16. The two are separate passes, each bound by
+    memory traffic and one core, so on a large image a helper thread finds the uncertain
+    pixels while this one writes the mask (12 MP on 2 cores, between other work as in
+    ``samlabel bench``: 2.4 ms instead of 3.1). This thread keeps the mask: ``out_t`` is
+    often fresh memory, and two threads writing fresh pages side by side (bands of rows
+    each) took ten times as long on a virtual machine.
     """
     helpers = _helpers() if stored_t.size >= SPLIT_FROM_PIXELS else None
     if helpers is None:
