@@ -27,7 +27,6 @@ frames tracked just before the start, so propagating on continues as before.
 from __future__ import annotations
 
 import json
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,7 +42,7 @@ from samlabel.core.stack_frames import (
 from samlabel.core.state import DocumentState
 from samlabel.inference.api import ImageEmbedding, Predictor
 from samlabel.inference.propagation_record import PropagationRecord
-from samlabel.io.atomic import atomic_write_bytes
+from samlabel.io.background_writer import BackgroundWriter
 from samlabel.session.encoding import Encoder
 from samlabel.session.events import Event
 from samlabel.session.propagation_work import (
@@ -62,6 +61,13 @@ if TYPE_CHECKING:
 DIRECTIONS = ("forward", "backward", "both")
 #: Frames before the start whose masks rebuild a new engine's memory (SAM 2.1 keeps 6).
 RESUME_WINDOW = 6
+
+
+#: How long the end of a run waits for the last record to reach the disk.
+RECORD_FLUSH_SECONDS = 5.0
+#: One writer for the process: a folder opened again (by this session or a new one) first
+#: waits for the records still on their way to it.
+RECORD_WRITER = BackgroundWriter("samlabel-propagation-record")
 
 
 def record_path(annotations: Path) -> Path:
@@ -100,6 +106,7 @@ class PropagationSession:
         self._number = 0
         self._slots: dict[str, EngineSlot] = {}  # stack uri -> its engine
         self._records: dict[str, Any] = {}  # stack uri -> record (JSON value)
+        self._writer = RECORD_WRITER
         self._model: tuple[str, object] = ("", None)  # model id and disk cache
         self._encoder: Encoder | None = None
         session.events.folder_opened.subscribe(self._on_folder_opened)
@@ -241,6 +248,7 @@ class PropagationSession:
                 )
             else:
                 text = "Propagation done: the model did not find the objects on other frames."
+            self.flush_records(RECORD_FLUSH_SECONDS)
             self._message("info", text)
             self.changed.emit()
 
@@ -369,6 +377,7 @@ class PropagationSession:
         self.cancel(quiet=True)
         self._slots.clear()
         self._records = {}
+        self._writer.flush()  # the same folder again: read what was last written
         path = self._session.annotations_path
         if path is None or not record_path(path).exists():
             return
@@ -383,9 +392,20 @@ class PropagationSession:
             )
 
     def _save_records(self) -> None:
+        """Written after every frame, off the GUI thread (an fsync per frame would stall the
+        window on a slow disk); a read-only folder is said by the annotations file's save.
+        Each stack's record is replaced whole, never changed in place, so a shallow copy is
+        a snapshot the writer may serialise later."""
         path = self._session.annotations_path
         if path is None:
             return
-        data = json.dumps({"version": 1, "stacks": self._records}).encode("utf-8")
-        with suppress(SamlabelError):  # a read-only folder: the annotations file says so
-            atomic_write_bytes(record_path(path), data)
+        records = dict(self._records)
+        self._writer.write(
+            record_path(path),
+            lambda: json.dumps({"version": 1, "stacks": records}).encode("utf-8"),
+        )
+
+    def flush_records(self, timeout: float | None = None) -> bool:
+        """Wait until the records handed to the writer are on disk (tests, the end of a
+        run); False if ``timeout`` ran out."""
+        return self._writer.flush(timeout)

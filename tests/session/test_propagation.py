@@ -275,3 +275,26 @@ def test_the_run_says_where_it_goes_and_how_many_frames_wait_for_review(clip: Pa
     ]
     assert texts[-1] == "" and session.propagation.progress_text() == ""
     assert seen[-1].startswith("Propagation done: 4 frames to review")
+
+
+def test_the_record_is_written_off_the_calling_thread(clip: Path, monkeypatch) -> None:
+    """After every frame the record beside the annotations file is rewritten (fsynced): in a
+    writer thread, so a slow disk never stalls the window; the end of the run waits for it."""
+    import threading
+
+    from samlabel.io import background_writer
+
+    writers = []
+    real = background_writer.atomic_write_bytes
+
+    def spy(path, data):
+        writers.append(threading.current_thread())
+        return real(path, data)
+
+    monkeypatch.setattr(background_writer, "atomic_write_bytes", spy)
+    session, runner = _started(clip)
+    accept_at(session, runner, 20, 24)
+    _propagate(session)
+    assert writers and threading.main_thread() not in writers
+    record = json.loads(record_path(clip / "annotations.json").read_text("utf-8"))
+    assert sorted(record["stacks"]["clip"]["tracked"]["1"]) == ["0", "1", "2", "3", "4"]
