@@ -40,3 +40,35 @@ def test_the_predictors_sessions_use_the_options_of_their_graph(tmp_path):
     assert spins(predictor._decoder) == "0"
     assert spins(predictor._decoder_prompt) == "0"
     assert spins(predictor._decoder_image) == "0"
+
+
+def test_per_click_graphs_leave_out_the_slow_bias_gelu_fusion(tmp_path, monkeypatch):
+    """The per-click decoder runs without the BiasGelu fusion (its fused kernel is slower than
+    ONNX Runtime's own Gelu); a build that does not know that optimiser still loads the graph
+    with everything else as before."""
+    import onnxruntime as ort
+
+    predictor = load_predictor(
+        write_tiny_checkpoint(tmp_path / "tiny.pth", seed=3), backend="onnxruntime"
+    )
+    path = predictor.folder.files["decoder_prompt"]
+    real = ort.InferenceSession
+    calls = []
+
+    def recording(*args, **kwargs):
+        calls.append(kwargs.get("disabled_optimizers"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ort, "InferenceSession", recording)
+    open_session(path, None, "per_click")
+    open_session(path, None, "encoder")
+    assert calls == [("BiasGeluFusion",), None]
+
+    def refusing(*args, **kwargs):
+        if kwargs.get("disabled_optimizers"):
+            raise RuntimeError("unknown optimizer")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ort, "InferenceSession", refusing)
+    session = open_session(path, None, "per_click")
+    assert session.get_session_options().get_session_config_entry(SPIN) == "0"
