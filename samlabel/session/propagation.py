@@ -63,7 +63,8 @@ DIRECTIONS = ("forward", "backward", "both")
 RESUME_WINDOW = 6
 
 
-#: How long the end of a run waits for the last record to reach the disk.
+#: How long opening a folder waits for records still on their way to the disk (a dead
+#: network share must not hang the window; past it, the older record is read).
 RECORD_FLUSH_SECONDS = 5.0
 #: One writer for the process: a folder opened again (by this session or a new one) first
 #: waits for the records still on their way to it.
@@ -106,7 +107,6 @@ class PropagationSession:
         self._number = 0
         self._slots: dict[str, EngineSlot] = {}  # stack uri -> its engine
         self._records: dict[str, Any] = {}  # stack uri -> record (JSON value)
-        self._writer = RECORD_WRITER
         self._model: tuple[str, object] = ("", None)  # model id and disk cache
         self._encoder: Encoder | None = None
         session.events.folder_opened.subscribe(self._on_folder_opened)
@@ -248,7 +248,6 @@ class PropagationSession:
                 )
             else:
                 text = "Propagation done: the model did not find the objects on other frames."
-            self.flush_records(RECORD_FLUSH_SECONDS)
             self._message("info", text)
             self.changed.emit()
 
@@ -377,7 +376,7 @@ class PropagationSession:
         self.cancel(quiet=True)
         self._slots.clear()
         self._records = {}
-        self._writer.flush()  # the same folder again: read what was last written
+        self.flush_records(RECORD_FLUSH_SECONDS)  # the same folder again: the last record
         path = self._session.annotations_path
         if path is None or not record_path(path).exists():
             return
@@ -400,12 +399,12 @@ class PropagationSession:
         if path is None:
             return
         records = dict(self._records)
-        self._writer.write(
+        RECORD_WRITER.write(
             record_path(path),
             lambda: json.dumps({"version": 1, "stacks": records}).encode("utf-8"),
         )
 
     def flush_records(self, timeout: float | None = None) -> bool:
-        """Wait until the records handed to the writer are on disk (tests, the end of a
-        run); False if ``timeout`` ran out."""
-        return self._writer.flush(timeout)
+        """Wait until the records handed to the writer are on disk (opening a folder,
+        tests); False if ``timeout`` ran out."""
+        return RECORD_WRITER.flush(timeout)

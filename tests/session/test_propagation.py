@@ -75,6 +75,7 @@ def test_propagating_adds_one_unreviewed_mask_per_frame_under_the_track(clip: Pa
         for a in coco["annotations"]
     )
     assert saved == [("clip#000", 1, True)] + [(f"clip#00{k}", 1, False) for k in range(1, 5)]
+    assert session.propagation.flush_records(10)  # the record is written off this thread
     record = json.loads(record_path(clip / "annotations.json").read_text("utf-8"))
     assert sorted(record["stacks"]["clip"]["tracked"]["1"]) == ["0", "1", "2", "3", "4"]
 
@@ -279,7 +280,7 @@ def test_the_run_says_where_it_goes_and_how_many_frames_wait_for_review(clip: Pa
 
 def test_the_record_is_written_off_the_calling_thread(clip: Path, monkeypatch) -> None:
     """After every frame the record beside the annotations file is rewritten (fsynced): in a
-    writer thread, so a slow disk never stalls the window; the end of the run waits for it."""
+    writer thread, so a slow disk never stalls the window; opening a folder waits for it."""
     import threading
 
     from samlabel.io import background_writer
@@ -295,6 +296,37 @@ def test_the_record_is_written_off_the_calling_thread(clip: Path, monkeypatch) -
     session, runner = _started(clip)
     accept_at(session, runner, 20, 24)
     _propagate(session)
+    assert session.propagation.flush_records(10)
     assert writers and threading.main_thread() not in writers
     record = json.loads(record_path(clip / "annotations.json").read_text("utf-8"))
     assert sorted(record["stacks"]["clip"]["tracked"]["1"]) == ["0", "1", "2", "3", "4"]
+
+
+def test_a_stuck_record_write_does_not_hang_opening_the_folder(clip: Path, monkeypatch) -> None:
+    """A record write that never finishes (a dead network share) holds up opening the folder
+    again for a bounded time only; the folder opens with the record that is on disk."""
+    import threading
+
+    from samlabel.io import background_writer
+    from samlabel.session import propagation
+
+    session, runner = _started(clip)
+    accept_at(session, runner, 20, 24)
+    release = threading.Event()
+    real = background_writer.atomic_write_bytes
+
+    def stuck(path, data):
+        release.wait(30)
+        return real(path, data)
+
+    monkeypatch.setattr(background_writer, "atomic_write_bytes", stuck)
+    monkeypatch.setattr(propagation, "RECORD_FLUSH_SECONDS", 0.2)
+    try:
+        _propagate(session, stop_after=2)
+        session.close_folder()
+        assert not session.propagation.flush_records(0.05)  # still on its way
+        reopened, _ = _started(clip)
+        assert [len(_masks(reopened, f)) for f in range(FRAMES)][:2] == [1, 1]
+    finally:
+        release.set()
+    assert session.propagation.flush_records(10)
