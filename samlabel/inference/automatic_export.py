@@ -77,7 +77,7 @@ def export_batch_decoder(model, path: Path, verify: bool = True) -> None:
     """
     import torch
 
-    from samlabel.sam.onnx_modules import DecoderImageSide, DecoderPromptBatch
+    from samlabel.sam.onnx_modules import DecoderPromptBatch, model_layer0_kv
 
     model.eval()
     generator = torch.Generator().manual_seed(0)
@@ -86,7 +86,7 @@ def export_batch_decoder(model, path: Path, verify: bool = True) -> None:
     coords = torch.rand(3, 2, 2, generator=generator) * 1024
     labels = torch.tensor([[1.0, -1.0], [1.0, -1.0], [0.0, -1.0]])
     with torch.no_grad():
-        keys, values = DecoderImageSide(model)(embedding)[:2]
+        keys, values = model_layer0_kv(model, embedding)
     module = DecoderPromptBatch(model).eval()
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -117,7 +117,7 @@ def _verify(module, path: Path) -> None:
     import onnxruntime as ort
     import torch
 
-    from samlabel.sam.onnx_modules import DecoderImageSide
+    from samlabel.sam.onnx_modules import model_layer0_kv
 
     generator = torch.Generator().manual_seed(1)
     dim = module.model.prompt_encoder.embed_dim
@@ -125,7 +125,7 @@ def _verify(module, path: Path) -> None:
     coords = torch.rand(5, 3, 2, generator=generator) * 1024
     labels = torch.tensor([[1.0, 0.0, -1.0]] * 5)
     with torch.no_grad():
-        keys, values = DecoderImageSide(module.model)(embedding)[:2]
+        keys, values = model_layer0_kv(module.model, embedding)
         ref_iou, ref_masks = module(embedding, keys, values, coords, labels)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     feeds = dict(

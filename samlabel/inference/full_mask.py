@@ -42,11 +42,11 @@ from samlabel.inference.full_mask_axes import TINY, AxisMap, axis_map, blend, cr
 from samlabel.inference.full_mask_dense import dense_mask, stretched_mask
 from samlabel.inference.full_mask_fixed import (
     KEEP_SCRATCH_UP_TO,
-    Beside,
     fixed_point_mask,
     meta_resizes,
     stretched_resizes,
 )
+from samlabel.inference.mask_helper import Beside
 
 #: Above this fraction of low-res tiles on the boundary, the whole image is computed: tile
 #: by tile cost about as much as whole passes at 4% (measured at 1 and 12 MP; one object
@@ -183,7 +183,7 @@ def full_size_masks(
     after the other: each is bound by memory traffic more than by a core, and two masks in
     two threads side by side gained under a tenth (none with cold caches) for a second set
     of work arrays; within a mask, a helper thread takes one of the threshold passes
-    (:mod:`samlabel.inference.full_mask_fixed`).
+    (:mod:`samlabel.inference.mask_helper`).
     """
     count = low_res.shape[0]
     height, width = original_size

@@ -15,7 +15,7 @@ quanta (the logits are scaled so that the largest magnitude is :data:`FULL_SCALE
   second resize.
 
 A fixed-point value further from 0 than that bound (:func:`_uncertain_below`; 3 quanta
-for a texture mask at 12 MP) has torch's sign. The pixels within it (about 3,000 of a
+for a texture mask at 12 MP) has torch's sign. The pixels within it (a few thousand of a
 12 MP texture mask's 12 million) are computed again with torch's own roundings
 (:func:`_exact_signs_at`). Where the probe finds a resize that is not a 2-tap blend of
 torch's neighbours, or the logits cannot be scaled, the caller takes the exact passes.
@@ -32,16 +32,15 @@ sizes ``(height, width)``.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
+from samlabel.inference import mask_helper
 from samlabel.inference.api import IMAGE_SIZE, LOW_RES_SIZE
 from samlabel.inference.full_mask_axes import AxisMap, axis_map, blend, crop
 
@@ -121,7 +120,8 @@ def fixed_point_mask(
         resizes: the resizes in order (:func:`meta_resizes`, :func:`stretched_resizes`).
         out_t: optional ``(W, H)`` C-contiguous bool to write the transposed mask into.
         settle_later: where given, the last step (computing the uncertain pixels exactly)
-            is handed to it instead of being done here (see :class:`Beside`); the mask is
+            is handed to it instead of being done here (see
+            :class:`~samlabel.inference.mask_helper.Beside`); the mask is
             complete once that step has run.
 
     Returns:
@@ -164,30 +164,6 @@ def fixed_point_mask(
     return out_t.T
 
 
-class Beside:
-    """Work handed over to the helper thread, to overlap with the next mask's resizes (which
-    release the GIL), or done at once where there is no helper; :meth:`wait` for all of it.
-
-    Three 12 MP masks: the exact pixels of one (about 0.8 ms) run while the next is resized.
-    """
-
-    def __init__(self) -> None:
-        self._helper = _helpers()
-        self._pending: list[Future] = []
-
-    def __call__(self, work: Callable[[], None]) -> None:
-        if self._helper is None:
-            work()
-        else:
-            self._pending.append(self._helper.submit(work))
-
-    def wait(self) -> None:
-        """Block until every piece of work has run; re-raises the first failure."""
-        pending, self._pending = self._pending, []
-        for piece in pending:
-            piece.result()
-
-
 def _threshold(stored_t: np.ndarray, band: int, out_t: np.ndarray) -> np.ndarray:
     """``out_t = stored_t > band``; returns the flat indices of ``0 <= stored_t <= band``.
 
@@ -198,11 +174,11 @@ def _threshold(stored_t: np.ndarray, band: int, out_t: np.ndarray) -> np.ndarray
     often fresh memory, and two threads writing fresh pages side by side (bands of rows
     each) took ten times as long on a virtual machine.
     """
-    helpers = _helpers() if stored_t.size >= SPLIT_FROM_PIXELS else None
-    if helpers is None:
+    beside = mask_helper.helper() if stored_t.size >= SPLIT_FROM_PIXELS else None
+    if beside is None:
         np.greater(stored_t, band, out=out_t)
         return _near_zero(stored_t, band)
-    near = helpers.submit(_near_zero, stored_t, band)
+    near = beside.submit(_near_zero, stored_t, band)
     np.greater(stored_t, band, out=out_t)
     return near.result()
 
@@ -224,33 +200,6 @@ def _near_zero(stored_t: np.ndarray, band: int) -> np.ndarray:
     if len(found) == 1:
         return found[0]
     return np.concatenate(found) if found else np.empty(0, np.intp)
-
-
-_HELPERS_LOCK = threading.Lock()
-_HELPERS: list[ThreadPoolExecutor | None] = []
-
-
-def _helpers() -> ThreadPoolExecutor | None:
-    """The thread that works beside the calling one on a mask, started on first use; None
-    where this process may use a single core."""
-    with _HELPERS_LOCK:
-        if not _HELPERS:
-            usable = getattr(os, "sched_getaffinity", None)
-            cores = len(usable(0)) if usable is not None else (os.cpu_count() or 1)
-            helper = None
-            if cores > 1:
-                helper = ThreadPoolExecutor(1, thread_name_prefix="samlabel-mask")
-            _HELPERS.append(helper)
-        return _HELPERS[0]
-
-
-def _forget_helpers() -> None:
-    """A forked child has none of the parent's threads: it starts its own helper."""
-    _HELPERS.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_helpers)
 
 
 def forget_probes() -> None:

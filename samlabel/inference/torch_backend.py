@@ -139,14 +139,14 @@ class TorchPredictor(TorchModelPredictor):
         once per embedding.
         """
         from samlabel.inference.automatic_batch import batch_prompt_arrays
-        from samlabel.sam.onnx_modules import DecoderImageSide, DecoderPromptBatch
+        from samlabel.sam.onnx_modules import DecoderPromptBatch, model_layer0_kv
 
         coords, labels = batch_prompt_arrays(points, embedding.original_size, embedding.input_size)
         with self.exact():
             features = self.tensor(embedding.features)
             kv = embedding.extras.get("torch_layer0_kv")
             if kv is None or kv[0].device != self._device:
-                kv = DecoderImageSide(self.model)(features)[:2]
+                kv = model_layer0_kv(self.model, features)
                 embedding.extras["torch_layer0_kv"] = kv
             iou, masks = DecoderPromptBatch(self.model)(
                 features,

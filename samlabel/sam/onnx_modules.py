@@ -125,6 +125,11 @@ def layer0_image_kv(prompt_encoder, transformer, image_embeddings: torch.Tensor)
     return image_side_without_mask(prompt_encoder, transformer, image_embeddings)[:2]
 
 
+def model_layer0_kv(model: SamModel, image_embeddings: torch.Tensor):
+    """:func:`layer0_image_kv` of ``model``: what the batch decoder takes of the image."""
+    return layer0_image_kv(model.prompt_encoder, model.mask_decoder.transformer, image_embeddings)
+
+
 def image_side_without_mask(prompt_encoder, transformer, image_embeddings: torch.Tensor):
     """Everything of the decoder that depends on the image alone (no mask input):
     ``(layer0_keys, layer0_values)`` as :func:`layer0_image_kv`, then the image tokens

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from samlabel.inference import full_mask_fixed
+from samlabel.inference import full_mask_fixed, mask_helper
 from samlabel.inference.full_mask import full_size_mask
 from samlabel.inference.full_mask_fixed import fixed_point_mask, meta_resizes, stretched_resizes
 from samlabel.inference.transforms import resized_size
@@ -160,9 +160,9 @@ def test_a_single_core_gives_the_same_mask(monkeypatch):
     low_res = texture_logits(size[0], count=1)[0]
     resizes = meta_resizes(resized_size(size), size)
     expected = torch_masks(low_res[None], size)[0]
-    assert (full_mask_fixed._helpers() is None) == (len(os.sched_getaffinity(0)) == 1)
+    assert (mask_helper.helper() is None) == (len(os.sched_getaffinity(0)) == 1)
     assert np.array_equal(fixed_point_mask(low_res, resizes), expected)
-    monkeypatch.setattr(full_mask_fixed, "_helpers", lambda: None)
+    monkeypatch.setattr(mask_helper, "helper", lambda: None)
     assert np.array_equal(fixed_point_mask(low_res, resizes), expected)
 
 
@@ -187,7 +187,7 @@ def test_masks_are_complete_when_returned_though_their_exact_pixels_ran_beside(m
 
     monkeypatch.setattr(full_mask_fixed, "_exact_signs_at", slow)
     assert np.array_equal(full_size_masks(low_res, resized_size(size), size), expected)
-    if full_mask_fixed._helpers() is not None:
+    if mask_helper.helper() is not None:
         assert any(name.startswith("samlabel-mask") for name in threads)
 
     def broken(logits, resizes, ys, xs):
